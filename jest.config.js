@@ -1,0 +1,37 @@
+const fs = require('node:fs');
+const path = require('node:path');
+
+const swcrc = JSON.parse(fs.readFileSync(path.join(__dirname, '.swcrc'), 'utf8'));
+const transform = { '^.+\\.(t|j)s$': ['@swc/jest', { ...swcrc, swcrc: false }] };
+
+// Every folder under src/ must keep 80% line coverage on its own, not only in the total.
+const folders = fs
+  .readdirSync(path.join(__dirname, 'src'), { withFileTypes: true })
+  .filter((entry) => entry.isDirectory())
+  .map((entry) => `./src/${entry.name}/`);
+
+const project = (displayName, testRegex, extra = {}) => ({
+  displayName,
+  testEnvironment: 'node',
+  rootDir: __dirname,
+  testRegex,
+  transform,
+  ...extra,
+});
+
+/** @type {import('jest').Config} */
+module.exports = {
+  projects: [
+    project('unit', 'src/.*\\.spec\\.ts$'),
+    project('integration', 'test/integration/.*\\.int-spec\\.ts$', { slowTestThreshold: 30 }),
+    project('e2e', 'test/e2e/.*\\.e2e-spec\\.ts$', { slowTestThreshold: 30 }),
+  ],
+  transform,
+  globalSetup: '<rootDir>/test/setup/global-setup.ts',
+  globalTeardown: '<rootDir>/test/setup/global-teardown.ts',
+  maxWorkers: 2,
+  testTimeout: 60000,
+  collectCoverageFrom: ['src/**/*.ts', '!src/main.ts', '!src/**/*.spec.ts'],
+  coverageReporters: ['text-summary', 'lcov', 'cobertura'],
+  coverageThreshold: Object.fromEntries(folders.map((folder) => [folder, { lines: 80 }])),
+};

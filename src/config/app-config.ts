@@ -1,0 +1,40 @@
+export type NodeEnv = 'development' | 'production' | 'test';
+
+export interface HttpConfig {
+  host: string;
+  port: number;
+  pathPrefix: string;
+  bodyLimitBytes: number;
+  /** IPs and CIDRs whose X-Forwarded-For is believed; empty trusts nobody. */
+  trustedProxies: string[];
+  /** `true` reflects any origin (development only); a list is matched exactly. */
+  corsOrigins: true | string[];
+  allowedParentOrigins: string[];
+}
+
+export interface EncryptionConfig {
+  activeKeyId: string;
+  keys: ReadonlyMap<string, Buffer>;
+}
+
+/** The whole configuration, validated once at boot and injected by class token. */
+export class AppConfig {
+  readonly env!: NodeEnv;
+  readonly http!: HttpConfig;
+  readonly mongo!: { uri?: string; readinessTimeoutMs: number };
+  readonly redis!: { url?: string };
+  readonly auth!: { jwtSecret: string };
+  readonly encryption!: EncryptionConfig;
+  readonly metrics!: { token?: string; port?: number };
+  readonly shutdown!: { timeoutMs: number; drainDelayMs: number };
+  readonly logging!: { level: string };
+  readonly dataDir!: string;
+
+  constructor(values: Omit<AppConfig, 'withMongoUri'>) {
+    Object.assign(this, values);
+  }
+
+  withMongoUri(uri: string): AppConfig {
+    return new AppConfig({ ...this, mongo: { ...this.mongo, uri } });
+  }
+}

@@ -1,0 +1,47 @@
+import 'reflect-metadata';
+import { Expose, Type } from 'class-transformer';
+import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
+
+export const NODE_ENVS = ['development', 'production', 'test'] as const;
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** Every environment variable Chatbox reads, with its rule. Empty strings count as unset. */
+export class EnvVars {
+  @Expose() @IsIn(NODE_ENVS) NODE_ENV: (typeof NODE_ENVS)[number] = 'development';
+
+  @Expose() @Type(() => Number) @Min(0) @Max(65535) @IsInt() PORT = 3000;
+  @Expose() @IsOptional() @Matches(/^[A-Za-z0-9.:-]+$/, { message: 'must be a host name or IP address' }) HOST?: string;
+  @Expose()
+  @Matches(/^(\/[A-Za-z0-9._~-]+)+$/, {
+    message: 'must start with "/", have no trailing "/" and use only letters, digits and . _ ~ -',
+  })
+  CHATBOX_PATH_PREFIX = '/chatbox';
+
+  @Expose()
+  @IsOptional()
+  @Matches(/^mongodb(\+srv)?:\/\/\S+$/, { message: 'must be a mongodb:// or mongodb+srv:// URI' })
+  MONGODB_URI?: string;
+  @Expose()
+  @IsOptional()
+  @Matches(/^rediss?:\/\/\S+$/, { message: 'must be a redis:// or rediss:// URL' })
+  REDIS_URL?: string;
+
+  @Expose() @IsOptional() @IsString() JWT_SECRET?: string;
+  @Expose() @IsOptional() @IsString() ENCRYPTION_KEY?: string;
+  @Expose() @IsOptional() @IsString() ENCRYPTION_KEYS?: string;
+
+  @Expose() @IsOptional() @IsString() METRICS_TOKEN?: string;
+  @Expose() @IsOptional() @Type(() => Number) @Min(1) @Max(65535) @IsInt() METRICS_PORT?: number;
+
+  @Expose() @IsOptional() @IsString() TRUSTED_PROXIES?: string;
+  @Expose() @IsOptional() @IsString() CORS_ORIGINS?: string;
+  @Expose() @IsOptional() @IsString() ALLOWED_PARENT_ORIGINS?: string;
+
+  @Expose() @Type(() => Number) @Min(1024) @Max(104857600) @IsInt() HTTP_BODY_LIMIT_BYTES = 1048576;
+  @Expose() @Type(() => Number) @Min(1000) @Max(600000) @IsInt() SHUTDOWN_TIMEOUT_MS = 25000;
+  @Expose() @IsOptional() @Type(() => Number) @Min(0) @Max(600000) @IsInt() SHUTDOWN_DRAIN_DELAY_MS?: number;
+  @Expose() @Type(() => Number) @Min(100) @Max(30000) @IsInt() READINESS_CHECK_TIMEOUT_MS = 1000;
+
+  @Expose() @IsIn(LOG_LEVELS) LOG_LEVEL: (typeof LOG_LEVELS)[number] = 'info';
+  @Expose() @IsString() DATA_DIR = '.data';
+}

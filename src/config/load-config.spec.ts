@@ -1,0 +1,178 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { persistedDevSecrets } from './dev-secrets';
+import { ConfigError, decodeKey, loadConfig } from './load-config';
+
+const strong = () => randomBytes(32).toString('base64');
+const production = (overrides: Record<string, string> = {}) => ({
+  NODE_ENV: 'production',
+  MONGODB_URI: 'mongodb://db.internal:27017/chatbox',
+  JWT_SECRET: strong(),
+  ENCRYPTION_KEY: strong(),
+  METRICS_TOKEN: strong(),
+  ...overrides,
+});
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  it('applies documented defaults in development and generates missing secrets', () => {
+    const config = loadConfig({});
+    expect(config.env).toBe('development');
+    expect(config.http).toEqual({
+      host: '127.0.0.1',
+      port: 3000,
+      pathPrefix: '/chatbox',
+      bodyLimitBytes: 1048576,
+      trustedProxies: [],
+      corsOrigins: true,
+      allowedParentOrigins: [],
+    });
+    expect(config.mongo.uri).toBeUndefined();
+    expect(config.shutdown).toEqual({ timeoutMs: 25000, drainDelayMs: 0 });
+    expect(Buffer.byteLength(config.auth.jwtSecret)).toBeGreaterThanOrEqual(32);
+    expect(config.encryption.keys.get(config.encryption.activeKeyId)).toHaveLength(32);
+    expect(config.metrics.token).toEqual(expect.stringMatching(/^[A-Za-z0-9+/]{43}=$/));
+  });
+
+  it('starts in production with strong random secrets and production defaults', () => {
+    const config = loadConfig(production());
+    expect(config.http.host).toBe('0.0.0.0');
+    expect(config.http.corsOrigins).toEqual([]);
+    expect(config.shutdown.drainDelayMs).toBe(5000);
+  });
+
+  it('refuses a placeholder JWT secret in production, naming JWT_SECRET', () => {
+    const problems = problemsOf(production({ JWT_SECRET: 'changeme-please-use-a-real-secret-123' }));
+    expect(problems).toEqual([expect.stringMatching(/^JWT_SECRET contains the placeholder marker "CHANGEME"/)]);
+  });
+
+  it('reports every missing production secret and the missing database at once', () => {
+    const problems = problemsOf({ NODE_ENV: 'production' });
+    expect(problems).toEqual([
+      expect.stringMatching(/^JWT_SECRET is required in production/),
+      expect.stringMatching(/^ENCRYPTION_KEY \(or ENCRYPTION_KEYS\) is required in production/),
+      expect.stringMatching(/^METRICS_TOKEN is required in production/),
+      expect.stringMatching(/^MONGODB_URI is required in production/),
+    ]);
+  });
+
+  it('refuses a weak encryption key and a human-chosen metrics token in production', () => {
+    const problems = problemsOf(
+      production({
+        ENCRYPTION_KEY: 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa',
+        METRICS_TOKEN: 'my-super-secret-metrics-token-for-prometheus',
+      }),
+    );
+    expect(problems).toEqual([
+      expect.stringMatching(/^ENCRYPTION_KEY looks human-chosen/),
+      expect.stringMatching(/^METRICS_TOKEN looks human-chosen/),
+    ]);
+  });
+
+  it('lets METRICS_PORT replace the metrics token in production', () => {
+    const env = production({ METRICS_PORT: '9464' });
+    delete (env as Partial<typeof env>).METRICS_TOKEN;
+    expect(loadConfig(env).metrics).toEqual({ token: undefined, port: 9464 });
+  });
+
+  it.each([
+    [{ PORT: 'eighty' }, /^PORT must be an integer number/],
+    [{ PORT: '70000' }, /^PORT must not be greater than 65535/],
+    [{ CHATBOX_PATH_PREFIX: 'chatbox/' }, /^CHATBOX_PATH_PREFIX must start with "\/"/],
+    [{ MONGODB_URI: 'postgres://x' }, /^MONGODB_URI must be a mongodb:\/\//],
+    [{ REDIS_URL: 'http://x' }, /^REDIS_URL must be a redis:\/\//],
+    [{ LOG_LEVEL: 'loud' }, /^LOG_LEVEL must be one of the following values/],
+    [{ TRUSTED_PROXIES: '10.0.0.0/8, 10.0.0.0/33' }, /^TRUSTED_PROXIES entry "10.0.0.0\/33" is not an IP address/],
+    [{ TRUSTED_PROXIES: 'proxy.local' }, /^TRUSTED_PROXIES entry "proxy.local"/],
+    [{ CORS_ORIGINS: 'https://ok.example, javascript:alert(1)' }, /^CORS_ORIGINS entry "javascript:alert\(1\)"/],
+    [{ ALLOWED_PARENT_ORIGINS: 'https://app.example/path' }, /^ALLOWED_PARENT_ORIGINS entry/],
+    [{ SHUTDOWN_DRAIN_DELAY_MS: '30000' }, /^SHUTDOWN_DRAIN_DELAY_MS must be shorter than SHUTDOWN_TIMEOUT_MS/],
+    [{ METRICS_PORT: '3000' }, /^METRICS_PORT must differ from PORT/],
+    [{ ENCRYPTION_KEY: 'short' }, /^ENCRYPTION_KEY must be 32 bytes/],
+    [
+      { ENCRYPTION_KEY: strong(), ENCRYPTION_KEYS: `k2:${strong()}` },
+      /^ENCRYPTION_KEY and ENCRYPTION_KEYS are both set/,
+    ],
+    [{ ENCRYPTION_KEYS: `bad id:${strong()}` }, /^ENCRYPTION_KEYS entry 1 must look like "<id>:<key>"/],
+    [{ ENCRYPTION_KEYS: `k1:${strong()},k1:${strong()}` }, /^ENCRYPTION_KEYS entry 2 repeats the key id "k1"/],
+  ])('stops on %p with a message naming the variable and the rule', (env, message) => {
+    expect(problemsOf(env as Record<string, string>)).toEqual([expect.stringMatching(message)]);
+  });
+
+  it('refuses "*" as a CORS origin in production only', () => {
+    expect(problemsOf(production({ CORS_ORIGINS: '*' }))).toEqual([
+      expect.stringMatching(/^CORS_ORIGINS may not be "\*"/),
+    ]);
+    expect(loadConfig({ CORS_ORIGINS: '*' }).http.corsOrigins).toBe(true);
+  });
+
+  it('parses proxies, origins and a key ring whose first key is active', () => {
+    const [k1, k2] = [randomBytes(32), randomBytes(32)];
+    const config = loadConfig({
+      TRUSTED_PROXIES: '10.0.0.0/8, 127.0.0.1, ::1/128, loopback',
+      CORS_ORIGINS: 'https://a.example, http://localhost:5173',
+      ENCRYPTION_KEYS: `k2:${k2.toString('base64')},k1:${k1.toString('hex')}`,
+      CHATBOX_PATH_PREFIX: '/support/chat',
+    });
+    expect(config.http.trustedProxies).toEqual(['10.0.0.0/8', '127.0.0.1', '::1/128', 'loopback']);
+    expect(config.http.corsOrigins).toEqual(['https://a.example', 'http://localhost:5173']);
+    expect(config.http.pathPrefix).toBe('/support/chat');
+    expect(config.encryption.activeKeyId).toBe('k2');
+    expect(config.encryption.keys).toEqual(
+      new Map([
+        ['k2', k2],
+        ['k1', k1],
+      ]),
+    );
+  });
+
+  it('treats empty variables as unset', () => {
+    expect(loadConfig({ PORT: '', MONGODB_URI: '' }).http.port).toBe(3000);
+  });
+
+  it('keeps the rest of the config when swapping in the embedded database URI', () => {
+    const config = loadConfig({});
+    const withUri = config.withMongoUri('mongodb://127.0.0.1:4000/chatbox');
+    expect(withUri.mongo).toEqual({ uri: 'mongodb://127.0.0.1:4000/chatbox', readinessTimeoutMs: 1000 });
+    expect(withUri.auth).toBe(config.auth);
+  });
+});
+
+describe('decodeKey', () => {
+  it('reads base64, base64url, hex and the Go service raw 32-character form as 32 bytes', () => {
+    const bytes = randomBytes(32);
+    expect(decodeKey(bytes.toString('base64'))).toEqual(bytes);
+    expect(decodeKey(bytes.toString('base64url'))).toEqual(bytes);
+    expect(decodeKey(bytes.toString('hex'))).toEqual(bytes);
+    expect(decodeKey('0123456789abcdefghijklmnopqrstuv')).toEqual(Buffer.from('0123456789abcdefghijklmnopqrstuv'));
+    expect(decodeKey('too short')).toBeUndefined();
+  });
+});
+
+describe('persistedDevSecrets', () => {
+  it('generates development secrets once and returns the same ones after a restart, owner-readable only', () => {
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'chatbox-dev-secrets-'));
+    const first = loadConfig({ DATA_DIR: dataDir }, (dir) => persistedDevSecrets(dir));
+    const second = loadConfig({ DATA_DIR: dataDir }, (dir) => persistedDevSecrets(dir));
+    expect(second.auth.jwtSecret).toBe(first.auth.jwtSecret);
+    expect(second.encryption.keys).toEqual(first.encryption.keys);
+    const file = path.join(dataDir, 'dev-secrets.json');
+    expect(Object.keys(JSON.parse(readFileSync(file, 'utf8')) as object).sort()).toEqual([
+      'ENCRYPTION_KEY',
+      'JWT_SECRET',
+      'METRICS_TOKEN',
+    ]);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+  });
+});

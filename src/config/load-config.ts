@@ -1,0 +1,176 @@
+import { randomBytes } from 'node:crypto';
+import { isIP } from 'node:net';
+import * as path from 'node:path';
+import { plainToInstance } from 'class-transformer';
+import { validateSync } from 'class-validator';
+import { AppConfig, EncryptionConfig, NodeEnv } from './app-config';
+import { EnvVars } from './env.schema';
+import { checkSecretStrength, describeSecretProblem } from './secret-strength';
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Secrets a non-production run generates when they are not given. */
+export type GeneratedSecret = 'JWT_SECRET' | 'ENCRYPTION_KEY' | 'METRICS_TOKEN';
+export type SecretGenerator = (name: GeneratedSecret) => string;
+
+export const randomSecret: SecretGenerator = () => randomBytes(32).toString('base64');
+
+const PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+const ORIGIN = /^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?$/;
+const KEY_ID = /^[A-Za-z0-9_-]{1,32}$/;
+
+function list(value: string | undefined): string[] {
+  return (value ?? '')
+    .split(',')
+    .map((v) => v.trim())
+    .filter((v) => v !== '');
+}
+
+function isProxyEntry(entry: string): boolean {
+  if (PROXY_NAMES.has(entry)) return true;
+  const [address, bits, extra] = entry.split('/');
+  const family = isIP(address);
+  if (family === 0 || extra !== undefined) return false;
+  if (bits === undefined) return true;
+  const n = Number(bits);
+  return /^\d+$/.test(bits) && n >= 0 && n <= (family === 4 ? 32 : 128);
+}
+
+/** A 32-byte AES key: base64 of 32 bytes, 64 hex digits, or a 32-byte string (the Go service's format). */
+export function decodeKey(value: string): Buffer | undefined {
+  if (/^[0-9a-fA-F]{64}$/.test(value)) return Buffer.from(value, 'hex');
+  if (/^[A-Za-z0-9+/_-]{43}=?$/.test(value)) {
+    const bytes = Buffer.from(value.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
+    if (bytes.length === 32) return bytes;
+  }
+  const raw = Buffer.from(value, 'utf8');
+  return raw.length === 32 ? raw : undefined;
+}
+
+function parseEncryptionKeys(env: EnvVars, problems: string[], generate: () => string): EncryptionConfig {
+  if (env.ENCRYPTION_KEY && env.ENCRYPTION_KEYS) {
+    problems.push('ENCRYPTION_KEY and ENCRYPTION_KEYS are both set; set only one');
+  }
+  if (env.NODE_ENV === 'production' && !env.ENCRYPTION_KEY && !env.ENCRYPTION_KEYS) {
+    problems.push(describeSecretProblem('ENCRYPTION_KEY (or ENCRYPTION_KEYS)', { kind: 'missing' }));
+    return { activeKeyId: 'k1', keys: new Map() };
+  }
+  const entries: [string, string, string][] = env.ENCRYPTION_KEYS
+    ? list(env.ENCRYPTION_KEYS).map((entry, i) => {
+        const at = entry.indexOf(':');
+        return [entry.slice(0, at), entry.slice(at + 1), `ENCRYPTION_KEYS entry ${i + 1}`];
+      })
+    : [['k1', env.ENCRYPTION_KEY ?? generate(), 'ENCRYPTION_KEY']];
+  const keys = new Map<string, Buffer>();
+  for (const [id, value, name] of entries) {
+    if (!KEY_ID.test(id)) {
+      problems.push(`${name} must look like "<id>:<key>" with an id of 1-32 letters, digits, _ or -`);
+      continue;
+    }
+    if (keys.has(id)) problems.push(`${name} repeats the key id "${id}"`);
+    const key = decodeKey(value);
+    if (!key) {
+      problems.push(`${name} must be 32 bytes: base64 of 32 random bytes, 64 hex digits, or a 32-character string`);
+      continue;
+    }
+    if (env.NODE_ENV === 'production') {
+      const problem = checkSecretStrength(value, key.length);
+      if (problem) problems.push(describeSecretProblem(name, problem));
+    }
+    keys.set(id, key);
+  }
+  return { activeKeyId: entries[0]?.[0] ?? 'k1', keys };
+}
+
+/**
+ * Validates the environment once and maps it onto AppConfig. Every problem is collected and
+ * reported together, each naming its variable. Production refuses weak or missing secrets;
+ * other environments generate the secrets they are not given.
+ */
+export function loadConfig(
+  raw: NodeJS.ProcessEnv,
+  secretsFor: (dataDir: string, env: NodeEnv) => SecretGenerator = () => randomSecret,
+): AppConfig {
+  const present = Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined && v !== ''));
+  const env = plainToInstance(EnvVars, present, { excludeExtraneousValues: true, exposeDefaultValues: true });
+  const problems = validateSync(env, { stopAtFirstError: true }).flatMap((e) =>
+    Object.values(e.constraints ?? {}).map((rule) => (rule.startsWith(e.property) ? rule : `${e.property} ${rule}`)),
+  );
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const production = env.NODE_ENV === 'production';
+  const dataDir = path.resolve(env.DATA_DIR);
+  let generator: SecretGenerator | undefined;
+  const generate: SecretGenerator = (name) => (generator ??= secretsFor(dataDir, env.NODE_ENV))(name);
+  const secret = (name: GeneratedSecret, value: string | undefined): string => {
+    if (production) {
+      const problem = checkSecretStrength(value);
+      if (problem) problems.push(describeSecretProblem(name, problem));
+      return value ?? '';
+    }
+    return value ?? generate(name);
+  };
+
+  const jwtSecret = secret('JWT_SECRET', env.JWT_SECRET);
+  const encryption = parseEncryptionKeys(env, problems, () => generate('ENCRYPTION_KEY'));
+  const metricsToken =
+    production && env.METRICS_PORT && !env.METRICS_TOKEN ? undefined : secret('METRICS_TOKEN', env.METRICS_TOKEN);
+  if (production && !env.MONGODB_URI) {
+    problems.push('MONGODB_URI is required in production (the embedded server is for development only)');
+  }
+  if (env.METRICS_PORT !== undefined && env.METRICS_PORT === env.PORT) {
+    problems.push('METRICS_PORT must differ from PORT');
+  }
+
+  const trustedProxies = list(env.TRUSTED_PROXIES);
+  for (const entry of trustedProxies.filter((p) => !isProxyEntry(p))) {
+    problems.push(
+      `TRUSTED_PROXIES entry "${entry}" is not an IP address, a CIDR range or loopback/linklocal/uniquelocal`,
+    );
+  }
+  const corsList = list(env.CORS_ORIGINS);
+  const anyOrigin = corsList.includes('*') || (corsList.length === 0 && !production);
+  if (production && corsList.includes('*')) {
+    problems.push('CORS_ORIGINS may not be "*" in production; list the allowed origins');
+  }
+  const parents = list(env.ALLOWED_PARENT_ORIGINS);
+  for (const [name, origins] of [
+    ['CORS_ORIGINS', corsList.filter((o) => o !== '*')],
+    ['ALLOWED_PARENT_ORIGINS', parents],
+  ] as const) {
+    for (const origin of origins.filter((o) => !ORIGIN.test(o))) {
+      problems.push(`${name} entry "${origin}" must be an origin such as https://app.example.com`);
+    }
+  }
+  const drainDelayMs = env.SHUTDOWN_DRAIN_DELAY_MS ?? (production ? 5000 : 0);
+  if (drainDelayMs >= env.SHUTDOWN_TIMEOUT_MS) {
+    problems.push('SHUTDOWN_DRAIN_DELAY_MS must be shorter than SHUTDOWN_TIMEOUT_MS');
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  return new AppConfig({
+    env: env.NODE_ENV,
+    http: {
+      host: env.HOST ?? (production ? '0.0.0.0' : '127.0.0.1'),
+      port: env.PORT,
+      pathPrefix: env.CHATBOX_PATH_PREFIX,
+      bodyLimitBytes: env.HTTP_BODY_LIMIT_BYTES,
+      trustedProxies,
+      corsOrigins: anyOrigin ? true : corsList,
+      allowedParentOrigins: parents,
+    },
+    mongo: { uri: env.MONGODB_URI, readinessTimeoutMs: env.READINESS_CHECK_TIMEOUT_MS },
+    redis: { url: env.REDIS_URL },
+    auth: { jwtSecret },
+    encryption,
+    metrics: { token: metricsToken, port: env.METRICS_PORT },
+    shutdown: { timeoutMs: env.SHUTDOWN_TIMEOUT_MS, drainDelayMs },
+    logging: { level: env.LOG_LEVEL },
+    dataDir,
+  });
+}
