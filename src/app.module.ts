@@ -1,0 +1,36 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import type { DestinationStream } from 'pino';
+import { AuthModule } from './auth/auth.module';
+import { HttpExceptionFilter } from './common/http/http-exception.filter';
+import { LoggingModule } from './common/logging/logging.module';
+import { AppConfig } from './config/app-config';
+import { ConfigModule } from './config/config.module';
+import { DatabaseModule } from './database/database.module';
+import { HealthModule } from './health/health.module';
+import { MetricsModule } from './metrics/metrics.module';
+import { RedisModule } from './redis/redis.module';
+
+export interface AppModuleOptions {
+  /** Where log lines go; stdout when absent. */
+  logDestination?: DestinationStream;
+}
+
+@Module({})
+export class AppModule {
+  static forRoot(config: AppConfig, options: AppModuleOptions = {}): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        LoggingModule.forRoot(options.logDestination),
+        DatabaseModule,
+        RedisModule,
+        AuthModule,
+        HealthModule,
+        MetricsModule.forRoot(),
+      ],
+      providers: [{ provide: APP_FILTER, useClass: HttpExceptionFilter }],
+    };
+  }
+}

@@ -1,0 +1,63 @@
+import { randomUUID } from 'node:crypto';
+import { IncomingMessage } from 'node:http';
+import helmet from '@fastify/helmet';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Logger } from 'nestjs-pino';
+import { AppModule, AppModuleOptions } from './app.module';
+import { AppConfig } from './config/app-config';
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+/** A caller's X-Request-Id is kept when it is short and plain; otherwise a new one is made. */
+function requestId(req: IncomingMessage): string {
+  const given = req.headers['x-request-id'];
+  return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+}
+
+/** Builds the application exactly as production runs it; main and the tests both use this. */
+export async function createApp(config: AppConfig, options: AppModuleOptions = {}): Promise<NestFastifyApplication> {
+  const { http } = config;
+  const adapter = new FastifyAdapter({
+    // X-Forwarded-For is believed only from the configured proxies; otherwise the socket peer is the client.
+    trustProxy: http.trustedProxies.length > 0 ? http.trustedProxies : false,
+    bodyLimit: http.bodyLimitBytes,
+    genReqId: requestId,
+    requestTimeout: 30000,
+    forceCloseConnections: true,
+    return503OnClosing: true,
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, options), adapter, {
+    bufferLogs: true,
+    abortOnError: false,
+  });
+  app.useLogger(app.get(Logger));
+  app.flushLogs();
+
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:'],
+        connectSrc: ["'self'"],
+        objectSrc: ["'none'"],
+        baseUri: ["'none'"],
+        formAction: ["'self'"],
+        frameAncestors: http.allowedParentOrigins.length > 0 ? http.allowedParentOrigins : ["'none'"],
+      },
+    },
+    // Embedding is governed by frame-ancestors above; X-Frame-Options cannot express an allow-list.
+    frameguard: false,
+  });
+  app.enableCors({ origin: http.corsOrigins, credentials: false, maxAge: 600 });
+  app
+    .getHttpAdapter()
+    .getInstance()
+    .addHook('onSend', async (request, reply) => {
+      reply.header('x-request-id', request.id);
+    });
+  app.setGlobalPrefix(http.pathPrefix, { exclude: ['metrics'] });
+  return app;
+}

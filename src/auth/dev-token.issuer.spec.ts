@@ -1,0 +1,25 @@
+import { JwtService } from '@nestjs/jwt';
+import { Test } from '@nestjs/testing';
+import { ConfigModule } from '../config/config.module';
+import { loadConfig } from '../config/load-config';
+import { AuthModule } from './auth.module';
+import { DevTokenIssuer } from './dev-token.issuer';
+
+describe(DevTokenIssuer.name, () => {
+  it('issues a user token and an admin token signed with JWT_SECRET, valid for a day', async () => {
+    const config = loadConfig({});
+    const moduleRef = await Test.createTestingModule({ imports: [ConfigModule.forRoot(config), AuthModule] }).compile();
+    const sut = moduleRef.get(DevTokenIssuer);
+
+    const { user, admin } = sut.issue();
+
+    const jwt = new JwtService({ secret: config.auth.jwtSecret });
+    const userClaims = jwt.verify<{ sub: string; roles: string[]; iat: number; exp: number }>(user, {
+      algorithms: ['HS256'],
+    });
+    expect(userClaims).toMatchObject({ sub: 'dev-user', name: 'Dev User', roles: [] });
+    expect(userClaims.exp - userClaims.iat).toBe(24 * 3600);
+    expect(jwt.verify(admin, { algorithms: ['HS256'] })).toMatchObject({ sub: 'dev-admin', roles: ['admin'] });
+    expect(() => new JwtService({ secret: 'another-secret' }).verify<object>(user)).toThrow('invalid signature');
+  });
+});

@@ -1,0 +1,60 @@
+import { IncomingMessage, ServerResponse } from 'node:http';
+import { DynamicModule, Module } from '@nestjs/common';
+import { LoggerModule } from 'nestjs-pino';
+import type { DestinationStream } from 'pino';
+import { AppConfig } from '../../config/app-config';
+
+// Secrets never reach a log line, wherever they appear in a logged object.
+export const REDACTED_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["x-api-key"]',
+  'res.headers["set-cookie"]',
+  '*.token',
+  '*.accessToken',
+  '*.password',
+  '*.secret',
+  '*.jwtSecret',
+  '*.apiKey',
+];
+
+// @fastify/middie copies these onto the raw request that middleware (pino-http) sees.
+type FastifyRawRequest = IncomingMessage & { id?: string; ip?: string; originalUrl?: string };
+
+@Module({})
+export class LoggingModule {
+  static forRoot(destination?: DestinationStream): DynamicModule {
+    return {
+      module: LoggingModule,
+      imports: [
+        LoggerModule.forRootAsync({
+          inject: [AppConfig],
+          useFactory: (config: AppConfig) => ({
+            pinoHttp: [
+              {
+                level: config.logging.level,
+                redact: { paths: REDACTED_PATHS, censor: '[Redacted]' },
+                // Fastify assigned the request id and resolved the client ip (trusting only TRUSTED_PROXIES).
+                genReqId: (req: IncomingMessage) => (req as FastifyRawRequest).id ?? '',
+                serializers: {
+                  req: (req: { raw: FastifyRawRequest; headers: Record<string, unknown> }) => ({
+                    id: req.raw.id,
+                    method: req.raw.method,
+                    // The path alone: query strings may carry values that do not belong in logs.
+                    path: (req.raw.originalUrl ?? req.raw.url ?? '').split('?')[0],
+                    ip: req.raw.ip,
+                    headers: req.headers,
+                  }),
+                  res: (res: { raw: ServerResponse }) => ({ statusCode: res.raw.statusCode }),
+                },
+                customLogLevel: (_req: IncomingMessage, res: ServerResponse, err?: Error) =>
+                  err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
+              },
+              destination ?? process.stdout,
+            ],
+          }),
+        }),
+      ],
+    };
+  }
+}

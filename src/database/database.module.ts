@@ -1,0 +1,23 @@
+import { Module } from '@nestjs/common';
+import { MongooseModule } from '@nestjs/mongoose';
+import mongoose from 'mongoose';
+import { AppConfig } from '../config/app-config';
+
+// Query filters never carry operators from user input, even if a caller forgets to validate.
+mongoose.set('sanitizeFilter', true);
+mongoose.set('strictQuery', 'throw');
+
+@Module({
+  imports: [
+    MongooseModule.forRootAsync({
+      inject: [AppConfig],
+      useFactory: (config: AppConfig) => ({
+        uri: config.mongo.uri,
+        serverSelectionTimeoutMS: 5000,
+        retryAttempts: 5,
+        retryDelay: 2000,
+      }),
+    }),
+  ],
+})
+export class DatabaseModule {}

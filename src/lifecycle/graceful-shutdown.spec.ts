@@ -1,0 +1,65 @@
+import { EventEmitter } from 'node:events';
+import { LoggerService } from '@nestjs/common';
+import { loadConfig } from '../config/load-config';
+import { DrainState } from '../health/drain-state';
+import { installGracefulShutdown } from './graceful-shutdown';
+
+function setup(close: () => Promise<void>, env: Record<string, string>) {
+  const signals = new EventEmitter();
+  const drain = new DrainState();
+  const logger: LoggerService = { log: () => undefined, error: () => undefined, warn: () => undefined };
+  let resolveExit: (code: number) => void = () => undefined;
+  const exited = new Promise<number>((resolve) => (resolveExit = resolve));
+  const afterClose = jest.fn(() => Promise.resolve());
+  installGracefulShutdown({
+    app: { close },
+    drain,
+    config: loadConfig(env),
+    logger,
+    afterClose,
+    signals,
+    exit: (code) => resolveExit(code),
+  });
+  return { signals, drain, exited, afterClose };
+}
+
+describe('installGracefulShutdown', () => {
+  it('drains first, then closes the app and exits 0', async () => {
+    const order: string[] = [];
+    const { signals, drain, exited, afterClose } = setup(
+      () => {
+        order.push(`close while draining=${drain.draining}`);
+        return Promise.resolve();
+      },
+      { SHUTDOWN_DRAIN_DELAY_MS: '10' },
+    );
+    signals.emit('SIGTERM');
+    expect(drain.draining).toBe(true);
+    expect(order).toEqual([]);
+    await expect(exited).resolves.toBe(0);
+    expect(order).toEqual(['close while draining=true']);
+    expect(afterClose).toHaveBeenCalledTimes(1);
+  });
+
+  it('exits 1 at the deadline when closing hangs', async () => {
+    const { signals, exited, afterClose } = setup(() => new Promise<void>(() => undefined), {
+      SHUTDOWN_TIMEOUT_MS: '1000',
+      SHUTDOWN_DRAIN_DELAY_MS: '0',
+    });
+    signals.emit('SIGINT');
+    await expect(exited).resolves.toBe(1);
+    expect(afterClose).not.toHaveBeenCalled();
+  });
+
+  it('exits 1 when closing fails, and ignores a second signal', async () => {
+    let closes = 0;
+    const { signals, exited } = setup(() => {
+      closes += 1;
+      return Promise.reject(new Error('boom'));
+    }, {});
+    signals.emit('SIGTERM');
+    signals.emit('SIGTERM');
+    await expect(exited).resolves.toBe(1);
+    expect(closes).toBe(1);
+  });
+});

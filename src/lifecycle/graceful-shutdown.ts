@@ -1,0 +1,54 @@
+import { LoggerService } from '@nestjs/common';
+import { AppConfig } from '../config/app-config';
+import { DrainState } from '../health/drain-state';
+
+export interface GracefulShutdownOptions {
+  app: { close(): Promise<void> };
+  drain: DrainState;
+  config: AppConfig;
+  logger: LoggerService;
+  /** Runs after the application closed (for example, stopping the embedded database). */
+  afterClose?: () => Promise<void>;
+  signals?: NodeJS.EventEmitter;
+  exit?: (code: number) => void;
+}
+
+const SIGNALS = ['SIGTERM', 'SIGINT'] as const;
+
+/**
+ * On SIGTERM or SIGINT: readiness fails at once, traffic keeps being served for the drain delay
+ * (while the load balancer removes the pod), then the app closes. A timer started with the
+ * signal ends the process at SHUTDOWN_TIMEOUT_MS whatever happens, so no path can hang.
+ */
+export function installGracefulShutdown(options: GracefulShutdownOptions): void {
+  const { app, drain, config, logger } = options;
+  const signals = options.signals ?? process;
+  const exit = options.exit ?? ((code: number) => process.exit(code));
+  const { timeoutMs, drainDelayMs } = config.shutdown;
+
+  const shutdown = async (signal: string): Promise<void> => {
+    if (drain.draining) return;
+    drain.begin();
+    logger.log(`${signal} received: draining for ${drainDelayMs} ms, then closing (deadline ${timeoutMs} ms)`);
+    const deadline = setTimeout(() => {
+      logger.error(`shutdown did not finish within ${timeoutMs} ms; exiting now`);
+      exit(1);
+    }, timeoutMs);
+    deadline.unref();
+    try {
+      await new Promise((resolve) => setTimeout(resolve, drainDelayMs));
+      await app.close();
+      await options.afterClose?.();
+      clearTimeout(deadline);
+      exit(0);
+    } catch (error) {
+      logger.error(`shutdown failed: ${(error as Error).message}`);
+      clearTimeout(deadline);
+      exit(1);
+    }
+  };
+
+  for (const signal of SIGNALS) {
+    signals.on(signal, () => void shutdown(signal));
+  }
+}

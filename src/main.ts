@@ -1,0 +1,82 @@
+import 'reflect-metadata';
+import type { AddressInfo } from 'node:net';
+import * as path from 'node:path';
+import { Logger } from 'nestjs-pino';
+import { createApp } from './app';
+import { DevTokenIssuer } from './auth/dev-token.issuer';
+import { AppConfig } from './config/app-config';
+import { persistedDevSecrets } from './config/dev-secrets';
+import { ConfigError, loadConfig, randomSecret } from './config/load-config';
+import { EmbeddedMongo, ensureFerretDb, startFerretDb } from './database/embedded-mongo';
+import { DrainState } from './health/drain-state';
+import { installGracefulShutdown } from './lifecycle/graceful-shutdown';
+
+function printDevBanner(
+  config: AppConfig,
+  port: number,
+  tokens: { user: string; admin: string },
+  embedded?: EmbeddedMongo,
+): void {
+  const base = `http://${config.http.host}:${port}${config.http.pathPrefix}`;
+  process.stdout.write(
+    [
+      '',
+      'Chatbox is running in development mode.',
+      `  liveness:   ${base}/healthz`,
+      `  readiness:  ${base}/readyz`,
+      `  metrics:    http://${config.http.host}:${config.metrics.port ?? port}/metrics` +
+        (config.metrics.token ? `  (Authorization: Bearer ${config.metrics.token})` : ''),
+      embedded ? `  database:   embedded MongoDB-compatible server at ${embedded.uri} (data in ${config.dataDir})` : '',
+      `  user token:  ${tokens.user}`,
+      `  admin token: ${tokens.admin}`,
+      '',
+    ].join('\n') + '\n',
+  );
+}
+
+async function main(): Promise<void> {
+  let config: AppConfig;
+  try {
+    config = loadConfig(process.env, (dataDir, env) =>
+      env === 'development' ? persistedDevSecrets(dataDir) : randomSecret,
+    );
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`${error.message}\n`);
+    process.exit(1);
+  }
+
+  let embedded: EmbeddedMongo | undefined;
+  if (!config.mongo.uri) {
+    process.stdout.write('MONGODB_URI is not set: starting the embedded MongoDB-compatible server (FerretDB)…\n');
+    const binary = await ensureFerretDb(path.resolve('.tools'));
+    embedded = await startFerretDb({ binary, dataDir: path.join(config.dataDir, 'mongo') });
+    config = config.withMongoUri(embedded.uri);
+  }
+
+  try {
+    const app = await createApp(config);
+    const logger = app.get(Logger);
+    installGracefulShutdown({
+      app,
+      drain: app.get(DrainState),
+      config,
+      logger,
+      afterClose: () => embedded?.stop() ?? Promise.resolve(),
+    });
+    await app.listen({ port: config.http.port, host: config.http.host });
+    const { port } = app.getHttpServer().address() as AddressInfo;
+    logger.log(`listening on http://${config.http.host}:${port} under ${config.http.pathPrefix}`);
+    if (config.env === 'development') printDevBanner(config, port, app.get(DevTokenIssuer).issue(), embedded);
+  } catch (error) {
+    await embedded?.stop();
+    throw error;
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(
+    `Chatbox failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
+  process.exit(1);
+});

@@ -1,0 +1,109 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile } from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { JwtService } from '@nestjs/jwt';
+import mongoose from 'mongoose';
+import { ChatboxProcess } from '../utils/chatbox-process';
+import { testMongoUri } from '../utils/test-app';
+import { waitFor } from '../utils/wait-for';
+
+const strong = () => randomBytes(32).toString('base64');
+const productionEnv = (overrides: Record<string, string> = {}) => ({
+  NODE_ENV: 'production',
+  HOST: '127.0.0.1',
+  PORT: '0',
+  MONGODB_URI: testMongoUri(),
+  JWT_SECRET: strong(),
+  ENCRYPTION_KEY: strong(),
+  METRICS_TOKEN: strong(),
+  SHUTDOWN_DRAIN_DELAY_MS: '1500',
+  SHUTDOWN_TIMEOUT_MS: '10000',
+  ...overrides,
+});
+
+describe('the service process in production', () => {
+  const processes: ChatboxProcess[] = [];
+  const run = (env: Record<string, string>) => {
+    const p = new ChatboxProcess(env);
+    processes.push(p);
+    return p;
+  };
+  afterAll(() => Promise.all(processes.map((p) => p.stop())));
+
+  it('exits non-zero naming JWT_SECRET when it is a placeholder', async () => {
+    const p = run(productionEnv({ JWT_SECRET: 'changeme-please-use-a-real-secret-123' }));
+    expect(await p.exited).toBe(1);
+    expect(p.stderr).toContain('JWT_SECRET contains the placeholder marker');
+    expect(p.stdout).not.toContain('listening');
+  });
+
+  it('starts with 32 random bytes as JWT_SECRET, prints no dev tokens, and drains on SIGTERM before exiting 0', async () => {
+    const p = run(productionEnv());
+    const baseUrl = await p.listening();
+    expect((await fetch(`${baseUrl}/chatbox/healthz`)).status).toBe(200);
+    expect((await fetch(`${baseUrl}/chatbox/readyz`)).status).toBe(200);
+    expect(p.stdout).not.toContain('user token');
+
+    const signalledAt = Date.now();
+    p.signal('SIGTERM');
+    // During the drain the process still answers, but readiness says 503 so traffic moves away.
+    await waitFor(async () => (await fetch(`${baseUrl}/chatbox/readyz`)).status === 503, {
+      timeoutMs: 1500,
+      what: 'readiness 503 during the drain',
+    });
+    expect((await fetch(`${baseUrl}/chatbox/healthz`)).status).toBe(200);
+    expect(await p.exited).toBe(0);
+    expect(Date.now() - signalledAt).toBeLessThan(10000);
+  });
+});
+
+describe('the service process in development, on embedded defaults', () => {
+  it('starts its own database, prints working tokens, and keeps data across a restart', async () => {
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'chatbox-dev-'));
+    const env = { NODE_ENV: 'development', PORT: '0', DATA_DIR: dataDir };
+
+    const first = new ChatboxProcess(env);
+    let baseUrl: string;
+    let uri: string;
+    try {
+      baseUrl = await first.listening();
+      expect((await fetch(`${baseUrl}/chatbox/healthz`)).status).toBe(200);
+      expect((await fetch(`${baseUrl}/chatbox/readyz`)).status).toBe(200);
+      uri = /embedded MongoDB-compatible server at (\S+)/.exec(first.stdout)?.[1] ?? '';
+      const userToken = /user token: +(\S+)/.exec(first.stdout)?.[1] ?? '';
+      const adminToken = /admin token: +(\S+)/.exec(first.stdout)?.[1] ?? '';
+
+      const secrets = JSON.parse(await readFile(path.join(dataDir, 'dev-secrets.json'), 'utf8')) as {
+        JWT_SECRET: string;
+      };
+      const jwt = new JwtService({ secret: secrets.JWT_SECRET });
+      expect(jwt.verify(userToken)).toMatchObject({ sub: 'dev-user', roles: [] });
+      expect(jwt.verify(adminToken)).toMatchObject({ sub: 'dev-admin', roles: ['admin'] });
+
+      const connection = await mongoose.createConnection(uri).asPromise();
+      await connection.collection('survivors').insertOne({ note: 'written before the restart' });
+      await connection.close();
+    } finally {
+      first.signal('SIGTERM');
+    }
+    expect(await first.exited).toBe(0);
+
+    const second = new ChatboxProcess(env);
+    try {
+      baseUrl = await second.listening();
+      await waitFor(async () => (await fetch(`${baseUrl}/chatbox/readyz`)).status === 200, { what: 'readiness' });
+      const newUri = /embedded MongoDB-compatible server at (\S+)/.exec(second.stdout)?.[1] ?? '';
+      const connection = await mongoose.createConnection(newUri).asPromise();
+      const docs = await connection
+        .collection('survivors')
+        .find({}, { projection: { _id: 0 } })
+        .toArray();
+      await connection.close();
+      expect(docs).toEqual([{ note: 'written before the restart' }]);
+    } finally {
+      second.signal('SIGTERM');
+      expect(await second.exited).toBe(0);
+    }
+  });
+});
