@@ -29,7 +29,8 @@ export class EmbeddedMongoError extends Error {
  * module source is copied, given that file, and built.
  */
 export async function ensureFerretDb(toolsDir: string): Promise<string> {
-  const binary = path.join(toolsDir, 'bin', `ferretdb-${FERRETDB_VERSION}`);
+  // Absolute: the build below runs in another working directory.
+  const binary = path.resolve(toolsDir, 'bin', `ferretdb-${FERRETDB_VERSION}`);
   if (existsSync(binary)) return binary;
   try {
     await run('go', ['version']);

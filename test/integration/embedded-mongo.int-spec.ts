@@ -1,15 +1,19 @@
+import { execFile } from 'node:child_process';
 import { mkdtemp } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { promisify } from 'node:util';
 import mongoose from 'mongoose';
 import { ensureFerretDb, FERRETDB_VERSION, startFerretDb } from '../../src/database/embedded-mongo';
 import { waitFor } from '../utils/wait-for';
 
 describe('embedded MongoDB-compatible server', () => {
-  it('builds FerretDB into an empty tools folder, and the binary reports its version', async () => {
+  it('builds FerretDB into an empty tools folder given by a relative path, once', async () => {
     const tools = await mkdtemp(path.join(os.tmpdir(), 'chatbox-tools-'));
-    const binary = await ensureFerretDb(tools);
+    const binary = await ensureFerretDb(path.relative(process.cwd(), tools));
     expect(binary).toBe(path.join(tools, 'bin', `ferretdb-${FERRETDB_VERSION}`));
+    const { stdout } = await promisify(execFile)(binary, ['--version']);
+    expect(stdout).toContain(`version: ${FERRETDB_VERSION}`);
     expect(await ensureFerretDb(tools)).toBe(binary);
   }, 300000);
 
