@@ -10,12 +10,17 @@ const folders = fs
   .filter((entry) => entry.isDirectory())
   .map((entry) => `./src/${entry.name}/`);
 
+// ESM-only packages: Node 20 require()s them natively, Jest's module loader does not, so SWC makes them CJS.
+const esmOnly = ['jose'];
+const transformIgnorePatterns = [`/node_modules/(?!(${esmOnly.join('|')})/)`];
+
 const project = (displayName, testRegex, extra = {}) => ({
   displayName,
   testEnvironment: 'node',
   rootDir: __dirname,
   testRegex,
   transform,
+  transformIgnorePatterns,
   ...extra,
 });
 

@@ -2,6 +2,10 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import type { DestinationStream } from 'pino';
 import { AuthModule } from './auth/auth.module';
+import { RealtimeModule } from './common/realtime/realtime.module';
+import { CoordinationModule } from './coordination/coordination.module';
+import { GatewayModule } from './gateway/gateway.module';
+import { SessionHttpModule } from './session/session-http.module';
 import { HttpExceptionFilter } from './common/http/http-exception.filter';
 import { LoggingModule } from './common/logging/logging.module';
 import { AppConfig } from './config/app-config';
@@ -27,6 +31,10 @@ export class AppModule {
         DatabaseModule,
         RedisModule,
         AuthModule,
+        CoordinationModule,
+        RealtimeModule,
+        GatewayModule,
+        SessionHttpModule,
         HealthModule,
         MetricsModule.forRoot(),
       ],

@@ -1,11 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { IncomingMessage } from 'node:http';
 import helmet from '@fastify/helmet';
+import { ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger } from 'nestjs-pino';
 import { AppModule, AppModuleOptions } from './app.module';
+import { AppError } from './common/errors/app-error';
 import { AppConfig } from './config/app-config';
+import { RedisIoAdapter } from './gateway/redis-io.adapter';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
@@ -33,6 +36,9 @@ export async function createApp(config: AppConfig, options: AppModuleOptions = {
   });
   app.useLogger(app.get(Logger));
   app.flushLogs();
+  const ioAdapter = new RedisIoAdapter(app, config);
+  await ioAdapter.connect();
+  app.useWebSocketAdapter(ioAdapter);
 
   await app.register(helmet, {
     contentSecurityPolicy: {
@@ -58,6 +64,15 @@ export async function createApp(config: AppConfig, options: AppModuleOptions = {
     .addHook('onSend', async (request, reply) => {
       reply.header('x-request-id', request.id);
     });
+  app.useGlobalPipes(
+    new ValidationPipe({
+      whitelist: true,
+      forbidNonWhitelisted: true,
+      transform: true,
+      exceptionFactory: (errors) =>
+        new AppError('invalid_payload', errors.flatMap((e) => Object.values(e.constraints ?? {})).join('; ')),
+    }),
+  );
   app.setGlobalPrefix(http.pathPrefix, { exclude: ['metrics'] });
   return app;
 }

@@ -2,6 +2,8 @@ import { Module } from '@nestjs/common';
 import { JwtModule } from '@nestjs/jwt';
 import { AppConfig } from '../config/app-config';
 import { DevTokenIssuer } from './dev-token.issuer';
+import { HttpAuthGuard } from './http-auth.guard';
+import { JwtVerifier } from './jwt-verifier.service';
 
 @Module({
   imports: [
@@ -10,7 +12,7 @@ import { DevTokenIssuer } from './dev-token.issuer';
       useFactory: (config: AppConfig) => ({ secret: config.auth.jwtSecret }),
     }),
   ],
-  providers: [DevTokenIssuer],
-  exports: [DevTokenIssuer],
+  providers: [DevTokenIssuer, JwtVerifier, HttpAuthGuard],
+  exports: [DevTokenIssuer, JwtVerifier, HttpAuthGuard],
 })
 export class AuthModule {}

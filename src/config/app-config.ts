@@ -17,13 +17,36 @@ export interface EncryptionConfig {
   keys: ReadonlyMap<string, Buffer>;
 }
 
+export interface AuthConfig {
+  /** Signs development tokens and, with HS256, verifies every token. */
+  jwtSecret: string;
+  algorithm: 'HS256' | 'RS256' | 'ES256';
+  publicKey?: string;
+  jwksUrl?: string;
+  issuer?: string;
+  audience?: string;
+  clockSkewS: number;
+  expiryWarningS: number;
+}
+
+export interface ChatConfig {
+  reconnectWindowMs: number;
+  sweepIntervalMs: number;
+  maxMessageChars: number;
+  maxFrameBytes: number;
+  rateLimit: { events: number; windowMs: number };
+  turnQueueLimit: number;
+  demoDeltaIntervalMs: number;
+}
+
 /** The whole configuration, validated once at boot and injected by class token. */
 export class AppConfig {
   readonly env!: NodeEnv;
   readonly http!: HttpConfig;
   readonly mongo!: { uri?: string; readinessTimeoutMs: number };
   readonly redis!: { url?: string };
-  readonly auth!: { jwtSecret: string };
+  readonly auth!: AuthConfig;
+  readonly chat!: ChatConfig;
   readonly encryption!: EncryptionConfig;
   readonly metrics!: { token?: string; port?: number };
   readonly shutdown!: { timeoutMs: number; drainDelayMs: number };

@@ -3,6 +3,7 @@ import { Expose, Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
 
 export const NODE_ENVS = ['development', 'production', 'test'] as const;
+export const JWT_ALGORITHMS = ['HS256', 'RS256', 'ES256'] as const;
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /** Every environment variable Chatbox reads, with its rule. Empty strings count as unset. */
@@ -27,6 +28,25 @@ export class EnvVars {
   REDIS_URL?: string;
 
   @Expose() @IsOptional() @IsString() JWT_SECRET?: string;
+  @Expose() @IsIn(JWT_ALGORITHMS) JWT_ALGORITHM: (typeof JWT_ALGORITHMS)[number] = 'HS256';
+  @Expose() @IsOptional() @IsString() JWT_PUBLIC_KEY?: string;
+  @Expose()
+  @IsOptional()
+  @Matches(/^https?:\/\/\S+$/, { message: 'must be an http(s) URL' })
+  JWT_JWKS_URL?: string;
+  @Expose() @IsOptional() @IsString() JWT_ISSUER?: string;
+  @Expose() @IsOptional() @IsString() JWT_AUDIENCE?: string;
+  @Expose() @Type(() => Number) @Min(0) @Max(60) @IsInt() JWT_CLOCK_SKEW_S = 30;
+  @Expose() @Type(() => Number) @Min(5) @Max(3600) @IsInt() AUTH_EXPIRY_WARNING_S = 60;
+
+  @Expose() @Type(() => Number) @Min(1000) @Max(86400000) @IsInt() RECONNECT_WINDOW_MS = 900000;
+  @Expose() @IsOptional() @Type(() => Number) @Min(100) @Max(3600000) @IsInt() SESSION_SWEEP_INTERVAL_MS?: number;
+  @Expose() @Type(() => Number) @Min(1) @Max(100000) @IsInt() MESSAGE_MAX_CHARS = 10000;
+  @Expose() @Type(() => Number) @Min(1024) @Max(10485760) @IsInt() SOCKET_MAX_FRAME_BYTES = 65536;
+  @Expose() @Type(() => Number) @Min(1) @Max(100000) @IsInt() RATE_LIMIT_EVENTS = 60;
+  @Expose() @Type(() => Number) @Min(100) @Max(3600000) @IsInt() RATE_LIMIT_WINDOW_MS = 10000;
+  @Expose() @Type(() => Number) @Min(0) @Max(100) @IsInt() TURN_QUEUE_LIMIT = 5;
+  @Expose() @Type(() => Number) @Min(0) @Max(10000) @IsInt() DEMO_DELTA_INTERVAL_MS = 30;
   @Expose() @IsOptional() @IsString() ENCRYPTION_KEY?: string;
   @Expose() @IsOptional() @IsString() ENCRYPTION_KEYS?: string;
 

@@ -116,7 +116,18 @@ export function loadConfig(
     return value ?? generate(name);
   };
 
-  const jwtSecret = secret('JWT_SECRET', env.JWT_SECRET);
+  const asymmetric = env.JWT_ALGORITHM !== 'HS256';
+  // With RS256/ES256 the host app signs; the secret only signs development tokens, so production needs none.
+  const jwtSecret = asymmetric && production ? '' : secret('JWT_SECRET', env.JWT_SECRET);
+  if (asymmetric && !env.JWT_PUBLIC_KEY === !env.JWT_JWKS_URL) {
+    problems.push(`JWT_ALGORITHM ${env.JWT_ALGORITHM} needs exactly one of JWT_PUBLIC_KEY and JWT_JWKS_URL`);
+  }
+  if (
+    env.JWT_JWKS_URL?.startsWith('http:') &&
+    !/^http:\/\/(127\.0\.0\.1|localhost|\[::1\])[:/]/.test(env.JWT_JWKS_URL)
+  ) {
+    problems.push('JWT_JWKS_URL must use https (plain http only for loopback)');
+  }
   const encryption = parseEncryptionKeys(env, problems, () => generate('ENCRYPTION_KEY'));
   const metricsToken =
     production && env.METRICS_PORT && !env.METRICS_TOKEN ? undefined : secret('METRICS_TOKEN', env.METRICS_TOKEN);
@@ -166,7 +177,25 @@ export function loadConfig(
     },
     mongo: { uri: env.MONGODB_URI, readinessTimeoutMs: env.READINESS_CHECK_TIMEOUT_MS },
     redis: { url: env.REDIS_URL },
-    auth: { jwtSecret },
+    auth: {
+      jwtSecret,
+      algorithm: env.JWT_ALGORITHM,
+      publicKey: env.JWT_PUBLIC_KEY?.replace(/\\n/g, '\n'),
+      jwksUrl: env.JWT_JWKS_URL,
+      issuer: env.JWT_ISSUER,
+      audience: env.JWT_AUDIENCE,
+      clockSkewS: env.JWT_CLOCK_SKEW_S,
+      expiryWarningS: env.AUTH_EXPIRY_WARNING_S,
+    },
+    chat: {
+      reconnectWindowMs: env.RECONNECT_WINDOW_MS,
+      sweepIntervalMs: env.SESSION_SWEEP_INTERVAL_MS ?? Math.min(60000, Math.max(100, env.RECONNECT_WINDOW_MS / 4)),
+      maxMessageChars: env.MESSAGE_MAX_CHARS,
+      maxFrameBytes: env.SOCKET_MAX_FRAME_BYTES,
+      rateLimit: { events: env.RATE_LIMIT_EVENTS, windowMs: env.RATE_LIMIT_WINDOW_MS },
+      turnQueueLimit: env.TURN_QUEUE_LIMIT,
+      demoDeltaIntervalMs: env.DEMO_DELTA_INTERVAL_MS,
+    },
     encryption,
     metrics: { token: metricsToken, port: env.METRICS_PORT },
     shutdown: { timeoutMs: env.SHUTDOWN_TIMEOUT_MS, drainDelayMs },

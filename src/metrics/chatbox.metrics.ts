@@ -1,7 +1,16 @@
-import { makeHistogramProvider } from '@willsoto/nestjs-prometheus';
+import { makeCounterProvider, makeGaugeProvider, makeHistogramProvider } from '@willsoto/nestjs-prometheus';
 
 // Every metric Chatbox exports is defined here. Labels are bounded: never user, session or request ids.
 export const HTTP_REQUEST_DURATION = 'chatbox_http_request_duration_seconds';
+export const SOCKETS_CONNECTED = 'chatbox_websocket_connections';
+export const MESSAGES = 'chatbox_messages_total';
+export const AI_TURNS = 'chatbox_ai_turns_total';
+export const TURN_DURATION = 'chatbox_ai_turn_duration_seconds';
+export const FIRST_DELTA = 'chatbox_ai_first_delta_seconds';
+export const ACTIVE_SESSIONS = 'chatbox_active_sessions';
+export const DECRYPT_FAILURES = 'chatbox_decrypt_failures_total';
+
+const LATENCY_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120];
 
 export const chatboxMetricProviders = [
   makeHistogramProvider({
@@ -9,5 +18,19 @@ export const chatboxMetricProviders = [
     help: 'HTTP request duration in seconds, by route template',
     labelNames: ['method', 'route', 'status_code'],
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  }),
+  makeGaugeProvider({ name: SOCKETS_CONNECTED, help: 'Sockets connected to this replica', labelNames: ['namespace'] }),
+  makeCounterProvider({ name: MESSAGES, help: 'Messages persisted, by sender', labelNames: ['sender'] }),
+  makeCounterProvider({ name: AI_TURNS, help: 'AI turns, by outcome', labelNames: ['outcome'] }),
+  makeHistogramProvider({ name: TURN_DURATION, help: 'AI turn duration in seconds', buckets: LATENCY_BUCKETS }),
+  makeHistogramProvider({ name: FIRST_DELTA, help: 'Time to the first AI delta in seconds', buckets: LATENCY_BUCKETS }),
+  makeGaugeProvider({
+    name: ACTIVE_SESSIONS,
+    help: 'Sessions started minus sessions ended by this replica (sum over replicas for the total)',
+  }),
+  makeCounterProvider({
+    name: DECRYPT_FAILURES,
+    help: 'Stored values that failed to decrypt',
+    labelNames: ['key_id'],
   }),
 ];

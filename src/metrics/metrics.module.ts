@@ -11,6 +11,7 @@ export class MetricsModule {
   static forRoot(): DynamicModule {
     return {
       module: MetricsModule,
+      global: true,
       imports: [
         PrometheusModule.register({
           path: '/metrics',

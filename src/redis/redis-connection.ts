@@ -9,7 +9,7 @@ export class RedisConnection implements OnApplicationShutdown {
 
   constructor(config: AppConfig) {
     if (config.redis.url) {
-      this.client = new Redis(config.redis.url, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
+      this.client = new Redis(config.redis.url, { maxRetriesPerRequest: 1 });
       // Connection errors surface through readiness; without a listener ioredis would print each retry.
       this.client.on('error', () => undefined);
     }

@@ -1,0 +1,61 @@
+import { createPublicKey, KeyObject } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { createRemoteJWKSet, errors, JWTPayload, jwtVerify, JWTVerifyOptions } from 'jose';
+import { AppError } from '../common/errors/app-error';
+import { AppConfig } from '../config/app-config';
+import { ADMIN_ROLES, Principal } from './principal';
+
+const MAX_ID_LENGTH = 128;
+
+/**
+ * The one place tokens are verified, for HTTP and sockets alike. The algorithm is pinned by
+ * configuration (so `alg: none` and algorithm confusion fail), `exp` is required, and `iss`/`aud`
+ * are enforced when configured.
+ */
+@Injectable()
+export class JwtVerifier {
+  private readonly verifyWithKey: (token: string, options: JWTVerifyOptions) => Promise<{ payload: JWTPayload }>;
+
+  constructor(private readonly config: AppConfig) {
+    const { algorithm, jwtSecret, publicKey, jwksUrl } = config.auth;
+    if (jwksUrl && algorithm !== 'HS256') {
+      // Cached; an unknown kid refetches at most once per cooldown, so a flood of random kids costs one request.
+      const jwks = createRemoteJWKSet(new URL(jwksUrl), { cooldownDuration: 30000, cacheMaxAge: 600000 });
+      this.verifyWithKey = (token, options) => jwtVerify(token, jwks, options);
+    } else {
+      const key: Uint8Array | KeyObject =
+        algorithm === 'HS256' ? new TextEncoder().encode(jwtSecret) : createPublicKey(publicKey ?? '');
+      this.verifyWithKey = (token, options) => jwtVerify(token, key, options);
+    }
+  }
+
+  async verify(token: unknown): Promise<Principal> {
+    if (typeof token !== 'string' || token === '') throw new AppError('unauthorized', 'A bearer token is required');
+    const { algorithm, issuer, audience, clockSkewS } = this.config.auth;
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await this.verifyWithKey(token, {
+        algorithms: [algorithm],
+        issuer,
+        audience,
+        clockTolerance: clockSkewS,
+        requiredClaims: ['exp'],
+      }));
+    } catch (error) {
+      if (error instanceof errors.JWTExpired) throw new AppError('token_expired', 'The token has expired');
+      throw new AppError('unauthorized', 'The token is not valid');
+    }
+    return toPrincipal(payload);
+  }
+}
+
+function toPrincipal(payload: JWTPayload): Principal {
+  // The Go service's host apps send user_id instead of sub.
+  const userId = payload.sub ?? payload.user_id;
+  if (typeof userId !== 'string' || userId === '' || userId.length > MAX_ID_LENGTH) {
+    throw new AppError('unauthorized', 'The token names no user');
+  }
+  const roles = Array.isArray(payload.roles) ? payload.roles.filter((r): r is string => typeof r === 'string') : [];
+  const name = typeof payload.name === 'string' ? payload.name.slice(0, 100) : undefined;
+  return { userId, name, roles, isAdmin: roles.some((r) => ADMIN_ROLES.includes(r)), exp: payload.exp as number };
+}

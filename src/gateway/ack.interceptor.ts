@@ -1,0 +1,43 @@
+import { CallHandler, ExecutionContext, Injectable, Logger, NestInterceptor } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { catchError, from, map, Observable, of, switchMap } from 'rxjs';
+import type { Socket } from 'socket.io';
+import { SocketData } from '../auth/socket-auth.middleware';
+import { AppError } from '../common/errors/app-error';
+import { AppConfig } from '../config/app-config';
+import { RateLimitStore } from '../coordination/rate-limit.store';
+import { Ack, toProtocolError } from './ack';
+
+/**
+ * Every client event: rate-limited per user across replicas, then answered `{ ok: true, data }` or
+ * `{ ok: false, error }`. Nothing a handler throws reaches the transport.
+ */
+@Injectable()
+export class AckInterceptor implements NestInterceptor {
+  private readonly logger = new Logger(AckInterceptor.name);
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly rateLimit: RateLimitStore,
+  ) {}
+
+  intercept(context: ExecutionContext, next: CallHandler): Observable<Ack<unknown>> {
+    const socket = context.switchToWs().getClient<Socket>();
+    const { principal } = socket.data as SocketData;
+    const { events, windowMs } = this.config.chat.rateLimit;
+    return from(this.rateLimit.hit(`events:${principal.userId}`, events, windowMs)).pipe(
+      switchMap(({ allowed, retryAfterMs }) => {
+        if (!allowed) throw new AppError('rate_limited', 'Too many events; slow down', { retryAfterMs });
+        return next.handle();
+      }),
+      map((data: unknown): Ack<unknown> => ({ ok: true, data: data ?? {} })),
+      catchError((error: unknown) => {
+        if (!(error instanceof AppError)) {
+          const errorId = randomUUID();
+          this.logger.error({ err: error, errorId, event: context.getHandler().name }, 'socket handler failed');
+        }
+        return of<Ack<unknown>>({ ok: false, error: toProtocolError(error) });
+      }),
+    );
+  }
+}

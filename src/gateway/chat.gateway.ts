@@ -1,0 +1,180 @@
+import { Logger, UseInterceptors, UsePipes } from '@nestjs/common';
+import { InjectMetric } from '@willsoto/nestjs-prometheus';
+import {
+  ConnectedSocket,
+  MessageBody,
+  OnGatewayConnection,
+  OnGatewayDisconnect,
+  OnGatewayInit,
+  SubscribeMessage,
+  WebSocketGateway,
+  WebSocketServer,
+} from '@nestjs/websockets';
+import { Gauge } from 'prom-client';
+import type { DefaultEventsMap, Namespace, Socket } from 'socket.io';
+import { JwtVerifier } from '../auth/jwt-verifier.service';
+import { Principal } from '../auth/principal';
+import { socketAuthMiddleware, SocketData } from '../auth/socket-auth.middleware';
+import { AppError } from '../common/errors/app-error';
+import { ServerToClientEvents } from '../common/realtime/client-events';
+import { RoomBroadcaster, sessionRoom, userRoom } from '../common/realtime/room-broadcaster';
+import { AppConfig } from '../config/app-config';
+import { LlmService } from '../llm/llm.service';
+import { SOCKETS_CONNECTED } from '../metrics/chatbox.metrics';
+import { MessageRouter } from '../router/message-router.service';
+import { AckInterceptor } from './ack.interceptor';
+import {
+  AuthRefreshPayload,
+  ResumeSessionPayload,
+  SelectModelPayload,
+  SendMessagePayload,
+  SessionRefPayload,
+  StartSessionPayload,
+  TypingPayload,
+} from './payloads/chat.payloads';
+import { PayloadValidationPipe } from './payload-validation.pipe';
+
+export interface ChatSocketData extends SocketData {
+  sessionIds: Set<string>;
+  expiryTimers: NodeJS.Timeout[];
+}
+
+type ChatSocket = Socket<DefaultEventsMap, ServerToClientEvents, DefaultEventsMap, ChatSocketData>;
+
+/** The `/chat` namespace: transport only — authenticate, validate, call one service, answer. */
+@WebSocketGateway({ namespace: '/chat' })
+@UseInterceptors(AckInterceptor)
+@UsePipes(PayloadValidationPipe)
+export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayDisconnect {
+  private readonly logger = new Logger(ChatGateway.name);
+  @WebSocketServer() private readonly namespace?: Namespace;
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly verifier: JwtVerifier,
+    private readonly router: MessageRouter,
+    private readonly llm: LlmService,
+    private readonly broadcaster: RoomBroadcaster,
+    @InjectMetric(SOCKETS_CONNECTED) private readonly sockets: Gauge<string>,
+  ) {}
+
+  afterInit(namespace: Namespace): void {
+    namespace.use(socketAuthMiddleware(this.verifier));
+    this.broadcaster.attach(namespace);
+  }
+
+  async handleConnection(socket: ChatSocket): Promise<void> {
+    socket.data.sessionIds = new Set();
+    socket.data.expiryTimers = [];
+    this.sockets.inc({ namespace: 'chat' });
+    await socket.join(userRoom(socket.data.principal.userId));
+    this.scheduleExpiry(socket);
+    socket.emit('models', this.llm.listModels());
+  }
+
+  handleDisconnect(socket: ChatSocket): void {
+    socket.data.expiryTimers?.forEach(clearTimeout);
+    this.sockets.dec({ namespace: 'chat' });
+  }
+
+  @SubscribeMessage('session:start')
+  async start(@ConnectedSocket() socket: ChatSocket, @MessageBody() payload: StartSessionPayload) {
+    const session = await this.router.startSession(socket.data.principal, payload.modelId);
+    for (const id of socket.data.sessionIds) await socket.leave(sessionRoom(id));
+    socket.data.sessionIds.clear();
+    await this.joinSession(socket, session.id);
+    return { sessionId: session.id, ...session };
+  }
+
+  @SubscribeMessage('session:resume')
+  async resume(@ConnectedSocket() socket: ChatSocket, @MessageBody() payload: ResumeSessionPayload) {
+    const result = await this.router.resume(socket.data.principal, payload.sessionId, payload.afterSeq);
+    await this.joinSession(socket, payload.sessionId);
+    return result;
+  }
+
+  @SubscribeMessage('message:send')
+  async send(@ConnectedSocket() socket: ChatSocket, @MessageBody() payload: SendMessagePayload) {
+    if (!socket.data.sessionIds.has(payload.sessionId)) {
+      await this.router.resume(socket.data.principal, payload.sessionId, Number.MAX_SAFE_INTEGER);
+      await this.joinSession(socket, payload.sessionId);
+    }
+    return this.router.send(socket.data.principal, payload);
+  }
+
+  @SubscribeMessage('message:stop')
+  async stop(@ConnectedSocket() socket: ChatSocket, @MessageBody() payload: SessionRefPayload) {
+    await this.router.stop(socket.data.principal, payload.sessionId);
+    return { stopping: true };
+  }
+
+  @SubscribeMessage('model:select')
+  selectModel(@ConnectedSocket() socket: ChatSocket, @MessageBody() payload: SelectModelPayload) {
+    return this.router.selectModel(socket.data.principal, payload.sessionId, payload.modelId);
+  }
+
+  @SubscribeMessage('typing')
+  typing(@ConnectedSocket() socket: ChatSocket, @MessageBody() payload: TypingPayload) {
+    if (!socket.data.sessionIds.has(payload.sessionId)) throw new AppError('not_found', 'Session not joined');
+    socket.to(sessionRoom(payload.sessionId)).emit('typing', {
+      sessionId: payload.sessionId,
+      userId: socket.data.principal.userId,
+      isTyping: payload.isTyping,
+    });
+    return {};
+  }
+
+  @SubscribeMessage('session:end')
+  end(@ConnectedSocket() socket: ChatSocket, @MessageBody() payload: SessionRefPayload) {
+    return this.router.endSession(socket.data.principal, payload.sessionId);
+  }
+
+  @SubscribeMessage('auth:refresh')
+  async refresh(@ConnectedSocket() socket: ChatSocket, @MessageBody() payload: AuthRefreshPayload) {
+    const principal: Principal = await this.verifier.verify(payload.token);
+    if (principal.userId !== socket.data.principal.userId) {
+      throw new AppError('forbidden', 'The new token is for another user');
+    }
+    socket.data.principal = principal;
+    this.scheduleExpiry(socket);
+    return { expiresAt: new Date(principal.exp * 1000).toISOString() };
+  }
+
+  /** Session ids this replica's sockets keep alive (refreshed by the presence heartbeat). */
+  localSessionIds(): string[] {
+    const ids = new Set<string>();
+    for (const socket of this.namespace?.sockets.values() ?? []) {
+      for (const id of (socket.data as ChatSocketData).sessionIds ?? []) ids.add(id);
+    }
+    return [...ids];
+  }
+
+  private async joinSession(socket: ChatSocket, sessionId: string): Promise<void> {
+    socket.data.sessionIds.add(sessionId);
+    await socket.join(sessionRoom(sessionId));
+  }
+
+  /** `auth:expiring` ahead of `exp`; at `exp` (plus the allowed skew) the socket is closed. */
+  private scheduleExpiry(socket: ChatSocket): void {
+    socket.data.expiryTimers.forEach(clearTimeout);
+    const { expiryWarningS, clockSkewS } = this.config.auth;
+    const expiresAtMs = socket.data.principal.exp * 1000;
+    const untilExpiry = expiresAtMs - Date.now();
+    const timers = [
+      setTimeout(
+        () => socket.emit('auth:expiring', { expiresAt: new Date(expiresAtMs).toISOString() }),
+        Math.max(0, untilExpiry - expiryWarningS * 1000),
+      ),
+      setTimeout(
+        () => {
+          this.logger.log({ userId: socket.data.principal.userId }, 'token expired: disconnecting socket');
+          socket.emit('error', { code: 'token_expired', message: 'The token has expired', recoverable: true });
+          socket.disconnect(true);
+        },
+        untilExpiry + clockSkewS * 1000,
+      ),
+    ];
+    timers.forEach((t) => t.unref());
+    socket.data.expiryTimers = timers;
+  }
+}

@@ -1,0 +1,52 @@
+import {
+  ArrayMaxSize,
+  IsArray,
+  IsBoolean,
+  IsInt,
+  IsString,
+  IsUUID,
+  Length,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+} from 'class-validator';
+import { OptionalField } from '../../common/validation/optional-field.decorator';
+
+// Transport limits; the configured message length is enforced by the router.
+const ID = /^[A-Za-z0-9._:-]+$/;
+
+export class StartSessionPayload {
+  @OptionalField() @IsString() @Length(1, 64) @Matches(ID) modelId?: string;
+}
+
+export class SessionRefPayload {
+  @IsUUID() sessionId!: string;
+}
+
+export class ResumeSessionPayload extends SessionRefPayload {
+  @OptionalField() @IsInt() @Min(0) @Max(Number.MAX_SAFE_INTEGER) afterSeq?: number;
+}
+
+export class SendMessagePayload extends SessionRefPayload {
+  @IsString() @Length(1, 64) @Matches(ID) clientMessageId!: string;
+  @IsString() @MaxLength(100000) content!: string;
+  @OptionalField()
+  @IsArray()
+  @ArrayMaxSize(10)
+  @IsString({ each: true })
+  @Length(1, 64, { each: true })
+  fileIds?: string[];
+}
+
+export class SelectModelPayload extends SessionRefPayload {
+  @IsString() @Length(1, 64) @Matches(ID) modelId!: string;
+}
+
+export class TypingPayload extends SessionRefPayload {
+  @IsBoolean() isTyping!: boolean;
+}
+
+export class AuthRefreshPayload {
+  @IsString() @Length(1, 8192) token!: string;
+}

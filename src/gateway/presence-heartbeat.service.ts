@@ -1,0 +1,44 @@
+import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { AppConfig } from '../config/app-config';
+import { MessageRouter } from '../router/message-router.service';
+import { SessionService } from '../session/session.service';
+import { ChatGateway } from './chat.gateway';
+
+/**
+ * Every interval: the sessions this replica's devices hold are marked seen, then sessions no
+ * replica has seen for the reconnect window are ended. Every replica runs it; the database's
+ * conditional updates make that safe, and a dead replica's sessions simply stop being seen.
+ */
+@Injectable()
+export class PresenceHeartbeat implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(PresenceHeartbeat.name);
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<void>;
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly gateway: ChatGateway,
+    private readonly sessions: SessionService,
+    private readonly router: MessageRouter,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.timer = setInterval(() => {
+      this.running ??= this.beat().finally(() => (this.running = undefined));
+    }, this.config.chat.sweepIntervalMs);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    clearInterval(this.timer);
+    await this.running;
+  }
+
+  private async beat(): Promise<void> {
+    try {
+      await this.sessions.markSeen(this.gateway.localSessionIds());
+      await this.router.sweep();
+    } catch (error) {
+      this.logger.warn({ err: error }, 'presence heartbeat failed; retrying next interval');
+    }
+  }
+}

@@ -1,0 +1,51 @@
+import { INestApplicationContext } from '@nestjs/common';
+import { IoAdapter } from '@nestjs/platform-socket.io';
+import { createAdapter } from '@socket.io/redis-adapter';
+import Redis from 'ioredis';
+import type { Server, ServerOptions } from 'socket.io';
+import { AppConfig } from '../config/app-config';
+
+/**
+ * Socket.IO under `<prefix>/socket.io`, frames capped, and with REDIS_URL the Redis adapter so a
+ * room spans every replica. Without Redis: the in-memory adapter (single instance).
+ */
+export class RedisIoAdapter extends IoAdapter {
+  private adapter?: ReturnType<typeof createAdapter>;
+  private clients: Redis[] = [];
+
+  constructor(
+    app: INestApplicationContext,
+    private readonly config: AppConfig,
+  ) {
+    super(app);
+  }
+
+  async connect(): Promise<void> {
+    if (!this.config.redis.url) return;
+    const pub = new Redis(this.config.redis.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    const sub = pub.duplicate();
+    for (const client of [pub, sub]) client.on('error', () => undefined);
+    await Promise.all([pub.connect(), sub.connect()]);
+    this.clients = [pub, sub];
+    this.adapter = createAdapter(pub, sub, { requestsTimeout: 5000 });
+  }
+
+  override createIOServer(port: number, options?: ServerOptions): Server {
+    const { http, chat } = this.config;
+    const server = super.createIOServer(port, {
+      ...options,
+      path: `${http.pathPrefix}/socket.io`,
+      maxHttpBufferSize: chat.maxFrameBytes,
+      serveClient: false,
+      cors: { origin: http.corsOrigins, credentials: false },
+    }) as Server;
+    if (this.adapter) server.adapter(this.adapter);
+    return server;
+  }
+
+  // Nest calls this when the application closes.
+  override async dispose(): Promise<void> {
+    await super.dispose();
+    await Promise.all(this.clients.map((c) => c.quit().catch(() => c.disconnect())));
+  }
+}

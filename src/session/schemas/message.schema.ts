@@ -1,0 +1,29 @@
+import { Prop, Schema, SchemaFactory } from '@nestjs/mongoose';
+
+export type Sender = 'user' | 'ai' | 'admin' | 'system';
+export type MessageStatus = 'complete' | 'stopped' | 'interrupted' | 'failed';
+
+@Schema({ collection: 'messages', versionKey: false })
+export class MessageDoc {
+  @Prop({ type: String, required: true }) _id!: string;
+  @Prop({ required: true }) sessionId!: string;
+  @Prop({ required: true }) seq!: number;
+  /** `c:<clientMessageId>` or `s:<id>`: always present, unique per session, so resends store one copy. */
+  @Prop({ required: true }) clientKey!: string;
+  @Prop({ type: String, required: true, enum: ['user', 'ai', 'admin', 'system'] }) sender!: Sender;
+  @Prop({ type: String }) senderId?: string;
+  @Prop({ type: String }) senderName?: string;
+  /** Encrypted. */
+  @Prop({ required: true }) content!: string;
+  @Prop({ type: String, required: true, enum: ['complete', 'stopped', 'interrupted', 'failed'] })
+  status!: MessageStatus;
+  @Prop({ type: String }) model?: string;
+  @Prop({ type: String }) finishReason?: string;
+  @Prop({ type: Object }) usage?: { promptTokens: number; completionTokens: number; estimated: boolean };
+  @Prop({ type: Object }) latency?: { firstDeltaMs?: number; totalMs: number };
+  @Prop({ required: true }) createdAt!: Date;
+}
+
+export const MessageSchema = SchemaFactory.createForClass(MessageDoc);
+MessageSchema.index({ sessionId: 1, seq: 1 }, { unique: true });
+MessageSchema.index({ sessionId: 1, clientKey: 1 }, { unique: true });

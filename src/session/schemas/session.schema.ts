@@ -1,0 +1,43 @@
+import { Prop, Schema, SchemaFactory } from '@nestjs/mongoose';
+
+export type SessionStatus = 'active' | 'ended';
+
+@Schema({ collection: 'sessions', versionKey: false })
+export class SessionDoc {
+  @Prop({ type: String, required: true }) _id!: string;
+  @Prop({ required: true }) userId!: string;
+  @Prop({ type: String }) userName?: string;
+  /** Encrypted; absent until the first user message names the session. */
+  @Prop({ type: String }) name?: string;
+  @Prop({ type: String, required: true, enum: ['active', 'ended'] }) status!: SessionStatus;
+  /**
+   * The user id while active, `ended:<id>` once ended: unique, so a user has at most one active
+   * session, enforced by the database (a field every document has, since FerretDB has no partial indexes).
+   */
+  @Prop({ required: true }) activeKey!: string;
+  @Prop({ required: true }) modelId!: string;
+  @Prop({ required: true }) startedAt!: Date;
+  @Prop({ required: true }) lastActivityAt!: Date;
+  /** Refreshed while a device is connected; the sweeper ends sessions unseen for the reconnect window. */
+  @Prop({ required: true }) lastSeenAt!: Date;
+  @Prop({ type: Date }) endedAt?: Date;
+  @Prop({ type: Number }) durationMs?: number;
+  @Prop({ required: true, default: 0 }) messageCount!: number;
+  @Prop({ required: true, default: 0 }) lastSeq!: number;
+  /** Seq of the last user message an AI turn has answered; later user messages are queued. */
+  @Prop({ required: true, default: 0 }) answeredSeq!: number;
+  @Prop({ type: Date }) lastMessageAt?: Date;
+  @Prop({ type: Object, default: () => ({ prompt: 0, completion: 0 }) }) tokens!: {
+    prompt: number;
+    completion: number;
+  };
+  @Prop({ type: Object, default: () => ({ count: 0, sumMs: 0, maxMs: 0 }) })
+  responseTime!: { count: number; sumMs: number; maxMs: number };
+  @Prop({ required: true, default: false }) assisted!: boolean;
+}
+
+export const SessionSchema = SchemaFactory.createForClass(SessionDoc);
+SessionSchema.index({ activeKey: 1 }, { unique: true });
+SessionSchema.index({ userId: 1, lastActivityAt: -1, _id: -1 });
+SessionSchema.index({ status: 1, lastSeenAt: 1 });
+SessionSchema.index({ startedAt: -1 });

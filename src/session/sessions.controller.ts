@@ -1,0 +1,57 @@
+import { Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query, UseGuards } from '@nestjs/common';
+import { CurrentPrincipal } from '../auth/current-principal.decorator';
+import { HttpAuthGuard } from '../auth/http-auth.guard';
+import { Principal } from '../auth/principal';
+import { AppError } from '../common/errors/app-error';
+import { MessageRouter } from '../router/message-router.service';
+import { SessionsQueryDto } from './dto/list-sessions.query.dto';
+import { SessionCursor } from './session.repository';
+import { SessionService } from './session.service';
+
+function encodeCursor(cursor: SessionCursor): string {
+  return Buffer.from(JSON.stringify({ t: new Date(cursor.lastActivityAt).toISOString(), id: cursor.id })).toString(
+    'base64url',
+  );
+}
+
+function decodeCursor(value: string): SessionCursor {
+  try {
+    const { t, id } = JSON.parse(Buffer.from(value, 'base64url').toString('utf8')) as { t: unknown; id: unknown };
+    const lastActivityAt = new Date(typeof t === 'string' ? t : NaN);
+    if (typeof id !== 'string' || Number.isNaN(lastActivityAt.getTime())) throw new Error('bad cursor');
+    return { lastActivityAt, id };
+  } catch {
+    throw new AppError('invalid_payload', 'cursor is not valid');
+  }
+}
+
+/** The signed-in user's own sessions. Another user's session is indistinguishable from none (404). */
+@Controller('sessions')
+@UseGuards(HttpAuthGuard)
+export class SessionsController {
+  constructor(
+    private readonly sessions: SessionService,
+    private readonly router: MessageRouter,
+  ) {}
+
+  @Get()
+  async list(@CurrentPrincipal() principal: Principal, @Query() query: SessionsQueryDto) {
+    const page = await this.sessions.list(
+      principal,
+      query.limit,
+      query.cursor ? decodeCursor(query.cursor) : undefined,
+    );
+    return { sessions: page.sessions, nextCursor: page.next ? encodeCursor(page.next) : null };
+  }
+
+  @Get(':id')
+  get(@CurrentPrincipal() principal: Principal, @Param('id', ParseUUIDPipe) id: string) {
+    return this.router.resume(principal, id, 0);
+  }
+
+  @Post(':id/end')
+  @HttpCode(200)
+  end(@CurrentPrincipal() principal: Principal, @Param('id', ParseUUIDPipe) id: string) {
+    return this.router.endSession(principal, id);
+  }
+}

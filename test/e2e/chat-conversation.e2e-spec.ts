@@ -1,0 +1,181 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import mongoose from 'mongoose';
+import { DemoLlmProvider } from '../../src/llm/providers/demo-llm.provider';
+import { ChatClient, signToken } from '../utils/chat-client';
+import { startTestApp, TestApp } from '../utils/test-app';
+import { waitFor } from '../utils/wait-for';
+
+type Session = { sessionId: string; lastSeq: number };
+type Message = { id: string; seq: number; sender: string; content: string; status: string };
+
+describe('conversations over /chat', () => {
+  let t: TestApp;
+  const clients: ChatClient[] = [];
+
+  const device = async (userId: string) => {
+    const client = await ChatClient.connect(t.baseUrl, await signToken(t.env.JWT_SECRET, { sub: userId, name: 'Ann' }));
+    clients.push(client);
+    return client;
+  };
+  const send = (client: ChatClient, sessionId: string, content: string, clientMessageId: string = randomUUID()) =>
+    client.ok<{ messageId: string; seq: number }>('message:send', { sessionId, clientMessageId, content });
+  const aiEnd = (client: ChatClient, n = 1) =>
+    waitFor(() => client.named('ai:end').length >= n && client.named('ai:end'), { what: `${n} ai:end` });
+
+  beforeAll(async () => {
+    t = await startTestApp({ REDIS_URL: process.env.CHATBOX_TEST_REDIS_URL, DEMO_DELTA_INTERVAL_MS: '10' });
+  });
+  afterEach(() => clients.splice(0).forEach((c) => c.close()));
+  afterAll(() => t.close());
+
+  it('acks a send with its id and seq, and both devices of the user see the message and the whole stream', async () => {
+    const user = `u-${randomUUID()}`;
+    const [a, b] = [await device(user), await device(user)];
+    const { sessionId } = await a.ok<Session>('session:start', {});
+    await b.ok('session:resume', { sessionId, afterSeq: 0 });
+
+    const ack = await send(a, sessionId, 'Hello there');
+    expect(ack).toEqual({ messageId: expect.any(String) as string, seq: 1 });
+
+    for (const client of [a, b]) {
+      await client.waitForEvent('message:new', (m) => m.id === ack.messageId);
+      expect(client.named('message:new')[0]).toMatchObject({
+        id: ack.messageId,
+        seq: 1,
+        sessionId,
+        sender: 'user',
+        content: 'Hello there',
+      });
+    }
+    const [endA] = await aiEnd(a);
+    const [endB] = await aiEnd(b);
+    expect(endB).toEqual(endA);
+    expect(endA).toMatchObject({ sessionId, seq: 2, finishReason: 'stop', usage: { estimated: true } });
+    const replyId = endA.messageId as string;
+    expect(a.named('ai:start')).toEqual([{ sessionId, messageId: replyId }]);
+
+    const { messages } = await a.ok<{ messages: Message[] }>('session:resume', { sessionId, afterSeq: 0 });
+    const reply = messages.find((m) => m.id === replyId);
+    expect(reply).toMatchObject({
+      sender: 'ai',
+      seq: 2,
+      status: 'complete',
+      content: DemoLlmProvider.replyTo('Hello there'),
+    });
+    expect(a.streamedText(replyId)).toBe(reply?.content);
+    expect(b.streamedText(replyId)).toBe(reply?.content);
+  });
+
+  it('stores one copy of a resent message and answers the resend with the same id', async () => {
+    const a = await device(`u-${randomUUID()}`);
+    const { sessionId } = await a.ok<Session>('session:start', {});
+    const first = await send(a, sessionId, 'only once', 'client-msg-1');
+    const again = await send(a, sessionId, 'only once', 'client-msg-1');
+    expect(again).toEqual(first);
+    await aiEnd(a);
+    const { messages } = await a.ok<{ messages: Message[] }>('session:resume', { sessionId, afterSeq: 0 });
+    expect(messages.filter((m) => m.sender === 'user')).toHaveLength(1);
+    expect(a.named('message:new')).toHaveLength(1);
+  });
+
+  it('gives a device that dropped mid-stream every missed message exactly once when it resumes', async () => {
+    const user = `u-${randomUUID()}`;
+    const [a, b] = [await device(user), await device(user)];
+    const { sessionId } = await a.ok<Session>('session:start', {});
+    await b.ok('session:resume', { sessionId });
+    const { seq } = await send(a, sessionId, 'tell me a story');
+    await a.waitForEvent('ai:delta');
+    a.close();
+    const [end] = await aiEnd(b);
+
+    const back = await device(user);
+    const resumed = await back.ok<{ messages: Message[]; session: { lastSeq: number } }>('session:resume', {
+      sessionId,
+      afterSeq: seq,
+    });
+    expect(resumed.messages.map((m) => [m.id, m.seq, m.sender])).toEqual([[end.messageId, seq + 1, 'ai']]);
+    expect(resumed.messages[0].content).toBe(b.streamedText(end.messageId as string));
+    expect(resumed.session.lastSeq).toBe(seq + 1);
+  });
+
+  it('answers two back-to-back messages with two turns, in order, never interleaved', async () => {
+    const a = await device(`u-${randomUUID()}`);
+    const { sessionId } = await a.ok<Session>('session:start', {});
+    const [m1, m2] = await Promise.all([send(a, sessionId, 'first question'), send(a, sessionId, 'second question')]);
+    expect([m1.seq, m2.seq].sort()).toEqual([1, 2]);
+    const ends = await aiEnd(a, 2);
+
+    const turnEvents = a.events.filter((e) => e.event.startsWith('ai:')).map((e) => [e.event, e.payload.messageId]);
+    const firstId = ends[0].messageId;
+    const lastOfFirst = turnEvents.findIndex(([event, id]) => event === 'ai:end' && id === firstId);
+    expect(turnEvents.slice(0, lastOfFirst + 1).every(([, id]) => id === firstId)).toBe(true);
+    expect(turnEvents.slice(lastOfFirst + 1).every(([, id]) => id === ends[1].messageId)).toBe(true);
+
+    const { messages } = await a.ok<{ messages: Message[] }>('session:resume', { sessionId });
+    const replies = messages.filter((m) => m.sender === 'ai');
+    const questions = messages.filter((m) => m.sender === 'user').map((m) => m.content);
+    expect(replies.map((r) => r.content)).toEqual(questions.map((q) => DemoLlmProvider.replyTo(q)));
+  });
+
+  it('stops a reply on message:stop and keeps the partial text as stopped', async () => {
+    const a = await device(`u-${randomUUID()}`);
+    const { sessionId } = await a.ok<Session>('session:start', {});
+    await send(a, sessionId, 'a long answer please');
+    const delta = await a.waitForEvent('ai:delta');
+    await a.ok('message:stop', { sessionId });
+    const [end] = await aiEnd(a);
+    expect(end).toMatchObject({ messageId: delta.messageId, finishReason: 'stopped' });
+    const { messages } = await a.ok<{ messages: Message[] }>('session:resume', { sessionId });
+    const reply = messages.find((m) => m.id === end.messageId);
+    expect(reply?.status).toBe('stopped');
+    expect(reply?.content).toBe(a.streamedText(end.messageId as string));
+    expect(reply?.content.length).toBeLessThan(DemoLlmProvider.replyTo('a long answer please').length);
+  });
+
+  it('keeps one active session per user: starting again ends the previous one, and sends to it are refused', async () => {
+    const user = `u-${randomUUID()}`;
+    const [a, b] = [await device(user), await device(user)];
+    const first = await a.ok<Session>('session:start', {});
+    const second = await b.ok<Session>('session:start', {});
+    await a.waitForEvent('session:state', (s) => s.id === first.sessionId && s.status === 'ended');
+    const refused = await a.call('message:send', { sessionId: first.sessionId, clientMessageId: 'x1', content: 'hi' });
+    expect(refused).toMatchObject({ ok: false, error: { code: 'session_ended', recoverable: false } });
+    expect(second.sessionId).not.toBe(first.sessionId);
+    expect(await a.ok('session:end', { sessionId: second.sessionId })).toMatchObject({ status: 'ended' });
+    expect(await a.ok('session:end', { sessionId: second.sessionId })).toMatchObject({ status: 'ended' });
+  });
+
+  it("does not let a user resume or write to another user's session", async () => {
+    const owner = await device(`u-${randomUUID()}`);
+    const intruder = await device(`u-${randomUUID()}`);
+    const { sessionId } = await owner.ok<Session>('session:start', {});
+    expect(await intruder.call('session:resume', { sessionId })).toMatchObject({
+      ok: false,
+      error: { code: 'not_found' },
+    });
+    expect(await intruder.call('message:send', { sessionId, clientMessageId: 'x', content: 'hi' })).toMatchObject({
+      ok: false,
+      error: { code: 'not_found' },
+    });
+  });
+
+  it('stores no plaintext: content and names are AES-GCM values naming their key', async () => {
+    const a = await device(`u-${randomUUID()}`);
+    const { sessionId } = await a.ok<Session>('session:start', {});
+    const secret = `plaintext-${randomBytes(6).toString('hex')}`;
+    await send(a, sessionId, secret);
+    await aiEnd(a);
+    const connection = await mongoose.createConnection(t.env.MONGODB_URI).asPromise();
+    try {
+      const messages = await connection.collection('messages').find({ sessionId }).toArray();
+      const session = await connection.collection('sessions').findOne({ _id: sessionId as never });
+      expect(messages).toHaveLength(2);
+      for (const value of [...messages.map((m) => m.content as string), session?.name as string]) {
+        expect(value).toMatch(/^v1:k1:[A-Za-z0-9+/]+=*$/);
+        expect(value).not.toContain(secret);
+      }
+    } finally {
+      await connection.close();
+    }
+  });
+});
