@@ -10,6 +10,8 @@ export interface HttpConfig {
   /** `true` reflects any origin (development only); a list is matched exactly. */
   corsOrigins: true | string[];
   allowedParentOrigins: string[];
+  /** Requests per minute per client address on routes that need no token. */
+  publicRateLimitPerMinute: number;
 }
 
 export interface EncryptionConfig {

@@ -37,6 +37,7 @@ describe('loadConfig', () => {
       trustedProxies: [],
       corsOrigins: true,
       allowedParentOrigins: [],
+      publicRateLimitPerMinute: 60,
     });
     expect(config.mongo.uri).toBeUndefined();
     expect(config.shutdown).toEqual({ timeoutMs: 25000, drainDelayMs: 0 });

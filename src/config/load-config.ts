@@ -174,6 +174,7 @@ export function loadConfig(
       trustedProxies,
       corsOrigins: anyOrigin ? true : corsList,
       allowedParentOrigins: parents,
+      publicRateLimitPerMinute: env.PUBLIC_RATE_LIMIT_PER_MINUTE,
     },
     mongo: { uri: env.MONGODB_URI, readinessTimeoutMs: env.READINESS_CHECK_TIMEOUT_MS },
     redis: { url: env.REDIS_URL },

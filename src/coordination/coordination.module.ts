@@ -1,16 +1,33 @@
 import { Global, Module, OnApplicationShutdown } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
+import { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis';
+import { ThrottlerModule } from '@nestjs/throttler';
+import { AppConfig } from '../config/app-config';
 import { RedisConnection } from '../redis/redis-connection';
 import { GenerationRegistryStore } from './generation-registry.store';
 import { MemoryGenerationRegistryStore } from './memory/memory-generation-registry.store';
-import { MemoryRateLimitStore } from './memory/memory-rate-limit.store';
-import { RateLimitStore } from './rate-limit.store';
 import { RedisGenerationRegistryStore } from './redis/redis-generation-registry.store';
-import { RedisRateLimitStore } from './redis/redis-rate-limit.store';
+
+/** The named limits; `events` is per user on sockets, `public` per client address on unauthenticated routes. */
+export const EVENTS_THROTTLER = 'events';
+export const PUBLIC_THROTTLER = 'public';
 
 /** Shared hot state: in Redis when REDIS_URL is set, in process otherwise (single-instance mode). */
 @Global()
 @Module({
+  imports: [
+    ThrottlerModule.forRootAsync({
+      inject: [AppConfig, RedisConnection],
+      useFactory: (config: AppConfig, { client }: RedisConnection) => ({
+        throttlers: [
+          { name: EVENTS_THROTTLER, ttl: config.chat.rateLimit.windowMs, limit: config.chat.rateLimit.events },
+          { name: PUBLIC_THROTTLER, ttl: 60000, limit: config.http.publicRateLimitPerMinute },
+        ],
+        // Given a client, the Redis storage leaves closing it to RedisConnection.
+        storage: client ? new ThrottlerStorageRedisService(client) : undefined,
+      }),
+    }),
+  ],
   providers: [
     {
       provide: GenerationRegistryStore,
@@ -18,14 +35,8 @@ import { RedisRateLimitStore } from './redis/redis-rate-limit.store';
       useFactory: ({ client }: RedisConnection) =>
         client ? new RedisGenerationRegistryStore(client) : new MemoryGenerationRegistryStore(),
     },
-    {
-      provide: RateLimitStore,
-      inject: [RedisConnection],
-      useFactory: ({ client }: RedisConnection) =>
-        client ? new RedisRateLimitStore(client) : new MemoryRateLimitStore(),
-    },
   ],
-  exports: [GenerationRegistryStore, RateLimitStore],
+  exports: [GenerationRegistryStore, ThrottlerModule],
 })
 export class CoordinationModule implements OnApplicationShutdown {
   constructor(private readonly moduleRef: ModuleRef) {}

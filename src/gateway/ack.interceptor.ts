@@ -1,11 +1,12 @@
-import { CallHandler, ExecutionContext, Injectable, Logger, NestInterceptor } from '@nestjs/common';
+import { CallHandler, ExecutionContext, Inject, Injectable, Logger, NestInterceptor } from '@nestjs/common';
+import { ThrottlerStorage } from '@nestjs/throttler';
 import { randomUUID } from 'node:crypto';
 import { catchError, from, map, Observable, of, switchMap } from 'rxjs';
 import type { Socket } from 'socket.io';
 import { SocketData } from '../auth/socket-auth.middleware';
 import { AppError } from '../common/errors/app-error';
 import { AppConfig } from '../config/app-config';
-import { RateLimitStore } from '../coordination/rate-limit.store';
+import { EVENTS_THROTTLER } from '../coordination/coordination.module';
 import { Ack, toProtocolError } from './ack';
 
 /**
@@ -18,16 +19,19 @@ export class AckInterceptor implements NestInterceptor {
 
   constructor(
     private readonly config: AppConfig,
-    private readonly rateLimit: RateLimitStore,
+    @Inject(ThrottlerStorage) private readonly throttler: ThrottlerStorage,
   ) {}
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<Ack<unknown>> {
     const socket = context.switchToWs().getClient<Socket>();
     const { principal } = socket.data as SocketData;
     const { events, windowMs } = this.config.chat.rateLimit;
-    return from(this.rateLimit.hit(`events:${principal.userId}`, events, windowMs)).pipe(
-      switchMap(({ allowed, retryAfterMs }) => {
-        if (!allowed) throw new AppError('rate_limited', 'Too many events; slow down', { retryAfterMs });
+    const key = `${EVENTS_THROTTLER}:${principal.userId}`;
+    return from(this.throttler.increment(key, windowMs, events, windowMs, EVENTS_THROTTLER)).pipe(
+      switchMap(({ isBlocked, timeToBlockExpire }) => {
+        if (isBlocked) {
+          throw new AppError('rate_limited', 'Too many events; slow down', { retryAfterMs: timeToBlockExpire * 1000 });
+        }
         return next.handle();
       }),
       map((data: unknown): Ack<unknown> => ({ ok: true, data: data ?? {} })),

@@ -3,6 +3,10 @@ import { AuthModule } from '../auth/auth.module';
 import { RouterModule } from '../router/router.module';
 import { SessionModule } from './session.module';
 import { SessionsController } from './sessions.controller';
+import { SharedViewController, SharesController } from './shares.controller';
 
-@Module({ imports: [SessionModule, RouterModule, AuthModule], controllers: [SessionsController] })
+@Module({
+  imports: [SessionModule, RouterModule, AuthModule],
+  controllers: [SessionsController, SharesController, SharedViewController],
+})
 export class SessionHttpModule {}

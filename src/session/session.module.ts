@@ -6,15 +6,19 @@ import { MessageDoc, MessageSchema } from './schemas/message.schema';
 import { SessionDoc, SessionSchema } from './schemas/session.schema';
 import { SessionRepository } from './session.repository';
 import { SessionService } from './session.service';
+import { ShareDoc, ShareSchema } from './schemas/share.schema';
+import { ShareRepository } from './share.repository';
+import { ShareService } from './share.service';
 
 @Module({
   imports: [
     MongooseModule.forFeature([
       { name: SessionDoc.name, schema: SessionSchema },
       { name: MessageDoc.name, schema: MessageSchema },
+      { name: ShareDoc.name, schema: ShareSchema },
     ]),
   ],
-  providers: [SessionService, SessionRepository, MessageRepository, ContentCipher],
-  exports: [SessionService],
+  providers: [SessionService, ShareService, SessionRepository, MessageRepository, ShareRepository, ContentCipher],
+  exports: [SessionService, ShareService],
 })
 export class SessionModule {}

@@ -1,0 +1,37 @@
+import { randomUUID } from 'node:crypto';
+import { ChatClient, signToken } from '../utils/chat-client';
+import { startTestApp, TestApp } from '../utils/test-app';
+
+describe('chat metrics', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ DEMO_DELTA_INTERVAL_MS: '0' });
+  });
+  afterAll(() => t.close());
+
+  const scrape = async () =>
+    (await fetch(`${t.baseUrl}/metrics`, { headers: { authorization: `Bearer ${t.env.METRICS_TOKEN}` } })).text();
+  const value = (text: string, series: string) =>
+    Number(new RegExp(`^${series.replace(/[{}"]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+
+  it('counts sockets, sessions, messages by sender, turns by outcome and their timings, as they happen', async () => {
+    const client = await ChatClient.connect(t.baseUrl, await signToken(t.env.JWT_SECRET, { sub: `u-${randomUUID()}` }));
+    const { sessionId } = await client.ok<{ sessionId: string }>('session:start', {});
+    await client.ok('message:send', { sessionId, clientMessageId: 'm1', content: 'count me' });
+    await client.waitForEvent('ai:end');
+
+    const during = await scrape();
+    expect(value(during, 'chatbox_websocket_connections{namespace="chat"}')).toBe(1);
+    expect(value(during, 'chatbox_active_sessions')).toBe(1);
+    expect(value(during, 'chatbox_messages_total{sender="user"}')).toBe(1);
+    expect(value(during, 'chatbox_messages_total{sender="ai"}')).toBe(1);
+    expect(value(during, 'chatbox_ai_turns_total{outcome="complete"}')).toBe(1);
+    expect(value(during, 'chatbox_ai_turn_duration_seconds_count')).toBe(1);
+    expect(value(during, 'chatbox_ai_first_delta_seconds_count')).toBe(1);
+
+    await client.ok('session:end', { sessionId });
+    client.close();
+    const after = await scrape();
+    expect(value(after, 'chatbox_active_sessions')).toBe(0);
+  });
+});
