@@ -1,0 +1,109 @@
+import { createServer, Server } from 'node:http';
+import { exportJWK, exportSPKI, generateKeyPair, SignJWT } from 'jose';
+import { loadConfig } from '../config/load-config';
+import { JwtVerifier } from './jwt-verifier.service';
+
+const sign = (claims: Record<string, unknown>, key: Parameters<SignJWT['sign']>[0], alg: string, kid?: string) =>
+  new SignJWT(claims).setProtectedHeader({ alg, kid }).setExpirationTime('1h').sign(key);
+
+describe(JwtVerifier.name, () => {
+  it('verifies RS256 tokens against a PEM public key and refuses HS256 tokens signed with that key', async () => {
+    const { publicKey, privateKey } = await generateKeyPair('RS256', { extractable: true });
+    const pem = await exportSPKI(publicKey);
+    const sut = new JwtVerifier(loadConfig({ JWT_ALGORITHM: 'RS256', JWT_PUBLIC_KEY: pem.replace(/\n/g, '\\n') }));
+
+    await expect(
+      sut.verify(await sign({ sub: 'u1', roles: ['chat_admin'], name: 'Ann' }, privateKey, 'RS256')),
+    ).resolves.toMatchObject({
+      userId: 'u1',
+      name: 'Ann',
+      roles: ['chat_admin'],
+      isAdmin: true,
+    });
+    // Algorithm confusion: the public key used as an HMAC secret.
+    const confused = await sign({ sub: 'mallory' }, new TextEncoder().encode(pem), 'HS256');
+    await expect(sut.verify(confused)).rejects.toMatchObject({ code: 'unauthorized' });
+  });
+
+  describe('with a JWKS URL', () => {
+    let server: Server;
+    let requests = 0;
+    let keys: { privateKey: Parameters<SignJWT['sign']>[0]; jwk: Record<string, unknown> };
+
+    beforeAll(async () => {
+      const pair = await generateKeyPair('ES256', { extractable: true });
+      keys = { privateKey: pair.privateKey, jwk: { ...(await exportJWK(pair.publicKey)), kid: 'k1', alg: 'ES256' } };
+      server = createServer((_req, res) => {
+        requests += 1;
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [keys.jwk] }));
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    });
+    afterAll(() => new Promise((resolve) => server.close(resolve)));
+
+    it('verifies ES256 tokens by kid, fetching the key set once for a burst of unknown kids', async () => {
+      const { port } = server.address() as { port: number };
+      const sut = new JwtVerifier(
+        loadConfig({ JWT_ALGORITHM: 'ES256', JWT_JWKS_URL: `http://127.0.0.1:${port}/jwks.json` }),
+      );
+      await expect(sut.verify(await sign({ sub: 'u2' }, keys.privateKey, 'ES256', 'k1'))).resolves.toMatchObject({
+        userId: 'u2',
+        isAdmin: false,
+      });
+      const before = requests;
+      const unknown = await Promise.all(
+        Array.from({ length: 20 }, async (_, i) =>
+          sut
+            .verify(await sign({ sub: 'x' }, keys.privateKey, 'ES256', `random-${i}`))
+            .catch((e: { code: string }) => e.code),
+        ),
+      );
+      expect(new Set(unknown)).toEqual(new Set(['unauthorized']));
+      expect(requests - before).toBeLessThanOrEqual(1);
+    });
+  });
+
+  describe('claims', () => {
+    const secret = 'x'.repeat(40);
+    const sut = new JwtVerifier(loadConfig({ JWT_SECRET: secret }));
+    const key = new TextEncoder().encode(secret);
+
+    it('requires exp', async () => {
+      const noExp = await new SignJWT({ sub: 'u' }).setProtectedHeader({ alg: 'HS256' }).sign(key);
+      await expect(sut.verify(noExp)).rejects.toMatchObject({ code: 'unauthorized' });
+    });
+
+    it('refuses a token not yet valid beyond the clock skew', async () => {
+      const future = await new SignJWT({ sub: 'u' })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setNotBefore(Math.floor(Date.now() / 1000) + 600)
+        .setExpirationTime('1h')
+        .sign(key);
+      await expect(sut.verify(future)).rejects.toMatchObject({ code: 'unauthorized' });
+    });
+
+    it.each([[{}], [{ sub: '' }], [{ user_id: 42 }], [{ sub: 'x'.repeat(129) }]])(
+      'refuses a token naming no usable user: %p',
+      async (claims) => {
+        await expect(sut.verify(await sign(claims, key, 'HS256'))).rejects.toMatchObject({ code: 'unauthorized' });
+      },
+    );
+
+    it('ignores non-string roles and keeps only the user id, name and roles', async () => {
+      const principal = await sut.verify(
+        await sign({ user_id: 'go-1', roles: ['admin', 7, null], name: 5 }, key, 'HS256'),
+      );
+      expect(principal).toEqual({
+        userId: 'go-1',
+        name: undefined,
+        roles: ['admin'],
+        isAdmin: true,
+        exp: expect.any(Number) as number,
+      });
+    });
+
+    it.each([undefined, '', 42, 'not.a.jwt'])('refuses %p as a token', async (token) => {
+      await expect(sut.verify(token)).rejects.toMatchObject({ code: 'unauthorized' });
+    });
+  });
+});
