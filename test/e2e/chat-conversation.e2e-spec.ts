@@ -159,6 +159,47 @@ describe('conversations over /chat', () => {
     });
   });
 
+  it('answers busy when more messages wait than the queue allows, and stores nothing for them', async () => {
+    const q = await startTestApp({ TURN_QUEUE_LIMIT: '0', DEMO_DELTA_INTERVAL_MS: '50' });
+    try {
+      const a = await ChatClient.connect(q.baseUrl, await signToken(q.env.JWT_SECRET, { sub: `u-${randomUUID()}` }));
+      clients.push(a);
+      const { sessionId } = await a.ok<Session>('session:start', {});
+      await a.ok('message:send', { sessionId, clientMessageId: 'q1', content: 'first' });
+      await a.waitForEvent('ai:delta');
+      const refused = await a.call('message:send', { sessionId, clientMessageId: 'q2', content: 'too soon' });
+      expect(refused).toMatchObject({ ok: false, error: { code: 'busy', recoverable: true } });
+      await waitFor(() => a.named('ai:end').length === 1, { what: 'the first reply' });
+      const { messages } = await a.ok<{ messages: Message[] }>('session:resume', { sessionId });
+      expect(messages.map((m) => m.content)).not.toContain('too soon');
+      expect(await a.ok('message:send', { sessionId, clientMessageId: 'q3', content: 'now' })).toMatchObject({
+        seq: 3,
+      });
+    } finally {
+      await q.close();
+    }
+  });
+
+  it('keeps a reply cut by shutdown as interrupted, with everything generated so far', async () => {
+    const same = { MONGODB_URI: t.env.MONGODB_URI, JWT_SECRET: t.env.JWT_SECRET, ENCRYPTION_KEY: t.env.ENCRYPTION_KEY };
+    const s = await startTestApp({ ...same, DEMO_DELTA_INTERVAL_MS: '50' });
+    const user = `u-${randomUUID()}`;
+    const a = await ChatClient.connect(s.baseUrl, await signToken(s.env.JWT_SECRET, { sub: user }));
+    clients.push(a);
+    const { sessionId } = await a.ok<Session>('session:start', {});
+    await a.ok('message:send', { sessionId, clientMessageId: 'cut', content: 'a story that will be cut' });
+    const { messageId } = await a.waitForEvent('ai:delta');
+    await s.close();
+
+    const b = await device(user);
+    const { messages } = await b.ok<{ messages: Message[] }>('session:resume', { sessionId });
+    const reply = messages.find((m) => m.id === messageId);
+    expect(reply?.status).toBe('interrupted');
+    // Everything generated is kept; the closing socket may have missed the last frame of it.
+    expect(reply?.content.startsWith(a.streamedText(messageId as string))).toBe(true);
+    expect(a.streamedText(messageId as string)).not.toBe('');
+  });
+
   it('stores no plaintext: content and names are AES-GCM values naming their key', async () => {
     const a = await device(`u-${randomUUID()}`);
     const { sessionId } = await a.ok<Session>('session:start', {});
