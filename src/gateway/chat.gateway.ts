@@ -96,7 +96,8 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
   @SubscribeMessage('message:send')
   async send(@ConnectedSocket() socket: ChatSocket, @MessageBody() payload: SendMessagePayload) {
     if (!socket.data.sessionIds.has(payload.sessionId)) {
-      await this.router.resume(socket.data.principal, payload.sessionId, Number.MAX_SAFE_INTEGER);
+      // Joined before the send, so this device receives its own message and the reply.
+      await this.router.authorize(socket.data.principal, payload.sessionId);
       await this.joinSession(socket, payload.sessionId);
     }
     return this.router.send(socket.data.principal, payload);

@@ -61,6 +61,11 @@ export class MessageRouter implements OnApplicationShutdown {
     return session;
   }
 
+  /** Throws not_found unless the principal owns the session. */
+  async authorize(principal: Principal, sessionId: string): Promise<void> {
+    await this.sessions.getOwned(principal, sessionId);
+  }
+
   async resume(
     principal: Principal,
     sessionId: string,
