@@ -1,3 +1,5 @@
+import { ModelConfig } from './llm-models';
+
 export type NodeEnv = 'development' | 'production' | 'test';
 
 export interface HttpConfig {
@@ -41,6 +43,18 @@ export interface ChatConfig {
   demoDeltaIntervalMs: number;
 }
 
+export interface LlmConfig {
+  models: ModelConfig[];
+  defaultModelId: string;
+  firstDeltaTimeoutMs: number;
+  idleTimeoutMs: number;
+  turnTimeoutMs: number;
+  maxRetries: number;
+  retryBaseMs: number;
+  retryMaxDelayMs: number;
+  breaker: { failures: number; failurePercent: number; minRequests: number; cooldownMs: number };
+}
+
 /** The whole configuration, validated once at boot and injected by class token. */
 export class AppConfig {
   readonly env!: NodeEnv;
@@ -49,6 +63,7 @@ export class AppConfig {
   readonly redis!: { url?: string };
   readonly auth!: AuthConfig;
   readonly chat!: ChatConfig;
+  readonly llm!: LlmConfig;
   readonly encryption!: EncryptionConfig;
   readonly metrics!: { token?: string; port?: number };
   readonly shutdown!: { timeoutMs: number; drainDelayMs: number };

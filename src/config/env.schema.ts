@@ -48,6 +48,19 @@ export class EnvVars {
   @Expose() @Type(() => Number) @Min(0) @Max(100) @IsInt() TURN_QUEUE_LIMIT = 5;
   @Expose() @Type(() => Number) @Min(1) @Max(100000) @IsInt() PUBLIC_RATE_LIMIT_PER_MINUTE = 60;
   @Expose() @Type(() => Number) @Min(0) @Max(10000) @IsInt() DEMO_DELTA_INTERVAL_MS = 30;
+
+  @Expose() @IsOptional() @IsString() LLM_MODELS?: string;
+  @Expose() @IsOptional() @IsString() LLM_DEFAULT_MODEL?: string;
+  @Expose() @Type(() => Number) @Min(100) @Max(600000) @IsInt() LLM_FIRST_DELTA_TIMEOUT_MS = 30000;
+  @Expose() @Type(() => Number) @Min(100) @Max(600000) @IsInt() LLM_IDLE_TIMEOUT_MS = 30000;
+  @Expose() @Type(() => Number) @Min(1000) @Max(3600000) @IsInt() LLM_TURN_TIMEOUT_MS = 120000;
+  @Expose() @Type(() => Number) @Min(0) @Max(10) @IsInt() LLM_MAX_RETRIES = 2;
+  @Expose() @Type(() => Number) @Min(1) @Max(60000) @IsInt() LLM_RETRY_BASE_MS = 500;
+  @Expose() @Type(() => Number) @Min(1) @Max(600000) @IsInt() LLM_RETRY_MAX_DELAY_MS = 10000;
+  @Expose() @Type(() => Number) @Min(1) @Max(1000) @IsInt() LLM_BREAKER_FAILURES = 5;
+  @Expose() @Type(() => Number) @Min(1) @Max(100) @IsInt() LLM_BREAKER_FAILURE_PERCENT = 50;
+  @Expose() @Type(() => Number) @Min(1) @Max(10000) @IsInt() LLM_BREAKER_MIN_REQUESTS = 10;
+  @Expose() @Type(() => Number) @Min(30000) @Max(3600000) @IsInt() LLM_BREAKER_COOLDOWN_MS = 30000;
   @Expose() @IsOptional() @IsString() ENCRYPTION_KEY?: string;
   @Expose() @IsOptional() @IsString() ENCRYPTION_KEYS?: string;
 

@@ -5,6 +5,7 @@ import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
 import { AppConfig, EncryptionConfig, NodeEnv } from './app-config';
 import { EnvVars } from './env.schema';
+import { parseModels } from './llm-models';
 import { checkSecretStrength, describeSecretProblem } from './secret-strength';
 
 export class ConfigError extends Error {
@@ -158,6 +159,7 @@ export function loadConfig(
       problems.push(`${name} entry "${origin}" must be an origin such as https://app.example.com`);
     }
   }
+  const { models, defaultModelId } = parseModels(raw, problems);
   const drainDelayMs = env.SHUTDOWN_DRAIN_DELAY_MS ?? (production ? 5000 : 0);
   if (drainDelayMs >= env.SHUTDOWN_TIMEOUT_MS) {
     problems.push('SHUTDOWN_DRAIN_DELAY_MS must be shorter than SHUTDOWN_TIMEOUT_MS');
@@ -198,6 +200,22 @@ export function loadConfig(
       demoDeltaIntervalMs: env.DEMO_DELTA_INTERVAL_MS,
     },
     encryption,
+    llm: {
+      models,
+      defaultModelId,
+      firstDeltaTimeoutMs: env.LLM_FIRST_DELTA_TIMEOUT_MS,
+      idleTimeoutMs: env.LLM_IDLE_TIMEOUT_MS,
+      turnTimeoutMs: env.LLM_TURN_TIMEOUT_MS,
+      maxRetries: env.LLM_MAX_RETRIES,
+      retryBaseMs: env.LLM_RETRY_BASE_MS,
+      retryMaxDelayMs: env.LLM_RETRY_MAX_DELAY_MS,
+      breaker: {
+        failures: env.LLM_BREAKER_FAILURES,
+        failurePercent: env.LLM_BREAKER_FAILURE_PERCENT,
+        minRequests: env.LLM_BREAKER_MIN_REQUESTS,
+        cooldownMs: env.LLM_BREAKER_COOLDOWN_MS,
+      },
+    },
     metrics: { token: metricsToken, port: env.METRICS_PORT },
     shutdown: { timeoutMs: env.SHUTDOWN_TIMEOUT_MS, drainDelayMs },
     logging: { level: env.LOG_LEVEL },

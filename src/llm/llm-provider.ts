@@ -1,29 +1,38 @@
+import { ModelConfig } from '../config/llm-models';
+
 export interface PromptMessage {
   role: 'system' | 'user' | 'assistant';
   content: string;
 }
 
-export interface ModelDefinition {
-  id: string;
-  name: string;
-  provider: string;
-}
-
 export interface StreamRequest {
-  model: ModelDefinition;
+  model: ModelConfig;
+  /** System prompt first, then the trimmed history, then the new user message. */
   messages: PromptMessage[];
   userId: string;
   sessionId: string;
+  /** A provider-side conversation this session already has (Dify keeps its own history). */
+  conversationId?: string;
   signal: AbortSignal;
 }
 
 export type StreamEvent =
   | { type: 'delta'; text: string }
   | { type: 'usage'; promptTokens: number; completionTokens: number; estimated: boolean }
+  | { type: 'conversation'; conversationId: string }
   | { type: 'end'; finishReason: string };
 
-/** One vendor's streaming chat API, translated into deltas and usage. */
+export interface TranscriptionRequest {
+  model: ModelConfig;
+  audio: Buffer;
+  filename: string;
+  mimeType: string;
+  signal: AbortSignal;
+}
+
+/** One vendor's API, translated into deltas and usage; vendor errors become LlmError codes. */
 export abstract class LlmProvider {
   abstract readonly kind: string;
   abstract stream(request: StreamRequest): AsyncIterable<StreamEvent>;
+  abstract transcribe(request: TranscriptionRequest): Promise<string>;
 }

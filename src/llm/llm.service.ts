@@ -1,38 +1,209 @@
-import { Injectable } from '@nestjs/common';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Injectable, Logger } from '@nestjs/common';
+import { InjectMetric } from '@willsoto/nestjs-prometheus';
+import { Counter, Gauge } from 'prom-client';
 import { AppError } from '../common/errors/app-error';
-import { AppConfig } from '../config/app-config';
-import { LlmProvider, ModelDefinition, StreamEvent, StreamRequest } from './llm-provider';
+import { AppConfig, LlmConfig } from '../config/app-config';
+import { ModelConfig } from '../config/llm-models';
+import { LLM_CIRCUIT_OPEN, LLM_FALLBACKS, LLM_REQUESTS, LLM_TOKENS } from '../metrics/chatbox.metrics';
+import { CircuitBreaker } from './circuit-breaker';
+import { LlmError } from './llm.errors';
+import { LlmProvider, PromptMessage, StreamEvent } from './llm-provider';
+import { estimateTokens } from './prompt-builder';
+import { AnthropicLlmProvider } from './providers/anthropic-llm.provider';
 import { DemoLlmProvider } from './providers/demo-llm.provider';
+import { DifyLlmProvider } from './providers/dify-llm.provider';
+import { OpenAiLlmProvider } from './providers/openai-llm.provider';
 
-export const DEMO_MODEL: ModelDefinition = { id: 'demo', name: 'Demo (no provider configured)', provider: 'demo' };
+export interface TurnRequest {
+  modelId: string;
+  messages: PromptMessage[];
+  userId: string;
+  sessionId: string;
+  conversationId?: string;
+  signal: AbortSignal;
+}
 
-/** The configured models and the provider behind each. */
+/** What a turn streams: the provider's events, preceded by the model that is answering. */
+export type TurnEvent = StreamEvent | { type: 'model'; model: ModelConfig };
+
+type TimeoutReason = 'first_delta_timeout' | 'idle_timeout' | 'turn_timeout';
+const TIMEOUT_REASONS: ReadonlySet<unknown> = new Set(['first_delta_timeout', 'idle_timeout', 'turn_timeout']);
+
+/**
+ * The configured models and the resilience around every provider: retries with backoff before the
+ * first delta (honouring Retry-After), first-delta, idle and whole-turn timeouts, the fallback chain,
+ * and a circuit breaker per provider endpoint. Adapters only translate wire formats.
+ */
 @Injectable()
 export class LlmService {
-  private readonly providers: Map<string, LlmProvider>;
-  private readonly models: ModelDefinition[] = [DEMO_MODEL];
+  private readonly logger = new Logger(LlmService.name);
+  private readonly config: LlmConfig;
+  private readonly providers: Record<ModelConfig['provider'], LlmProvider>;
+  private readonly breakers = new Map<string, CircuitBreaker>();
 
-  constructor(config: AppConfig) {
-    this.providers = new Map([['demo', new DemoLlmProvider(config.chat.demoDeltaIntervalMs)]]);
+  constructor(
+    appConfig: AppConfig,
+    @InjectMetric(LLM_REQUESTS) private readonly requests: Counter<string>,
+    @InjectMetric(LLM_TOKENS) private readonly tokens: Counter<string>,
+    @InjectMetric(LLM_FALLBACKS) private readonly fallbacks: Counter<string>,
+    @InjectMetric(LLM_CIRCUIT_OPEN) private readonly circuitOpen: Gauge<string>,
+  ) {
+    this.config = appConfig.llm;
+    this.providers = {
+      openai: new OpenAiLlmProvider(),
+      anthropic: new AnthropicLlmProvider(),
+      dify: new DifyLlmProvider(),
+      demo: new DemoLlmProvider(appConfig.chat.demoDeltaIntervalMs),
+    };
   }
 
   listModels(): { models: { id: string; name: string }[]; defaultModelId: string } {
-    return { models: this.models.map(({ id, name }) => ({ id, name })), defaultModelId: this.defaultModelId };
+    return { models: this.config.models.map(({ id, name }) => ({ id, name })), defaultModelId: this.defaultModelId };
   }
 
   get defaultModelId(): string {
-    return this.models[0].id;
+    return this.config.defaultModelId;
   }
 
-  model(id: string): ModelDefinition {
-    const model = this.models.find((m) => m.id === id);
+  model(id: string): ModelConfig {
+    const model = this.config.models.find((m) => m.id === id);
     if (!model) throw new AppError('invalid_payload', `Unknown model "${id}"`);
     return model;
   }
 
-  stream(request: StreamRequest): AsyncIterable<StreamEvent> {
-    const provider = this.providers.get(request.model.provider);
-    if (!provider) throw new AppError('unavailable', `No provider for model "${request.model.id}"`);
-    return provider.stream(request);
+  /** The model, then its fallbacks (and theirs), each once. */
+  private chain(id: string): ModelConfig[] {
+    const chain: ModelConfig[] = [];
+    const visit = (modelId: string) => {
+      if (chain.some((m) => m.id === modelId)) return;
+      const model = this.model(modelId);
+      chain.push(model);
+      model.fallback.forEach(visit);
+    };
+    visit(id);
+    return chain;
+  }
+
+  private breakerFor(model: ModelConfig): CircuitBreaker {
+    const key = `${model.provider}:${model.baseUrl ?? 'default'}`;
+    let breaker = this.breakers.get(key);
+    if (!breaker) {
+      breaker = new CircuitBreaker(this.config.breaker);
+      this.breakers.set(key, breaker);
+    }
+    return breaker;
+  }
+
+  async *streamTurn(request: TurnRequest): AsyncGenerator<TurnEvent> {
+    const deadline = Date.now() + this.config.turnTimeoutMs;
+    let lastError = new LlmError('unavailable', 'No model could answer');
+    let previous: ModelConfig | undefined;
+    for (const model of this.chain(request.modelId)) {
+      if (previous) this.fallbacks.inc({ from: previous.id, to: model.id });
+      previous = model;
+      const breaker = this.breakerFor(model);
+      for (let attempt = 0; ; attempt++) {
+        if (!breaker.allow()) {
+          this.requests.inc({ provider: model.provider, model: model.id, outcome: 'circuit_open' });
+          lastError = new LlmError('unavailable', `The ${model.provider} provider is failing; its circuit is open`);
+          break;
+        }
+        let delivered = false;
+        let usageReported = false;
+        let reply = '';
+        try {
+          for await (const event of this.attempt(model, request, deadline)) {
+            if (event.type === 'delta' && !delivered) {
+              delivered = true;
+              yield { type: 'model', model };
+            }
+            if (event.type === 'delta') reply += event.text;
+            if (event.type === 'end' && !usageReported) {
+              // Only when the provider reported none, and then marked as an estimate.
+              const promptTokens = estimateTokens(request.messages.map((m) => m.content).join('\n'));
+              yield* this.countUsage(model, {
+                type: 'usage',
+                promptTokens,
+                completionTokens: estimateTokens(reply),
+                estimated: true,
+              });
+            }
+            if (event.type === 'usage') {
+              usageReported = true;
+              yield* this.countUsage(model, event);
+            } else yield event;
+          }
+          if (!delivered) yield { type: 'model', model };
+          breaker.success();
+          this.circuitOpen.set({ provider: model.provider }, 0);
+          this.requests.inc({ provider: model.provider, model: model.id, outcome: 'success' });
+          return;
+        } catch (error) {
+          if (request.signal.aborted) throw error;
+          const failure = error as LlmError;
+          this.requests.inc({ provider: model.provider, model: model.id, outcome: failure.code });
+          if (failure.retryable) {
+            breaker.failure();
+            if (breaker.state !== 'closed') this.circuitOpen.set({ provider: model.provider }, 1);
+          }
+          // After the first delta, or past the turn's deadline, nothing may be retried: the caller keeps the partial reply.
+          if (delivered || !failure.retryable || Date.now() >= deadline) throw failure;
+          lastError = failure;
+          if (attempt >= this.config.maxRetries) break;
+          const backoff = failure.retryAfterMs ?? this.config.retryBaseMs * 2 ** attempt * (0.5 + Math.random());
+          const wait = Math.min(backoff, this.config.retryMaxDelayMs, deadline - Date.now());
+          this.logger.warn(
+            { model: model.id, code: failure.code, attempt, waitMs: Math.round(wait) },
+            'LLM request failed; retrying',
+          );
+          await sleep(wait, undefined, { signal: request.signal });
+        }
+      }
+    }
+    throw lastError;
+  }
+
+  private *countUsage(model: ModelConfig, usage: Extract<StreamEvent, { type: 'usage' }>): Generator<StreamEvent> {
+    this.tokens.inc({ provider: model.provider, model: model.id, kind: 'prompt' }, usage.promptTokens);
+    this.tokens.inc({ provider: model.provider, model: model.id, kind: 'completion' }, usage.completionTokens);
+    yield usage;
+  }
+
+  /** One request to one provider, under the first-delta, idle and whole-turn timers. */
+  private async *attempt(model: ModelConfig, request: TurnRequest, deadline: number): AsyncGenerator<StreamEvent> {
+    const controller = new AbortController();
+    const onAbort = () => controller.abort(request.signal.reason);
+    request.signal.addEventListener('abort', onAbort, { once: true });
+    let timer: NodeJS.Timeout | undefined;
+    const arm = (ms: number, reason: TimeoutReason) => {
+      clearTimeout(timer);
+      const left = deadline - Date.now();
+      timer = setTimeout(() => controller.abort(ms < left ? reason : 'turn_timeout'), Math.max(0, Math.min(ms, left)));
+    };
+    arm(this.config.firstDeltaTimeoutMs, 'first_delta_timeout');
+    try {
+      const stream = this.providers[model.provider].stream({ ...request, model, signal: controller.signal });
+      for await (const event of stream) {
+        if (event.type === 'delta') arm(this.config.idleTimeoutMs, 'idle_timeout');
+        yield event;
+      }
+    } catch (error) {
+      if (request.signal.aborted) throw error;
+      const reason: unknown = controller.signal.reason;
+      if (controller.signal.aborted && TIMEOUT_REASONS.has(reason)) {
+        throw new LlmError('timeout', `The model did not answer in time (${String(reason).replace(/_/g, ' ')})`);
+      }
+      if (error instanceof LlmError) throw error;
+      throw new LlmError('unavailable', `The model's stream failed: ${(error as Error).message}`);
+    } finally {
+      clearTimeout(timer);
+      request.signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  transcribe(modelId: string, audio: Buffer, filename: string, mimeType: string, signal: AbortSignal): Promise<string> {
+    const model = this.model(modelId);
+    return this.providers[model.provider].transcribe({ model, audio, filename, mimeType, signal });
   }
 }

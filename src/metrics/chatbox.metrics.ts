@@ -9,6 +9,10 @@ export const TURN_DURATION = 'chatbox_ai_turn_duration_seconds';
 export const FIRST_DELTA = 'chatbox_ai_first_delta_seconds';
 export const ACTIVE_SESSIONS = 'chatbox_active_sessions';
 export const DECRYPT_FAILURES = 'chatbox_decrypt_failures_total';
+export const LLM_REQUESTS = 'chatbox_llm_requests_total';
+export const LLM_TOKENS = 'chatbox_llm_tokens_total';
+export const LLM_FALLBACKS = 'chatbox_llm_fallbacks_total';
+export const LLM_CIRCUIT_OPEN = 'chatbox_llm_circuit_open';
 
 const LATENCY_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120];
 
@@ -22,12 +26,38 @@ export const chatboxMetricProviders = [
   makeGaugeProvider({ name: SOCKETS_CONNECTED, help: 'Sockets connected to this replica', labelNames: ['namespace'] }),
   makeCounterProvider({ name: MESSAGES, help: 'Messages persisted, by sender', labelNames: ['sender'] }),
   makeCounterProvider({ name: AI_TURNS, help: 'AI turns, by outcome', labelNames: ['outcome'] }),
-  makeHistogramProvider({ name: TURN_DURATION, help: 'AI turn duration in seconds', buckets: LATENCY_BUCKETS }),
-  makeHistogramProvider({ name: FIRST_DELTA, help: 'Time to the first AI delta in seconds', buckets: LATENCY_BUCKETS }),
+  makeHistogramProvider({
+    name: TURN_DURATION,
+    help: 'AI turn duration in seconds, by the provider and model that answered',
+    labelNames: ['provider', 'model'],
+    buckets: LATENCY_BUCKETS,
+  }),
+  makeHistogramProvider({
+    name: FIRST_DELTA,
+    help: 'Time to the first AI delta in seconds, by provider and model',
+    labelNames: ['provider', 'model'],
+    buckets: LATENCY_BUCKETS,
+  }),
   makeGaugeProvider({
     name: ACTIVE_SESSIONS,
     help: 'Sessions started minus sessions ended by this replica (sum over replicas for the total)',
   }),
+  makeCounterProvider({
+    name: LLM_REQUESTS,
+    help: 'Requests to LLM providers, by provider, model and outcome',
+    labelNames: ['provider', 'model', 'outcome'],
+  }),
+  makeCounterProvider({
+    name: LLM_TOKENS,
+    help: 'Tokens reported by LLM providers (or estimated), by provider, model and kind',
+    labelNames: ['provider', 'model', 'kind'],
+  }),
+  makeCounterProvider({
+    name: LLM_FALLBACKS,
+    help: 'Turns handed to a fallback model, by the model that failed and the one that took over',
+    labelNames: ['from', 'to'],
+  }),
+  makeGaugeProvider({ name: LLM_CIRCUIT_OPEN, help: '1 while a provider circuit is open', labelNames: ['provider'] }),
   makeCounterProvider({
     name: DECRYPT_FAILURES,
     help: 'Stored values that failed to decrypt',

@@ -8,7 +8,10 @@ import { ProtocolError } from '../common/realtime/client-events';
 import { RoomBroadcaster } from '../common/realtime/room-broadcaster';
 import { AppConfig } from '../config/app-config';
 import { GenerationRegistryStore } from '../coordination/generation-registry.store';
+import { ModelConfig } from '../config/llm-models';
+import { LlmError } from '../llm/llm.errors';
 import { LlmService } from '../llm/llm.service';
+import { buildPrompt } from '../llm/prompt-builder';
 import { AI_TURNS, FIRST_DELTA, TURN_DURATION } from '../metrics/chatbox.metrics';
 import { MessageView, SessionView } from '../session/session-views';
 import { SessionService } from '../session/session.service';
@@ -163,7 +166,7 @@ export class MessageRouter implements OnApplicationShutdown {
 
   private async runTurn(sessionId: string, userMessage: MessageView): Promise<void> {
     const session = await this.sessions.view(sessionId);
-    const model = this.llm.model(session.modelId);
+    const history = (await this.sessions.messagesAfter(sessionId, 0)).filter((m) => m.seq < userMessage.seq);
     const messageId = randomUUID();
     const controller = new AbortController();
     this.running.set(sessionId, controller);
@@ -172,17 +175,19 @@ export class MessageRouter implements OnApplicationShutdown {
     let text = '';
     let usage: { promptTokens: number; completionTokens: number; estimated: boolean } | undefined;
     let finishReason = 'stop';
+    let answering = this.llm.model(session.modelId);
     const coalescer = new DeltaCoalescer(DELTA_FRAME_MS, (index, delta) =>
       this.broadcaster.toSession(sessionId, 'ai:delta', { sessionId, messageId, index, text: delta }),
     );
     this.broadcaster.toSession(sessionId, 'ai:start', { sessionId, messageId });
     let failure: unknown;
     try {
-      const stream = this.llm.stream({
-        model,
-        messages: [{ role: 'user', content: userMessage.content }],
+      const stream = this.llm.streamTurn({
+        modelId: session.modelId,
+        messages: buildPrompt(answering, history, userMessage.content),
         userId: userMessage.senderId ?? '',
         sessionId,
+        conversationId: await this.sessions.providerConversation(sessionId),
         signal: controller.signal,
       });
       for await (const event of stream) {
@@ -190,11 +195,16 @@ export class MessageRouter implements OnApplicationShutdown {
           firstDeltaMs ??= Date.now() - startedAt;
           text += event.text;
           coalescer.push(event.text);
-        } else if (event.type === 'usage') {
-          usage = event;
-        } else {
-          finishReason = event.finishReason;
-        }
+        } else if (event.type === 'model') answering = event.model;
+        else if (event.type === 'usage') {
+          usage = {
+            promptTokens: event.promptTokens,
+            completionTokens: event.completionTokens,
+            estimated: event.estimated,
+          };
+        } else if (event.type === 'conversation')
+          await this.sessions.setProviderConversation(sessionId, event.conversationId);
+        else finishReason = event.finishReason;
       }
     } catch (error) {
       if (controller.signal.reason === 'stopped') finishReason = 'stopped';
@@ -204,7 +214,7 @@ export class MessageRouter implements OnApplicationShutdown {
     }
     // Every delta goes out before the turn's single terminal event.
     coalescer.flush();
-    const turn = { text, firstDeltaMs, startedAt, model: model.id };
+    const turn = { text, firstDeltaMs, startedAt, model: answering };
     try {
       if (failure !== undefined) await this.fail(sessionId, messageId, failure, turn);
       else {
@@ -228,16 +238,17 @@ export class MessageRouter implements OnApplicationShutdown {
       usage?: { promptTokens: number; completionTokens: number; estimated: boolean };
       firstDeltaMs?: number;
       startedAt: number;
-      model: string;
+      model: ModelConfig;
     },
   ): Promise<void> {
     const totalMs = Date.now() - turn.startedAt;
+    const labels = { provider: turn.model.provider, model: turn.model.id };
     const { message } = await this.sessions.append(sessionId, {
       id: messageId,
       sender: 'ai',
       content: turn.text,
       status: turn.status,
-      model: turn.model,
+      model: turn.model.id,
       finishReason: turn.finishReason,
       usage: turn.usage,
       latency: { firstDeltaMs: turn.firstDeltaMs, totalMs },
@@ -248,8 +259,8 @@ export class MessageRouter implements OnApplicationShutdown {
       turn.firstDeltaMs ?? totalMs,
     );
     this.turns.inc({ outcome: turn.status });
-    this.turnDuration.observe(totalMs / 1000);
-    if (turn.firstDeltaMs !== undefined) this.firstDelta.observe(turn.firstDeltaMs / 1000);
+    this.turnDuration.observe(labels, totalMs / 1000);
+    if (turn.firstDeltaMs !== undefined) this.firstDelta.observe(labels, turn.firstDeltaMs / 1000);
     this.broadcaster.toSession(sessionId, 'ai:end', {
       sessionId,
       messageId,
@@ -263,13 +274,15 @@ export class MessageRouter implements OnApplicationShutdown {
     sessionId: string,
     messageId: string,
     cause: unknown,
-    turn: { text: string; firstDeltaMs?: number; startedAt: number; model: string },
+    turn: { text: string; firstDeltaMs?: number; startedAt: number; model: ModelConfig },
   ): Promise<void> {
     const error: ProtocolError =
-      cause instanceof AppError
-        ? { code: cause.code, message: cause.message, recoverable: cause.code !== 'session_ended' }
-        : { code: 'unavailable', message: 'The assistant could not answer', recoverable: true };
-    if (!(cause instanceof AppError)) this.logger.error({ err: cause, sessionId }, 'AI turn failed');
+      cause instanceof LlmError
+        ? { code: cause.code, message: cause.message, recoverable: cause.retryable }
+        : cause instanceof AppError
+          ? { code: cause.code, message: cause.message, recoverable: cause.code !== 'session_ended' }
+          : { code: 'unavailable', message: 'The assistant could not answer', recoverable: true };
+    this.logger.warn({ err: cause, sessionId, code: error.code }, 'AI turn failed');
     this.turns.inc({ outcome: turn.text ? 'interrupted' : 'failed' });
     let seq: number | undefined;
     try {
@@ -281,7 +294,7 @@ export class MessageRouter implements OnApplicationShutdown {
         sender: 'ai',
         content: turn.text,
         status: turn.text ? 'interrupted' : 'failed',
-        model: turn.model,
+        model: turn.model.id,
         finishReason: 'error',
         latency: { firstDeltaMs: turn.firstDeltaMs, totalMs: Date.now() - turn.startedAt },
       }));

@@ -74,6 +74,10 @@ export class SessionRepository {
     return result.matchedCount === 1;
   }
 
+  async setProviderConversation(id: string, conversationId: string): Promise<void> {
+    await this.model.updateOne({ _id: id }, { $set: { providerConversationId: conversationId } });
+  }
+
   async markAnswered(id: string, seq: number): Promise<void> {
     await this.model.updateOne({ _id: id, answeredSeq: trusted({ $lt: seq }) }, { $set: { answeredSeq: seq } });
   }

@@ -182,6 +182,14 @@ export class SessionService {
     return this.messages.countUserMessagesAfter(session._id, session.answeredSeq);
   }
 
+  async providerConversation(sessionId: string): Promise<string | undefined> {
+    return (await this.sessions.findById(sessionId))?.providerConversationId;
+  }
+
+  setProviderConversation(sessionId: string, conversationId: string): Promise<void> {
+    return this.sessions.setProviderConversation(sessionId, conversationId);
+  }
+
   markAnswered(sessionId: string, seq: number): Promise<void> {
     return this.sessions.markAnswered(sessionId, seq);
   }

@@ -26,8 +26,12 @@ describe('chat metrics', () => {
     expect(value(during, 'chatbox_messages_total{sender="user"}')).toBe(1);
     expect(value(during, 'chatbox_messages_total{sender="ai"}')).toBe(1);
     expect(value(during, 'chatbox_ai_turns_total{outcome="complete"}')).toBe(1);
-    expect(value(during, 'chatbox_ai_turn_duration_seconds_count')).toBe(1);
-    expect(value(during, 'chatbox_ai_first_delta_seconds_count')).toBe(1);
+    expect(value(during, 'chatbox_ai_turn_duration_seconds_count{provider="demo",model="demo"}')).toBe(1);
+    expect(value(during, 'chatbox_ai_first_delta_seconds_count{provider="demo",model="demo"}')).toBe(1);
+    expect(value(during, 'chatbox_llm_requests_total{provider="demo",model="demo",outcome="success"}')).toBe(1);
+    expect(value(during, 'chatbox_llm_tokens_total{provider="demo",model="demo",kind="completion"}')).toBeGreaterThan(
+      0,
+    );
 
     await client.ok('session:end', { sessionId });
     client.close();

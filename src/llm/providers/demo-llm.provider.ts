@@ -1,7 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
+import { estimateTokens } from '../prompt-builder';
+import { LlmError } from '../llm.errors';
 import { LlmProvider, StreamEvent, StreamRequest } from '../llm-provider';
-
-const estimateTokens = (text: string) => Math.ceil(text.length / 4);
 
 /** Replies without any vendor: deterministic text in small deltas at a configurable pace. */
 export class DemoLlmProvider extends LlmProvider {
@@ -30,5 +30,9 @@ export class DemoLlmProvider extends LlmProvider {
     const promptTokens = estimateTokens(request.messages.map((m) => m.content).join('\n'));
     yield { type: 'usage', promptTokens, completionTokens: estimateTokens(reply), estimated: true };
     yield { type: 'end', finishReason: 'stop' };
+  }
+
+  transcribe(): Promise<string> {
+    return Promise.reject(new LlmError('bad_request', 'The demo model does not transcribe audio'));
   }
 }

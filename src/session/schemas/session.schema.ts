@@ -34,6 +34,8 @@ export class SessionDoc {
   @Prop({ type: Object, default: () => ({ count: 0, sumMs: 0, maxMs: 0 }) })
   responseTime!: { count: number; sumMs: number; maxMs: number };
   @Prop({ required: true, default: false }) assisted!: boolean;
+  /** A conversation the provider keeps itself (Dify's conversation_id). */
+  @Prop({ type: String }) providerConversationId?: string;
 }
 
 export const SessionSchema = SchemaFactory.createForClass(SessionDoc);

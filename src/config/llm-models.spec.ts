@@ -1,0 +1,141 @@
+import { isInternalHost, parseModels } from './llm-models';
+
+const parse = (env: Record<string, string>) => {
+  const problems: string[] = [];
+  return { ...parseModels(env, problems), problems };
+};
+
+describe('parseModels', () => {
+  it('falls back to the demo model alone', () => {
+    expect(parse({})).toMatchObject({
+      models: [{ id: 'demo', provider: 'demo' }],
+      defaultModelId: 'demo',
+      problems: [],
+    });
+  });
+
+  it('reads LLM_MODELS with defaults, apiKeyEnv and the default model', () => {
+    const { models, defaultModelId, problems } = parse({
+      LLM_MODELS: JSON.stringify([
+        { id: 'a', provider: 'openai', model: 'gpt-x', apiKeyEnv: 'OPENAI_KEY', fallback: ['b'] },
+        {
+          id: 'b',
+          name: 'Bee',
+          provider: 'anthropic',
+          model: 'claude-x',
+          apiKey: 'k',
+          maxTokens: 2048,
+          temperature: 0.2,
+        },
+      ]),
+      OPENAI_KEY: 'secret-key',
+      LLM_DEFAULT_MODEL: 'b',
+    });
+    expect(problems).toEqual([]);
+    expect(defaultModelId).toBe('b');
+    expect(models).toEqual([
+      {
+        id: 'a',
+        name: 'a',
+        provider: 'openai',
+        model: 'gpt-x',
+        apiKey: 'secret-key',
+        maxTokens: 1024,
+        contextTokens: 8000,
+        fallback: ['b'],
+        baseUrl: undefined,
+        systemPrompt: undefined,
+        temperature: undefined,
+      },
+      {
+        id: 'b',
+        name: 'Bee',
+        provider: 'anthropic',
+        model: 'claude-x',
+        apiKey: 'k',
+        maxTokens: 2048,
+        contextTokens: 8000,
+        fallback: [],
+        baseUrl: undefined,
+        systemPrompt: undefined,
+        temperature: 0.2,
+      },
+    ]);
+  });
+
+  it('reads the Go service numbered form', () => {
+    const { models, problems } = parse({
+      LLM_PROVIDER_1_ID: 'local',
+      LLM_PROVIDER_1_NAME: 'Local Llama',
+      LLM_PROVIDER_1_TYPE: 'openai',
+      LLM_PROVIDER_1_ENDPOINT: 'http://ollama:11434/v1',
+      LLM_PROVIDER_1_API_KEY: 'ollama',
+      LLM_PROVIDER_1_MODEL: 'llama3.2',
+      LLM_PROVIDER_3_ID: 'dify',
+      LLM_PROVIDER_3_TYPE: 'dify',
+      LLM_PROVIDER_3_ENDPOINT: 'https://dify.example.com/v1',
+      LLM_PROVIDER_3_API_KEY: 'app-key',
+    });
+    expect(problems).toEqual([]);
+    expect(models.map((m) => [m.id, m.name, m.provider, m.model, m.baseUrl])).toEqual([
+      ['local', 'Local Llama', 'openai', 'llama3.2', 'http://ollama:11434/v1'],
+      ['dify', 'dify', 'dify', 'dify', 'https://dify.example.com/v1'],
+    ]);
+  });
+
+  it.each([
+    ['not json', /^LLM_MODELS must be a JSON array/],
+    ['{"id":"x"}', /^LLM_MODELS must be a JSON array/],
+    ['[{"id":"bad id","provider":"openai","model":"m","apiKey":"k"}]', /id must be 1-64 letters/],
+    [
+      '[{"id":"x","provider":"gemini","model":"m","apiKey":"k"}]',
+      /provider must be one of openai, anthropic, dify, demo/,
+    ],
+    ['[{"id":"x","provider":"openai","model":"m"}]', /apiKey \(or apiKeyEnv\) is required/],
+    ['[{"id":"x","provider":"openai","apiKey":"k"}]', /model is required/],
+    [
+      '[{"id":"x","provider":"openai","model":"m","apiKey":"k","baseUrl":"http://api.example.com/v1"}]',
+      /baseUrl must use https/,
+    ],
+    ['[{"id":"x","provider":"openai","model":"m","apiKey":"k","baseUrl":"::"}]', /baseUrl is not a URL/],
+    ['[{"id":"x","provider":"dify","apiKey":"k"}]', /a dify model needs baseUrl/],
+    [
+      '[{"id":"x","provider":"openai","model":"m","apiKey":"k","fallback":["y"]}]',
+      /falls back to "y", which is not configured/,
+    ],
+    ['[{"id":"x","provider":"openai","model":"m","apiKey":"k","maxTokens":0}]', /maxTokens must be a positive integer/],
+    ['[{"id":"x","provider":"openai","model":"m","apiKey":"k","temperature":3}]', /temperature must be 0-2/],
+    ['[{"id":"x","provider":"demo"},{"id":"x","provider":"demo"}]', /model id "x" is configured twice/],
+    [
+      '[{"id":"x","provider":"openai","model":"m","apiKeyEnv":"MISSING_KEY"}]',
+      /apiKeyEnv names MISSING_KEY, which is not set/,
+    ],
+  ])('refuses LLM_MODELS=%s', (value, message) => {
+    expect(parse({ LLM_MODELS: value }).problems).toEqual(expect.arrayContaining([expect.stringMatching(message)]));
+  });
+
+  it('refuses an unknown default model', () => {
+    expect(parse({ LLM_DEFAULT_MODEL: 'gpt-4' }).problems).toEqual([
+      'LLM_DEFAULT_MODEL "gpt-4" is not a configured model id',
+    ]);
+  });
+});
+
+describe('isInternalHost', () => {
+  it.each([
+    'localhost',
+    '127.0.0.1',
+    '10.1.2.3',
+    '172.20.0.5',
+    '192.168.1.10',
+    '[::1]',
+    'fd00::1',
+    'ollama',
+    'vllm.ml.svc.cluster.local',
+    'llm.internal',
+  ])('allows plain http to %s', (host) => expect(isInternalHost(host)).toBe(true));
+  it.each(['api.openai.com', '8.8.8.8', '172.32.0.1', '169.254.169.254', '2001:db8::1'])(
+    'refuses plain http to %s',
+    (host) => expect(isInternalHost(host)).toBe(false),
+  );
+});

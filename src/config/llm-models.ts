@@ -1,0 +1,161 @@
+import { isIP } from 'node:net';
+
+export const PROVIDERS = ['openai', 'anthropic', 'dify', 'demo'] as const;
+export type ProviderKind = (typeof PROVIDERS)[number];
+
+/** One configured model, as LLM_MODELS (or the numbered LLM_PROVIDER_<n>_* form) describes it. */
+export interface ModelConfig {
+  id: string;
+  name: string;
+  provider: ProviderKind;
+  /** The vendor's model name. */
+  model: string;
+  baseUrl?: string;
+  apiKey?: string;
+  systemPrompt?: string;
+  maxTokens: number;
+  temperature?: number;
+  /** Prompt budget in tokens: history is trimmed newest-first to fit. */
+  contextTokens: number;
+  fallback: string[];
+}
+
+export const DEMO_MODEL: ModelConfig = {
+  id: 'demo',
+  name: 'Demo (no provider configured)',
+  provider: 'demo',
+  model: 'demo',
+  maxTokens: 1024,
+  contextTokens: 8000,
+  fallback: [],
+};
+
+const ID = /^[A-Za-z0-9._:-]{1,64}$/;
+
+/** Plain http only where traffic stays inside: loopback, private ranges, cluster-internal names. */
+export function isInternalHost(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  if (host === 'localhost' || host.endsWith('.localhost')) return true;
+  const family = isIP(host);
+  if (family === 4) {
+    const [a, b] = host.split('.').map(Number);
+    return a === 127 || a === 10 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168);
+  }
+  if (family === 6) return host === '::1' || /^f[cd]/.test(host);
+  return !host.includes('.') || /\.(svc|svc\.cluster\.local|cluster\.local|internal|local)$/.test(host);
+}
+
+type RawModel = Record<string, unknown>;
+
+function fromNumbered(env: NodeJS.ProcessEnv): RawModel[] {
+  const models: RawModel[] = [];
+  for (let n = 1; n <= 20; n++) {
+    const get = (field: string) => env[`LLM_PROVIDER_${n}_${field}`] || undefined;
+    if (!get('ID') && !get('TYPE')) continue;
+    models.push({
+      id: get('ID'),
+      name: get('NAME'),
+      provider: get('TYPE'),
+      baseUrl: get('ENDPOINT'),
+      apiKey: get('API_KEY'),
+      model: get('MODEL'),
+      source: `LLM_PROVIDER_${n}`,
+    });
+  }
+  return models;
+}
+
+/**
+ * The model list from LLM_MODELS (JSON) or LLM_PROVIDER_<n>_*; every problem names its variable.
+ * With neither, the demo model alone.
+ */
+export function parseModels(
+  env: NodeJS.ProcessEnv,
+  problems: string[],
+): { models: ModelConfig[]; defaultModelId: string } {
+  let raw: RawModel[];
+  if (env.LLM_MODELS) {
+    try {
+      const parsed: unknown = JSON.parse(env.LLM_MODELS);
+      if (!Array.isArray(parsed)) throw new Error('not an array');
+      raw = parsed.map((m, i) => ({ ...(m as RawModel), source: `LLM_MODELS[${i}]` }));
+    } catch (error) {
+      problems.push(`LLM_MODELS must be a JSON array of models (${(error as Error).message})`);
+      raw = [];
+    }
+  } else {
+    raw = fromNumbered(env);
+  }
+
+  const models: ModelConfig[] = [];
+  for (const m of raw) {
+    const where = String(m.source);
+    const str = (key: string) => (typeof m[key] === 'string' && m[key] !== '' ? m[key] : undefined);
+    const num = (key: string) => (typeof m[key] === 'number' ? m[key] : undefined);
+    const id = str('id');
+    const provider = str('provider') as ProviderKind | undefined;
+    if (!id || !ID.test(id)) problems.push(`${where}: id must be 1-64 letters, digits, . _ : -`);
+    if (!provider || !PROVIDERS.includes(provider))
+      problems.push(`${where}: provider must be one of ${PROVIDERS.join(', ')}`);
+    const apiKeyEnv = str('apiKeyEnv');
+    const apiKey = str('apiKey') ?? (apiKeyEnv ? env[apiKeyEnv] : undefined);
+    if (apiKeyEnv && !env[apiKeyEnv]) problems.push(`${where}: apiKeyEnv names ${apiKeyEnv}, which is not set`);
+    const baseUrl = str('baseUrl');
+    if (baseUrl) {
+      try {
+        const url = new URL(baseUrl);
+        if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isInternalHost(url.hostname))) {
+          problems.push(
+            `${where}: baseUrl must use https (plain http only for loopback, private and cluster-internal hosts)`,
+          );
+        }
+      } catch {
+        problems.push(`${where}: baseUrl is not a URL`);
+      }
+    } else if (provider === 'dify') {
+      problems.push(`${where}: a dify model needs baseUrl`);
+    }
+    if (provider && provider !== 'demo' && !apiKey) problems.push(`${where}: apiKey (or apiKeyEnv) is required`);
+    const model = str('model') ?? (provider === 'dify' ? 'dify' : undefined);
+    if (!model && provider !== 'demo') problems.push(`${where}: model is required`);
+    const maxTokens = num('maxTokens') ?? 1024;
+    const contextTokens = num('contextTokens') ?? 8000;
+    const temperature = num('temperature');
+    if (!Number.isInteger(maxTokens) || maxTokens < 1) problems.push(`${where}: maxTokens must be a positive integer`);
+    if (!Number.isInteger(contextTokens) || contextTokens < 256)
+      problems.push(`${where}: contextTokens must be an integer of at least 256`);
+    if (temperature !== undefined && (temperature < 0 || temperature > 2))
+      problems.push(`${where}: temperature must be 0-2`);
+    const fallback = Array.isArray(m.fallback) ? m.fallback.filter((f): f is string => typeof f === 'string') : [];
+    models.push({
+      id: id ?? '',
+      name: str('name') ?? id ?? '',
+      provider: provider ?? 'demo',
+      model: model ?? 'demo',
+      baseUrl,
+      apiKey,
+      systemPrompt: str('systemPrompt'),
+      maxTokens,
+      temperature,
+      contextTokens,
+      fallback,
+    });
+  }
+
+  const ids = new Set<string>();
+  for (const m of models) {
+    if (ids.has(m.id)) problems.push(`model id "${m.id}" is configured twice`);
+    ids.add(m.id);
+  }
+  for (const m of models) {
+    for (const f of m.fallback.filter((f) => !ids.has(f) || f === m.id)) {
+      problems.push(`model "${m.id}" falls back to "${f}", which is ${f === m.id ? 'itself' : 'not configured'}`);
+    }
+  }
+  if (models.length === 0) models.push(DEMO_MODEL);
+  const defaultModelId = env.LLM_DEFAULT_MODEL || models[0].id;
+  if (!ids.has(defaultModelId) && defaultModelId !== DEMO_MODEL.id) {
+    problems.push(`LLM_DEFAULT_MODEL "${defaultModelId}" is not a configured model id`);
+  }
+  return { models, defaultModelId };
+}

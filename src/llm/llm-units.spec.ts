@@ -1,0 +1,122 @@
+import { DEMO_MODEL } from '../config/llm-models';
+import { CircuitBreaker } from './circuit-breaker';
+import { errorForStatus, parseRetryAfter } from './llm.errors';
+import { buildPrompt, estimateTokens } from './prompt-builder';
+import { toAnthropicMessages } from './providers/anthropic-llm.provider';
+
+describe('buildPrompt', () => {
+  const model = { ...DEMO_MODEL, systemPrompt: 'Be kind.', contextTokens: 300, maxTokens: 100 };
+
+  it('puts the system prompt first, the history in order, the new message last', () => {
+    expect(
+      buildPrompt(
+        model,
+        [
+          { sender: 'user', content: 'hi' },
+          { sender: 'ai', content: 'hello' },
+          { sender: 'admin', content: 'a human here' },
+          { sender: 'system', content: 'help requested' },
+        ],
+        'now',
+      ),
+    ).toEqual([
+      { role: 'system', content: 'Be kind.' },
+      { role: 'user', content: 'hi' },
+      { role: 'assistant', content: 'hello' },
+      { role: 'assistant', content: 'a human here' },
+      { role: 'user', content: 'now' },
+    ]);
+  });
+
+  it('keeps the newest history that fits the context budget', () => {
+    const long = 'x'.repeat(400);
+    const history = [
+      { sender: 'user' as const, content: `oldest ${long}` },
+      { sender: 'ai' as const, content: `older ${long}` },
+      { sender: 'user' as const, content: 'recent' },
+    ];
+    const prompt = buildPrompt(model, history, 'question');
+    expect(prompt.map((m) => m.content.slice(0, 6))).toEqual(['Be kin', 'older ', 'recent', 'questi']);
+    const used = prompt.reduce((sum, m) => sum + estimateTokens(m.content), 0);
+    expect(used).toBeLessThanOrEqual(model.contextTokens - model.maxTokens);
+  });
+});
+
+describe(CircuitBreaker.name, () => {
+  const options = { failures: 3, failurePercent: 50, minRequests: 6, cooldownMs: 30000 };
+
+  it('opens after consecutive failures, fails fast, then lets one trial through after the cooldown', () => {
+    let now = 0;
+    const sut = new CircuitBreaker(options, () => now);
+    sut.failure();
+    sut.failure();
+    expect(sut.allow()).toBe(true);
+    sut.failure();
+    expect(sut.state).toBe('open');
+    expect(sut.allow()).toBe(false);
+    now += 30000;
+    expect(sut.allow()).toBe(true);
+    expect(sut.allow()).toBe(false);
+    sut.failure();
+    expect(sut.state).toBe('open');
+    now += 30000;
+    expect(sut.allow()).toBe(true);
+    sut.success();
+    expect(sut.state).toBe('closed');
+  });
+
+  it('opens when the failure rate reaches the threshold over enough requests', () => {
+    const sut = new CircuitBreaker(options, () => 0);
+    for (const ok of [true, false, true, false, true]) {
+      if (ok) sut.success();
+      else sut.failure();
+    }
+    expect(sut.state).toBe('closed');
+    sut.failure();
+    expect(sut.state).toBe('open');
+  });
+});
+
+describe('LLM errors', () => {
+  it('reads Retry-After as seconds or as a date', () => {
+    expect(parseRetryAfter('2')).toBe(2000);
+    expect(parseRetryAfter('0.5')).toBe(500);
+    expect(parseRetryAfter('Thu, 01 Jan 2099 00:00:10 GMT', Date.parse('Thu, 01 Jan 2099 00:00:00 GMT'))).toBe(10000);
+    expect(parseRetryAfter('soon')).toBeUndefined();
+    expect(parseRetryAfter(null)).toBeUndefined();
+  });
+
+  it.each([
+    [429, 'rate_limited', true],
+    [401, 'auth', false],
+    [403, 'auth', false],
+    [504, 'timeout', true],
+    [503, 'unavailable', true],
+    [400, 'bad_request', false],
+  ])('classifies HTTP %i as %s', (status, code, retryable) => {
+    const error = errorForStatus(status, 'x');
+    expect([error.code, error.retryable]).toEqual([code, retryable]);
+  });
+});
+
+describe('toAnthropicMessages', () => {
+  it('lifts system prompts out, merges same-role turns and starts with the user', () => {
+    expect(
+      toAnthropicMessages([
+        { role: 'system', content: 'S' },
+        { role: 'assistant', content: 'orphan greeting' },
+        { role: 'user', content: 'a' },
+        { role: 'user', content: 'b' },
+        { role: 'assistant', content: 'c' },
+        { role: 'user', content: 'd' },
+      ]),
+    ).toEqual({
+      system: 'S',
+      messages: [
+        { role: 'user', content: 'a\n\nb' },
+        { role: 'assistant', content: 'c' },
+        { role: 'user', content: 'd' },
+      ],
+    });
+  });
+});

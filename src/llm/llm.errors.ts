@@ -1,0 +1,37 @@
+export type LlmErrorCode = 'rate_limited' | 'unavailable' | 'timeout' | 'bad_request' | 'auth' | 'content_filter';
+
+const RETRYABLE: ReadonlySet<LlmErrorCode> = new Set(['rate_limited', 'unavailable', 'timeout']);
+
+/** A provider failure, classified by what to do about it rather than by vendor wording. */
+export class LlmError extends Error {
+  override name = 'LlmError';
+
+  constructor(
+    readonly code: LlmErrorCode,
+    message: string,
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+  }
+
+  get retryable(): boolean {
+    return RETRYABLE.has(this.code);
+  }
+}
+
+/** The classification of an HTTP status from a vendor API. */
+export function errorForStatus(status: number, message: string, retryAfterMs?: number): LlmError {
+  if (status === 429) return new LlmError('rate_limited', message, retryAfterMs);
+  if (status === 401 || status === 403) return new LlmError('auth', message);
+  if (status === 408 || status === 504) return new LlmError('timeout', message);
+  if (status >= 500) return new LlmError('unavailable', message, retryAfterMs);
+  return new LlmError('bad_request', message);
+}
+
+/** Retry-After as seconds or an HTTP date, in milliseconds. */
+export function parseRetryAfter(value: string | null | undefined, now = Date.now()): number | undefined {
+  if (!value) return undefined;
+  if (/^\d+(\.\d+)?$/.test(value.trim())) return Math.round(Number(value) * 1000);
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}

@@ -1,0 +1,88 @@
+import Anthropic, { APIConnectionTimeoutError, APIError, APIUserAbortError } from '@anthropic-ai/sdk';
+import { ModelConfig } from '../../config/llm-models';
+import { errorForStatus, LlmError, parseRetryAfter } from '../llm.errors';
+import { LlmProvider, PromptMessage, StreamEvent, StreamRequest } from '../llm-provider';
+
+/** Anthropic wants the system prompt apart and turns that alternate, starting with the user. */
+export function toAnthropicMessages(messages: PromptMessage[]): {
+  system?: string;
+  messages: { role: 'user' | 'assistant'; content: string }[];
+} {
+  const system = messages
+    .filter((m) => m.role === 'system')
+    .map((m) => m.content)
+    .join('\n\n');
+  const turns: { role: 'user' | 'assistant'; content: string }[] = [];
+  for (const m of messages) {
+    if (m.role === 'system') continue;
+    const last = turns[turns.length - 1];
+    if (last?.role === m.role) last.content += `\n\n${m.content}`;
+    else if (turns.length > 0 || m.role === 'user') turns.push({ role: m.role, content: m.content });
+  }
+  return { system: system || undefined, messages: turns };
+}
+
+export class AnthropicLlmProvider extends LlmProvider {
+  readonly kind = 'anthropic';
+  private readonly clients = new Map<string, Anthropic>();
+
+  private client(model: ModelConfig): Anthropic {
+    const key = `${model.baseUrl ?? ''}\n${model.apiKey ?? ''}`;
+    let client = this.clients.get(key);
+    if (!client) {
+      client = new Anthropic({ apiKey: model.apiKey, baseURL: model.baseUrl, maxRetries: 0, timeout: 600000 });
+      this.clients.set(key, client);
+    }
+    return client;
+  }
+
+  async *stream(request: StreamRequest): AsyncIterable<StreamEvent> {
+    const { model } = request;
+    const { system, messages } = toAnthropicMessages(request.messages);
+    let promptTokens = 0;
+    let completionTokens = 0;
+    let stopReason: string | undefined;
+    let stopped = false;
+    try {
+      const stream = await this.client(model).messages.create(
+        {
+          model: model.model,
+          max_tokens: model.maxTokens,
+          system,
+          messages,
+          metadata: { user_id: request.userId },
+          stream: true,
+        },
+        { signal: request.signal },
+      );
+      for await (const event of stream) {
+        if (event.type === 'message_start') promptTokens = event.message.usage.input_tokens;
+        else if (event.type === 'content_block_delta' && event.delta.type === 'text_delta') {
+          yield { type: 'delta', text: event.delta.text };
+        } else if (event.type === 'message_delta') {
+          completionTokens = event.usage.output_tokens;
+          stopReason = event.delta.stop_reason ?? undefined;
+        } else if (event.type === 'message_stop') stopped = true;
+      }
+    } catch (error) {
+      throw toLlmError(error);
+    }
+    if (!stopped) throw new LlmError('unavailable', 'The stream ended before the model finished');
+    yield { type: 'usage', promptTokens, completionTokens, estimated: false };
+    yield { type: 'end', finishReason: stopReason ?? 'end_turn' };
+  }
+
+  transcribe(): Promise<string> {
+    return Promise.reject(new LlmError('bad_request', 'Anthropic models do not transcribe audio'));
+  }
+}
+
+function toLlmError(error: unknown): unknown {
+  if (error instanceof APIUserAbortError) return error;
+  if (error instanceof APIConnectionTimeoutError) return new LlmError('timeout', error.message);
+  if (error instanceof APIError && error.status !== undefined) {
+    const headers = error.headers as Headers | undefined;
+    return errorForStatus(error.status as number, error.message, parseRetryAfter(headers?.get('retry-after')));
+  }
+  return new LlmError('unavailable', (error as Error).message);
+}

@@ -1,0 +1,81 @@
+import OpenAI, { APIConnectionTimeoutError, APIError, APIUserAbortError, toFile } from 'openai';
+import { ModelConfig } from '../../config/llm-models';
+import { errorForStatus, LlmError, parseRetryAfter } from '../llm.errors';
+import { LlmProvider, StreamEvent, StreamRequest, TranscriptionRequest } from '../llm-provider';
+
+/** OpenAI's chat completions, and every server that speaks them (Ollama, vLLM, LM Studio, OpenRouter, Azure). */
+export class OpenAiLlmProvider extends LlmProvider {
+  readonly kind = 'openai';
+  private readonly clients = new Map<string, OpenAI>();
+
+  private client(model: ModelConfig): OpenAI {
+    const key = `${model.baseUrl ?? ''}\n${model.apiKey ?? ''}`;
+    let client = this.clients.get(key);
+    if (!client) {
+      // Retries and timeouts belong to LlmService, which sees every provider alike.
+      client = new OpenAI({ apiKey: model.apiKey, baseURL: model.baseUrl, maxRetries: 0, timeout: 600000 });
+      this.clients.set(key, client);
+    }
+    return client;
+  }
+
+  async *stream(request: StreamRequest): AsyncIterable<StreamEvent> {
+    const { model } = request;
+    let finishReason: string | undefined;
+    try {
+      const stream = await this.client(model).chat.completions.create(
+        {
+          model: model.model,
+          messages: request.messages,
+          stream: true,
+          stream_options: { include_usage: true },
+          max_tokens: model.maxTokens,
+          temperature: model.temperature,
+          user: request.userId,
+        },
+        { signal: request.signal },
+      );
+      for await (const chunk of stream) {
+        const choice = chunk.choices[0];
+        if (choice?.delta?.content) yield { type: 'delta', text: choice.delta.content };
+        if (choice?.finish_reason) finishReason = choice.finish_reason;
+        if (chunk.usage) {
+          yield {
+            type: 'usage',
+            promptTokens: chunk.usage.prompt_tokens,
+            completionTokens: chunk.usage.completion_tokens,
+            estimated: false,
+          };
+        }
+      }
+    } catch (error) {
+      throw toLlmError(error);
+    }
+    if (!finishReason) throw new LlmError('unavailable', 'The stream ended before the model finished');
+    yield { type: 'end', finishReason };
+  }
+
+  async transcribe(request: TranscriptionRequest): Promise<string> {
+    try {
+      const file = await toFile(request.audio, request.filename, { type: request.mimeType });
+      const result = await this.client(request.model).audio.transcriptions.create(
+        { file, model: request.model.model },
+        { signal: request.signal },
+      );
+      return result.text;
+    } catch (error) {
+      throw toLlmError(error);
+    }
+  }
+}
+
+function toLlmError(error: unknown): unknown {
+  if (error instanceof APIUserAbortError) return error;
+  if (error instanceof APIConnectionTimeoutError) return new LlmError('timeout', error.message);
+  if (error instanceof APIError && error.status !== undefined) {
+    if (error.code === 'content_filter') return new LlmError('content_filter', error.message);
+    const headers = error.headers as Headers | undefined;
+    return errorForStatus(error.status as number, error.message, parseRetryAfter(headers?.get('retry-after')));
+  }
+  return new LlmError('unavailable', (error as Error).message);
+}
