@@ -72,9 +72,18 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
     socket.emit('models', this.llm.listModels());
   }
 
-  handleDisconnect(socket: ChatSocket): void {
+  async handleDisconnect(socket: ChatSocket): Promise<void> {
     socket.data.expiryTimers?.forEach(clearTimeout);
     this.sockets.dec({ namespace: 'chat' });
+    // A reply nobody is left to read is not worth paying for: the last device leaving stops it.
+    for (const sessionId of socket.data.sessionIds ?? []) {
+      try {
+        const remaining = await this.namespace?.in(sessionRoom(sessionId)).fetchSockets();
+        if (remaining?.length === 0) await this.router.abandon(sessionId);
+      } catch (error) {
+        this.logger.warn({ err: error, sessionId }, 'could not count the devices left in a session');
+      }
+    }
   }
 
   @SubscribeMessage('session:start')

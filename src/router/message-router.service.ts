@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import { Counter, Histogram } from 'prom-client';
 import { Principal } from '../auth/principal';
@@ -33,12 +33,13 @@ export interface SendInput {
  * messages in seq order, so back-to-back messages never interleave.
  */
 @Injectable()
-export class MessageRouter implements OnApplicationShutdown {
+export class MessageRouter implements BeforeApplicationShutdown, OnApplicationShutdown {
   private readonly logger = new Logger(MessageRouter.name);
   private readonly instanceId = randomUUID();
   /** Turns this replica is running, to abort on stop; the claim in the registry is the truth. */
   private readonly running = new Map<string, AbortController>();
   private readonly drives = new Set<Promise<void>>();
+  private closing = false;
 
   constructor(
     private readonly config: AppConfig,
@@ -130,8 +131,20 @@ export class MessageRouter implements OnApplicationShutdown {
     await this.registry.requestStop(sessionId);
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /** No device of the session is connected anywhere: stop the reply being generated. */
+  async abandon(sessionId: string): Promise<void> {
+    // Shutting down disconnects every device; those replies are interrupted, not abandoned.
+    if (this.closing) return;
+    await this.registry.requestStop(sessionId);
+  }
+
+  // Runs before Nest closes the socket server, so clients still receive the turns' ai:error.
+  beforeApplicationShutdown(): void {
+    this.closing = true;
     for (const controller of this.running.values()) controller.abort('interrupted');
+  }
+
+  async onApplicationShutdown(): Promise<void> {
     await Promise.allSettled([...this.drives]);
   }
 
@@ -256,7 +269,7 @@ export class MessageRouter implements OnApplicationShutdown {
     await this.sessions.recordTurn(
       sessionId,
       { prompt: turn.usage?.promptTokens ?? 0, completion: turn.usage?.completionTokens ?? 0 },
-      turn.firstDeltaMs ?? totalMs,
+      { responseMs: turn.firstDeltaMs ?? totalMs, turnMs: totalMs },
     );
     this.turns.inc({ outcome: turn.status });
     this.turnDuration.observe(labels, totalMs / 1000);

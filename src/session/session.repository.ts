@@ -82,7 +82,11 @@ export class SessionRepository {
     await this.model.updateOne({ _id: id, answeredSeq: trusted({ $lt: seq }) }, { $set: { answeredSeq: seq } });
   }
 
-  async recordTurn(id: string, tokens: { prompt: number; completion: number }, responseMs: number): Promise<void> {
+  async recordTurn(
+    id: string,
+    tokens: { prompt: number; completion: number },
+    timing: { responseMs: number; turnMs: number },
+  ): Promise<void> {
     await this.model.updateOne(
       { _id: id },
       {
@@ -90,9 +94,11 @@ export class SessionRepository {
           'tokens.prompt': tokens.prompt,
           'tokens.completion': tokens.completion,
           'responseTime.count': 1,
-          'responseTime.sumMs': responseMs,
+          'responseTime.sumMs': timing.responseMs,
+          'turnTime.count': 1,
+          'turnTime.sumMs': timing.turnMs,
         },
-        $max: { 'responseTime.maxMs': responseMs },
+        $max: { 'responseTime.maxMs': timing.responseMs, 'turnTime.maxMs': timing.turnMs },
       },
     );
   }

@@ -67,6 +67,7 @@ export class SessionService {
         answeredSeq: 0,
         tokens: { prompt: 0, completion: 0 },
         responseTime: { count: 0, sumMs: 0, maxMs: 0 },
+        turnTime: { count: 0, sumMs: 0, maxMs: 0 },
         assisted: false,
       };
       try {
@@ -194,8 +195,12 @@ export class SessionService {
     return this.sessions.markAnswered(sessionId, seq);
   }
 
-  recordTurn(sessionId: string, tokens: { prompt: number; completion: number }, responseMs: number): Promise<void> {
-    return this.sessions.recordTurn(sessionId, tokens, responseMs);
+  recordTurn(
+    sessionId: string,
+    tokens: { prompt: number; completion: number },
+    timing: { responseMs: number; turnMs: number },
+  ): Promise<void> {
+    return this.sessions.recordTurn(sessionId, tokens, timing);
   }
 
   markSeen(sessionIds: string[]): Promise<void> {

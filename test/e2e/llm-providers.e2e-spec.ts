@@ -117,6 +117,18 @@ describe('LLM providers through the socket', () => {
       { role: 'user', content: 'second question' },
     ]);
     expect(body).toMatchObject({ stream: true, user: c.userId });
+
+    const mongoose = (await import('mongoose')).default;
+    const connection = await mongoose.createConnection(t.env.MONGODB_URI).asPromise();
+    const session = await connection.collection('sessions').findOne({ _id: c.sessionId as never });
+    await connection.close();
+    expect(session).toMatchObject({
+      tokens: { prompt: 2 * FAKE_USAGE.prompt, completion: 2 * FAKE_USAGE.completion },
+      responseTime: { count: 2 },
+      turnTime: { count: 2 },
+    });
+    const timing = session as unknown as { turnTime: { maxMs: number }; responseTime: { maxMs: number } };
+    expect(timing.turnTime.maxMs).toBeGreaterThanOrEqual(timing.responseTime.maxMs);
   });
 
   it('Anthropic: top-level system, per-model max_tokens, history, usage', async () => {
@@ -232,6 +244,23 @@ describe('LLM providers through the socket', () => {
     const upstream = fake.of('openai').at(-1);
     await c.client.ok('message:stop', { sessionId: c.sessionId });
     expect(await c.client.waitForEvent('ai:end')).toMatchObject({ finishReason: 'stopped' });
+    await waitFor(() => upstream?.aborted, { what: 'the fake to see the request aborted' });
+  });
+
+  it('aborts the upstream request when the last device of the session leaves, not before', async () => {
+    const c = await conversation('stopper');
+    const second = await ChatClient.connect(t.baseUrl, await signToken(t.env.JWT_SECRET, { sub: c.userId }));
+    await second.ok('session:resume', { sessionId: c.sessionId });
+    fake.script('openai', { kind: 'endless', intervalMs: 20 });
+    await c.client.ok('message:send', { sessionId: c.sessionId, clientMessageId: randomUUID(), content: 'keep going' });
+    await c.client.waitForEvent('ai:delta');
+    const upstream = fake.of('openai').at(-1);
+    c.client.close();
+    // One device is still there: the reply goes on.
+    const deltas = second.named('ai:delta').length;
+    await second.waitForEvent('ai:delta', () => second.named('ai:delta').length > deltas + 2);
+    expect(upstream?.aborted).toBe(false);
+    second.close();
     await waitFor(() => upstream?.aborted, { what: 'the fake to see the request aborted' });
   });
 

@@ -31,8 +31,12 @@ export class SessionDoc {
     prompt: number;
     completion: number;
   };
+  /** Time to the first delta of each AI reply. */
   @Prop({ type: Object, default: () => ({ count: 0, sumMs: 0, maxMs: 0 }) })
   responseTime!: { count: number; sumMs: number; maxMs: number };
+  /** Whole duration of each AI reply. */
+  @Prop({ type: Object, default: () => ({ count: 0, sumMs: 0, maxMs: 0 }) })
+  turnTime!: { count: number; sumMs: number; maxMs: number };
   @Prop({ required: true, default: false }) assisted!: boolean;
   /** A conversation the provider keeps itself (Dify's conversation_id). */
   @Prop({ type: String }) providerConversationId?: string;
