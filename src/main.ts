@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { Logger } from 'nestjs-pino';
 import { createApp } from './app';
 import { DevTokenIssuer } from './auth/dev-token.issuer';
+import { RoomBroadcaster } from './common/realtime/room-broadcaster';
 import { AppConfig } from './config/app-config';
 import { persistedDevSecrets } from './config/dev-secrets';
 import { ConfigError, loadConfig, randomSecret } from './config/load-config';
@@ -57,11 +58,14 @@ async function main(): Promise<void> {
   try {
     const app = await createApp(config);
     const logger = app.get(Logger);
+    const broadcaster = app.get(RoomBroadcaster);
     installGracefulShutdown({
       app,
       drain: app.get(DrainState),
       config,
       logger,
+      // Clients reconnect to another replica before this one closes their sockets.
+      onDrain: () => broadcaster.toLocal('server:draining', {}),
       afterClose: () => embedded?.stop() ?? Promise.resolve(),
     });
     await app.listen({ port: config.http.port, host: config.http.host });

@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import { INestApplicationContext } from '@nestjs/common';
 import { IoAdapter } from '@nestjs/platform-socket.io';
 import { createAdapter } from '@socket.io/redis-adapter';
@@ -38,6 +39,12 @@ export class RedisIoAdapter extends IoAdapter {
       maxHttpBufferSize: chat.maxFrameBytes,
       serveClient: false,
       cors: { origin: http.corsOrigins, credentials: false },
+      // CORS does not cover WebSocket upgrades: a browser handshake from another origin is refused here
+      // (cross-site WebSocket hijacking). Clients that send no Origin (apps, servers) are not browsers.
+      allowRequest: (req: IncomingMessage, callback: (err: string | null | undefined, success: boolean) => void) => {
+        const origin = req.headers.origin;
+        callback(null, http.corsOrigins === true || origin === undefined || http.corsOrigins.includes(origin));
+      },
     }) as Server;
     if (this.adapter) server.adapter(this.adapter);
     return server;

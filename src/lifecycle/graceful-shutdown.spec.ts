@@ -11,22 +11,24 @@ function setup(close: () => Promise<void>, env: Record<string, string>) {
   let resolveExit: (code: number) => void = () => undefined;
   const exited = new Promise<number>((resolve) => (resolveExit = resolve));
   const afterClose = jest.fn(() => Promise.resolve());
+  const onDrain = jest.fn(() => expect(drain.draining).toBe(true));
   installGracefulShutdown({
     app: { close },
     drain,
     config: loadConfig(env),
     logger,
     afterClose,
+    onDrain,
     signals,
     exit: (code) => resolveExit(code),
   });
-  return { signals, drain, exited, afterClose };
+  return { signals, drain, exited, afterClose, onDrain };
 }
 
 describe('installGracefulShutdown', () => {
   it('drains first, then closes the app and exits 0', async () => {
     const order: string[] = [];
-    const { signals, drain, exited, afterClose } = setup(
+    const { signals, drain, exited, afterClose, onDrain } = setup(
       () => {
         order.push(`close while draining=${drain.draining}`);
         return Promise.resolve();
@@ -39,6 +41,7 @@ describe('installGracefulShutdown', () => {
     await expect(exited).resolves.toBe(0);
     expect(order).toEqual(['close while draining=true']);
     expect(afterClose).toHaveBeenCalledTimes(1);
+    expect(onDrain).toHaveBeenCalledTimes(1);
   });
 
   it('exits 1 at the deadline when closing hangs', async () => {

@@ -7,6 +7,8 @@ export interface GracefulShutdownOptions {
   drain: DrainState;
   config: AppConfig;
   logger: LoggerService;
+  /** Runs as the drain begins (for example, telling connected clients to move). */
+  onDrain?: () => void;
   /** Runs after the application closed (for example, stopping the embedded database). */
   afterClose?: () => Promise<void>;
   signals?: NodeJS.EventEmitter;
@@ -29,6 +31,7 @@ export function installGracefulShutdown(options: GracefulShutdownOptions): void 
   const shutdown = async (signal: string): Promise<void> => {
     if (drain.draining) return;
     drain.begin();
+    options.onDrain?.();
     logger.log(`${signal} received: draining for ${drainDelayMs} ms, then closing (deadline ${timeoutMs} ms)`);
     const deadline = setTimeout(() => {
       logger.error(`shutdown did not finish within ${timeoutMs} ms; exiting now`);

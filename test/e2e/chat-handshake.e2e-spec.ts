@@ -118,3 +118,29 @@ describe('token expiry on a live socket', () => {
     }
   });
 });
+
+describe('cross-site WebSocket handshakes', () => {
+  it('refuses a browser origin outside CORS_ORIGINS and accepts listed origins and non-browser clients', async () => {
+    const t = await startTestApp({ CORS_ORIGINS: 'https://app.example' });
+    const token = await signToken(t.env.JWT_SECRET);
+    const attempt = async (origin?: string) => {
+      const client = new ChatClient(t.baseUrl, { token }, { headers: origin ? { origin } : undefined });
+      try {
+        await client.connected();
+        return 'accepted';
+      } catch {
+        return 'refused';
+      } finally {
+        client.close();
+      }
+    };
+    try {
+      expect(await attempt('https://evil.example')).toBe('refused');
+      expect(await attempt('https://app.example.evil.io')).toBe('refused');
+      expect(await attempt('https://app.example')).toBe('accepted');
+      expect(await attempt()).toBe('accepted');
+    } finally {
+      await t.close();
+    }
+  });
+});

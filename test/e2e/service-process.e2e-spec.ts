@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { JwtService } from '@nestjs/jwt';
 import mongoose from 'mongoose';
 import { ChatboxProcess } from '../utils/chatbox-process';
+import { ChatClient, signToken } from '../utils/chat-client';
 import { testMongoUri } from '../utils/test-app';
 import { waitFor } from '../utils/wait-for';
 
@@ -44,9 +45,12 @@ describe('the service process in production', () => {
     expect((await fetch(`${baseUrl}/chatbox/healthz`)).status).toBe(200);
     expect((await fetch(`${baseUrl}/chatbox/readyz`)).status).toBe(200);
     expect(p.stdout).not.toContain('user token');
+    const client = await ChatClient.connect(baseUrl, await signToken(p.env.JWT_SECRET));
 
     const signalledAt = Date.now();
     p.signal('SIGTERM');
+    await client.waitForEvent('server:draining');
+    client.close();
     // During the drain the process still answers, but readiness says 503 so traffic moves away.
     await waitFor(async () => (await fetch(`${baseUrl}/chatbox/readyz`)).status === 503, {
       timeoutMs: 1500,

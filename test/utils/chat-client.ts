@@ -47,13 +47,14 @@ export class ChatClient {
   constructor(
     baseUrl: string,
     auth: Record<string, unknown> | undefined,
-    options: { query?: Record<string, string> } = {},
+    options: { query?: Record<string, string>; headers?: Record<string, string> } = {},
   ) {
     this.socket = io(`${baseUrl}/chat`, {
       path: '/chatbox/socket.io',
       transports: ['websocket'],
       auth,
       query: options.query,
+      extraHeaders: options.headers,
       reconnection: false,
       forceNew: true,
     });

@@ -10,7 +10,7 @@ export class ChatboxProcess {
   readonly exited: Promise<number | null>;
   private readonly child: ChildProcess;
 
-  constructor(env: Record<string, string>) {
+  constructor(readonly env: Record<string, string>) {
     this.child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'dist', 'main.js')], {
       cwd: PROJECT_ROOT,
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },

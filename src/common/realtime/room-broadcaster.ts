@@ -25,6 +25,11 @@ export class RoomBroadcaster {
     this.namespace?.to(sessionRoom(sessionId)).emit(event, ...args);
   }
 
+  /** To this replica's sockets only (a replica announcing its own shutdown). */
+  toLocal<E extends keyof ServerToClientEvents>(event: E, ...args: Parameters<ServerToClientEvents[E]>): void {
+    this.namespace?.local.emit(event, ...args);
+  }
+
   toUser<E extends keyof ServerToClientEvents>(
     userId: string,
     event: E,
