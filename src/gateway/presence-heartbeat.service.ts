@@ -35,7 +35,9 @@ export class PresenceHeartbeat implements OnApplicationBootstrap, OnApplicationS
 
   private async beat(): Promise<void> {
     try {
-      await this.sessions.markSeen(this.gateway.localSessionIds());
+      const held = this.gateway.localSessionIds();
+      await this.sessions.markSeen(held);
+      await this.router.resumeOwedTurns(held);
       await this.router.sweep();
     } catch (error) {
       this.logger.warn({ err: error }, 'presence heartbeat failed; retrying next interval');

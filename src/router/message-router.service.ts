@@ -93,6 +93,18 @@ export class MessageRouter implements BeforeApplicationShutdown, OnApplicationSh
     return session;
   }
 
+  /**
+   * Starts the turns owed to sessions whose devices this replica holds: after a replica died or
+   * restarted with messages queued, they are answered without waiting for the next message.
+   * A session another replica is answering keeps its claim, so nothing runs twice.
+   */
+  async resumeOwedTurns(sessionIds: string[]): Promise<void> {
+    if (this.closing) return;
+    for (const sessionId of await this.sessions.owingTurns(sessionIds)) {
+      if (!this.running.has(sessionId)) this.startDrive(sessionId);
+    }
+  }
+
   /** Ends sessions no device kept alive for the reconnect window and tells whoever still listens. */
   async sweep(): Promise<string[]> {
     const ended = await this.sessions.sweep(this.config.chat.reconnectWindowMs);
@@ -163,7 +175,7 @@ export class MessageRouter implements BeforeApplicationShutdown, OnApplicationSh
     try {
       for (
         let next = await this.sessions.nextPending(sessionId);
-        next;
+        next && !this.closing;
         next = await this.sessions.nextPending(sessionId)
       ) {
         await this.runTurn(sessionId, next);
@@ -174,7 +186,7 @@ export class MessageRouter implements BeforeApplicationShutdown, OnApplicationSh
       await this.registry.release(sessionId, owner);
     }
     // A message persisted between the last check and the release found the claim taken: answer it.
-    if (await this.sessions.nextPending(sessionId)) this.startDrive(sessionId);
+    if (!this.closing && (await this.sessions.nextPending(sessionId))) this.startDrive(sessionId);
   }
 
   private async runTurn(sessionId: string, userMessage: MessageView): Promise<void> {
@@ -259,6 +271,7 @@ export class MessageRouter implements BeforeApplicationShutdown, OnApplicationSh
     const { message } = await this.sessions.append(sessionId, {
       id: messageId,
       sender: 'ai',
+      inFlight: true,
       content: turn.text,
       status: turn.status,
       model: turn.model.id,
@@ -305,6 +318,7 @@ export class MessageRouter implements BeforeApplicationShutdown, OnApplicationSh
       } = await this.sessions.append(sessionId, {
         id: messageId,
         sender: 'ai',
+        inFlight: true,
         content: turn.text,
         status: turn.text ? 'interrupted' : 'failed',
         model: turn.model.id,

@@ -47,11 +47,11 @@ export class SessionRepository {
     return result.modifiedCount === 1;
   }
 
-  /** The next seq of an active session, or undefined once it has ended. */
-  async allocateSeq(id: string, now: Date): Promise<number | undefined> {
+  /** The next seq of an active session (or of any, for a reply already under way), or undefined. */
+  async allocateSeq(id: string, now: Date, evenIfEnded = false): Promise<number | undefined> {
     const doc = await this.model
       .findOneAndUpdate(
-        { _id: id, status: 'active' },
+        evenIfEnded ? { _id: id } : { _id: id, status: 'active' },
         { $inc: { lastSeq: 1, messageCount: 1 }, $set: { lastActivityAt: now, lastMessageAt: now, lastSeenAt: now } },
         { returnDocument: 'after' },
       )
@@ -72,6 +72,17 @@ export class SessionRepository {
   async setModel(id: string, modelId: string): Promise<boolean> {
     const result = await this.model.updateOne({ _id: id, status: 'active' }, { $set: { modelId } });
     return result.matchedCount === 1;
+  }
+
+  async raiseLastUserSeq(id: string, seq: number): Promise<void> {
+    await this.model.updateOne({ _id: id }, { $max: { lastUserSeq: seq } });
+  }
+
+  findActiveByIds(ids: string[]): Promise<SessionRecord[]> {
+    return this.model
+      .find({ _id: trusted({ $in: ids }), status: 'active' })
+      .lean<SessionRecord[]>()
+      .exec();
   }
 
   async setProviderConversation(id: string, conversationId: string): Promise<void> {

@@ -24,6 +24,8 @@ export interface NewMessage {
   finishReason?: string;
   usage?: { promptTokens: number; completionTokens: number; estimated: boolean };
   latency?: { firstDeltaMs?: number; totalMs: number };
+  /** A reply that was under way when the session ended is still saved; new messages are not. */
+  inFlight?: boolean;
 }
 
 export interface AppendResult {
@@ -65,6 +67,7 @@ export class SessionService {
         messageCount: 0,
         lastSeq: 0,
         answeredSeq: 0,
+        lastUserSeq: 0,
         tokens: { prompt: 0, completion: 0 },
         responseTime: { count: 0, sumMs: 0, maxMs: 0 },
         turnTime: { count: 0, sumMs: 0, maxMs: 0 },
@@ -127,7 +130,7 @@ export class SessionService {
     // collision cannot happen there; FerretDB's findAndModify is not, so a collided write takes the next seq.
     for (let attempt = 0; !record && attempt < SEQ_ATTEMPTS; attempt++) {
       const now = new Date();
-      const seq = await this.sessions.allocateSeq(sessionId, now);
+      const seq = await this.sessions.allocateSeq(sessionId, now, input.inFlight === true);
       if (seq === undefined) throw new AppError('session_ended', 'This session has ended');
       const candidate: MessageRecord = {
         _id: id,
@@ -158,6 +161,7 @@ export class SessionService {
     if (!record) throw new AppError('busy', 'The session is too busy to take the message; try again');
     this.messageCounter.inc({ sender: input.sender });
     if (input.sender === 'user') {
+      await this.sessions.raiseLastUserSeq(sessionId, record.seq);
       await this.sessions.setNameIfUnset(sessionId, this.cipher.encrypt(sessionNameFrom(input.content)));
     }
     return { message: this.toMessageView(record), duplicate: false };
@@ -201,6 +205,13 @@ export class SessionService {
     timing: { responseMs: number; turnMs: number },
   ): Promise<void> {
     return this.sessions.recordTurn(sessionId, tokens, timing);
+  }
+
+  /** Of these sessions, the active ones with user messages no turn has answered yet. */
+  async owingTurns(sessionIds: string[]): Promise<string[]> {
+    if (sessionIds.length === 0) return [];
+    const sessions = await this.sessions.findActiveByIds(sessionIds);
+    return sessions.filter((s) => s.lastUserSeq > s.answeredSeq).map((s) => s._id);
   }
 
   markSeen(sessionIds: string[]): Promise<void> {

@@ -200,6 +200,70 @@ describe('conversations over /chat', () => {
     expect(a.streamedText(messageId as string)).not.toBe('');
   });
 
+  it('keeps the partial reply when the session is ended mid-stream', async () => {
+    const e = await startTestApp({
+      DEMO_DELTA_INTERVAL_MS: '40',
+      MONGODB_URI: t.env.MONGODB_URI,
+      JWT_SECRET: t.env.JWT_SECRET,
+      ENCRYPTION_KEY: t.env.ENCRYPTION_KEY,
+    });
+    try {
+      const a = await ChatClient.connect(e.baseUrl, await signToken(e.env.JWT_SECRET, { sub: `u-${randomUUID()}` }));
+      clients.push(a);
+      const { sessionId } = await a.ok<Session>('session:start', {});
+      await a.ok('message:send', { sessionId, clientMessageId: 'e1', content: 'end me midway' });
+      const { messageId } = await a.waitForEvent('ai:delta');
+      await a.ok('session:end', { sessionId });
+      expect(await a.waitForEvent('ai:end')).toMatchObject({ messageId, finishReason: 'stopped' });
+      const { messages, session } = await a.ok<{ messages: Message[]; session: { status: string } }>('session:resume', {
+        sessionId,
+      });
+      expect(session.status).toBe('ended');
+      expect(messages.find((m) => m.id === messageId)).toMatchObject({
+        status: 'stopped',
+        content: a.streamedText(messageId as string),
+      });
+      expect(
+        await a.call('message:send', { sessionId, clientMessageId: 'e2', content: 'after the end' }),
+      ).toMatchObject({ ok: false, error: { code: 'session_ended' } });
+    } finally {
+      await e.close();
+    }
+  });
+
+  it('answers messages still queued when a replica went down, once a device holds the session again', async () => {
+    const same = { MONGODB_URI: t.env.MONGODB_URI, JWT_SECRET: t.env.JWT_SECRET, ENCRYPTION_KEY: t.env.ENCRYPTION_KEY };
+    const first = await startTestApp({ ...same, DEMO_DELTA_INTERVAL_MS: '40' });
+    const user = `u-${randomUUID()}`;
+    const a = await ChatClient.connect(first.baseUrl, await signToken(t.env.JWT_SECRET, { sub: user }));
+    clients.push(a);
+    const { sessionId } = await a.ok<Session>('session:start', {});
+    await a.ok('message:send', { sessionId, clientMessageId: 'r1', content: 'first, cut by the restart' });
+    await a.ok('message:send', { sessionId, clientMessageId: 'r2', content: 'second, still queued' });
+    await a.waitForEvent('ai:delta');
+    await first.close();
+
+    const second = await startTestApp({ ...same, DEMO_DELTA_INTERVAL_MS: '0', SESSION_SWEEP_INTERVAL_MS: '100' });
+    try {
+      const b = await ChatClient.connect(second.baseUrl, await signToken(t.env.JWT_SECRET, { sub: user }));
+      clients.push(b);
+      await b.ok('session:resume', { sessionId });
+      const end = await b.waitForEvent('ai:end');
+      const { messages } = await b.ok<{ messages: Message[] }>('session:resume', { sessionId });
+      expect(messages.find((m) => m.id === end.messageId)?.content).toBe(
+        DemoLlmProvider.replyTo('second, still queued'),
+      );
+      expect(messages.map((m) => [m.sender, m.status])).toEqual([
+        ['user', 'complete'],
+        ['user', 'complete'],
+        ['ai', 'interrupted'],
+        ['ai', 'complete'],
+      ]);
+    } finally {
+      await second.close();
+    }
+  });
+
   it('stores no plaintext: content and names are AES-GCM values naming their key', async () => {
     const a = await device(`u-${randomUUID()}`);
     const { sessionId } = await a.ok<Session>('session:start', {});
