@@ -120,7 +120,7 @@ export class MessageRouter implements BeforeApplicationShutdown, OnApplicationSh
     }
     if (input.content.trim() === '') throw new AppError('invalid_payload', 'content is empty');
     const session = await this.sessions.getActiveOwned(principal, input.sessionId);
-    if ((await this.sessions.pendingCount(session)) > this.config.chat.turnQueueLimit) {
+    if ((await this.sessions.pendingCount(session._id)) > this.config.chat.turnQueueLimit) {
       throw new AppError('busy', 'The assistant is still answering earlier messages');
     }
     const { message, duplicate } = await this.sessions.append(input.sessionId, {
@@ -179,7 +179,7 @@ export class MessageRouter implements BeforeApplicationShutdown, OnApplicationSh
         next = await this.sessions.nextPending(sessionId)
       ) {
         await this.runTurn(sessionId, next);
-        await this.sessions.markAnswered(sessionId, next.seq);
+        await this.sessions.markAnswered(next.id);
       }
     } finally {
       clearInterval(renew);

@@ -26,16 +26,21 @@ export class MessageRepository {
       .exec();
   }
 
-  /** The oldest user message after `seq`: the next one an AI turn should answer. */
-  nextUserMessageAfter(sessionId: string, seq: number): Promise<MessageRecord | null> {
-    return this.model
-      .findOne({ sessionId, sender: 'user', seq: trusted({ $gt: seq }) })
-      .sort({ seq: 1 })
-      .lean<MessageRecord>()
-      .exec();
+  /** The oldest user message no AI turn has answered yet. */
+  nextUnanswered(sessionId: string): Promise<MessageRecord | null> {
+    return this.model.findOne({ sessionId, answered: false }).sort({ seq: 1 }).lean<MessageRecord>().exec();
   }
 
-  countUserMessagesAfter(sessionId: string, seq: number): Promise<number> {
-    return this.model.countDocuments({ sessionId, sender: 'user', seq: trusted({ $gt: seq }) }).exec();
+  countUnanswered(sessionId: string): Promise<number> {
+    return this.model.countDocuments({ sessionId, answered: false }).exec();
+  }
+
+  /** Of these sessions, those with a user message no turn has answered. */
+  async sessionsWithUnanswered(sessionIds: string[]): Promise<string[]> {
+    return this.model.distinct('sessionId', { sessionId: trusted({ $in: sessionIds }), answered: false }).exec();
+  }
+
+  async markAnswered(messageId: string): Promise<void> {
+    await this.model.updateOne({ _id: messageId }, { $set: { answered: true } });
   }
 }

@@ -74,10 +74,6 @@ export class SessionRepository {
     return result.matchedCount === 1;
   }
 
-  async raiseLastUserSeq(id: string, seq: number): Promise<void> {
-    await this.model.updateOne({ _id: id }, { $max: { lastUserSeq: seq } });
-  }
-
   findActiveByIds(ids: string[]): Promise<SessionRecord[]> {
     return this.model
       .find({ _id: trusted({ $in: ids }), status: 'active' })
@@ -87,10 +83,6 @@ export class SessionRepository {
 
   async setProviderConversation(id: string, conversationId: string): Promise<void> {
     await this.model.updateOne({ _id: id }, { $set: { providerConversationId: conversationId } });
-  }
-
-  async markAnswered(id: string, seq: number): Promise<void> {
-    await this.model.updateOne({ _id: id, answeredSeq: trusted({ $lt: seq }) }, { $set: { answeredSeq: seq } });
   }
 
   async recordTurn(

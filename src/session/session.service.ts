@@ -66,8 +66,6 @@ export class SessionService {
         lastSeenAt: now,
         messageCount: 0,
         lastSeq: 0,
-        answeredSeq: 0,
-        lastUserSeq: 0,
         tokens: { prompt: 0, completion: 0 },
         responseTime: { count: 0, sumMs: 0, maxMs: 0 },
         turnTime: { count: 0, sumMs: 0, maxMs: 0 },
@@ -147,6 +145,7 @@ export class SessionService {
         usage: input.usage,
         latency: input.latency,
         createdAt: now,
+        answered: input.sender === 'user' ? false : undefined,
       };
       try {
         await this.messages.insert(candidate);
@@ -161,7 +160,6 @@ export class SessionService {
     if (!record) throw new AppError('busy', 'The session is too busy to take the message; try again');
     this.messageCounter.inc({ sender: input.sender });
     if (input.sender === 'user') {
-      await this.sessions.raiseLastUserSeq(sessionId, record.seq);
       await this.sessions.setNameIfUnset(sessionId, this.cipher.encrypt(sessionNameFrom(input.content)));
     }
     return { message: this.toMessageView(record), duplicate: false };
@@ -175,16 +173,16 @@ export class SessionService {
     return this.view(sessionId);
   }
 
-  /** The next user message waiting for an AI turn, and how many wait. */
+  /** The oldest user message waiting for an AI turn, while the session is active. */
   async nextPending(sessionId: string): Promise<MessageView | undefined> {
     const session = await this.sessions.findById(sessionId);
     if (!session || session.status !== 'active') return undefined;
-    const next = await this.messages.nextUserMessageAfter(sessionId, session.answeredSeq);
+    const next = await this.messages.nextUnanswered(sessionId);
     return next ? this.toMessageView(next) : undefined;
   }
 
-  async pendingCount(session: SessionRecord): Promise<number> {
-    return this.messages.countUserMessagesAfter(session._id, session.answeredSeq);
+  pendingCount(sessionId: string): Promise<number> {
+    return this.messages.countUnanswered(sessionId);
   }
 
   async providerConversation(sessionId: string): Promise<string | undefined> {
@@ -195,8 +193,8 @@ export class SessionService {
     return this.sessions.setProviderConversation(sessionId, conversationId);
   }
 
-  markAnswered(sessionId: string, seq: number): Promise<void> {
-    return this.sessions.markAnswered(sessionId, seq);
+  markAnswered(messageId: string): Promise<void> {
+    return this.messages.markAnswered(messageId);
   }
 
   recordTurn(
@@ -210,8 +208,9 @@ export class SessionService {
   /** Of these sessions, the active ones with user messages no turn has answered yet. */
   async owingTurns(sessionIds: string[]): Promise<string[]> {
     if (sessionIds.length === 0) return [];
-    const sessions = await this.sessions.findActiveByIds(sessionIds);
-    return sessions.filter((s) => s.lastUserSeq > s.answeredSeq).map((s) => s._id);
+    const owing = await this.messages.sessionsWithUnanswered(sessionIds);
+    if (owing.length === 0) return [];
+    return (await this.sessions.findActiveByIds(owing)).map((s) => s._id);
   }
 
   markSeen(sessionIds: string[]): Promise<void> {

@@ -98,23 +98,40 @@ describe('conversations over /chat', () => {
     expect(resumed.session.lastSeq).toBe(seq + 1);
   });
 
+  const turnsNeverInterleave = (client: ChatClient, ends: Record<string, unknown>[]) => {
+    const turnEvents = client.events
+      .filter((e) => e.event.startsWith('ai:'))
+      .map((e) => [e.event, e.payload.messageId]);
+    const lastOfFirst = turnEvents.findIndex(([event, id]) => event === 'ai:end' && id === ends[0].messageId);
+    expect(turnEvents.slice(0, lastOfFirst + 1).every(([, id]) => id === ends[0].messageId)).toBe(true);
+    expect(turnEvents.slice(lastOfFirst + 1).every(([, id]) => id === ends[1].messageId)).toBe(true);
+  };
+
   it('answers two back-to-back messages with two turns, in order, never interleaved', async () => {
     const a = await device(`u-${randomUUID()}`);
     const { sessionId } = await a.ok<Session>('session:start', {});
-    const [m1, m2] = await Promise.all([send(a, sessionId, 'first question'), send(a, sessionId, 'second question')]);
-    expect([m1.seq, m2.seq].sort()).toEqual([1, 2]);
+    const m1 = await send(a, sessionId, 'first question');
+    const m2 = await send(a, sessionId, 'second question');
+    expect([m1.seq, m2.seq]).toEqual([1, 2]);
     const ends = await aiEnd(a, 2);
-
-    const turnEvents = a.events.filter((e) => e.event.startsWith('ai:')).map((e) => [e.event, e.payload.messageId]);
-    const firstId = ends[0].messageId;
-    const lastOfFirst = turnEvents.findIndex(([event, id]) => event === 'ai:end' && id === firstId);
-    expect(turnEvents.slice(0, lastOfFirst + 1).every(([, id]) => id === firstId)).toBe(true);
-    expect(turnEvents.slice(lastOfFirst + 1).every(([, id]) => id === ends[1].messageId)).toBe(true);
-
+    turnsNeverInterleave(a, ends);
     const { messages } = await a.ok<{ messages: Message[] }>('session:resume', { sessionId });
-    const replies = messages.filter((m) => m.sender === 'ai');
-    const questions = messages.filter((m) => m.sender === 'user').map((m) => m.content);
-    expect(replies.map((r) => r.content)).toEqual(questions.map((q) => DemoLlmProvider.replyTo(q)));
+    expect(messages.filter((m) => m.sender === 'ai').map((r) => r.content)).toEqual([
+      DemoLlmProvider.replyTo('first question'),
+      DemoLlmProvider.replyTo('second question'),
+    ]);
+  });
+
+  it('answers each of two concurrent sends exactly once, one turn at a time', async () => {
+    const a = await device(`u-${randomUUID()}`);
+    const { sessionId } = await a.ok<Session>('session:start', {});
+    const acks = await Promise.all([send(a, sessionId, 'left'), send(a, sessionId, 'right')]);
+    expect(acks.map((m) => m.seq).sort()).toEqual([1, 2]);
+    const ends = await aiEnd(a, 2);
+    turnsNeverInterleave(a, ends);
+    const { messages } = await a.ok<{ messages: Message[] }>('session:resume', { sessionId });
+    const replies = messages.filter((m) => m.sender === 'ai').map((r) => r.content);
+    expect(replies.sort()).toEqual([DemoLlmProvider.replyTo('left'), DemoLlmProvider.replyTo('right')].sort());
   });
 
   it('stops a reply on message:stop and keeps the partial text as stopped', async () => {

@@ -52,6 +52,26 @@ describe(SessionService.name, () => {
     ]);
   });
 
+  it('still owes a turn to a lower-seq message that became visible after a higher one was answered', async () => {
+    const owner = { ...principal, userId: 'u-race' };
+    const { session } = await sut.start(owner, 'demo');
+    const lower = await sut.append(session.id, {
+      sender: 'user',
+      content: 'sent first, stored last',
+      clientMessageId: 'x',
+    });
+    const higher = await sut.append(session.id, { sender: 'user', content: 'sent second', clientMessageId: 'y' });
+    expect(lower.message.seq).toBeLessThan(higher.message.seq);
+    // The turn loop saw only the higher one (the lower insert was not visible yet) and answered it.
+    await sut.markAnswered(higher.message.id);
+    expect((await sut.nextPending(session.id))?.id).toBe(lower.message.id);
+    expect(await sut.pendingCount(session.id)).toBe(1);
+    expect(await sut.owingTurns([session.id])).toEqual([session.id]);
+    await sut.markAnswered(lower.message.id);
+    expect(await sut.nextPending(session.id)).toBeUndefined();
+    expect(await sut.owingTurns([session.id])).toEqual([]);
+  });
+
   it('ends idempotently and refuses appends to an ended session', async () => {
     const { session } = await sut.start({ ...principal, userId: 'u-2' }, 'demo');
     await sut.end({ ...principal, userId: 'u-2' }, session.id);

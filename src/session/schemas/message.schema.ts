@@ -22,8 +22,14 @@ export class MessageDoc {
   @Prop({ type: Object }) usage?: { promptTokens: number; completionTokens: number; estimated: boolean };
   @Prop({ type: Object }) latency?: { firstDeltaMs?: number; totalMs: number };
   @Prop({ required: true }) createdAt!: Date;
+  /**
+   * User messages only: false until an AI turn has answered it. Kept per message, not as a seq
+   * high-water mark: concurrent sends can become visible out of seq order, and none may be skipped.
+   */
+  @Prop({ type: Boolean }) answered?: boolean;
 }
 
 export const MessageSchema = SchemaFactory.createForClass(MessageDoc);
 MessageSchema.index({ sessionId: 1, seq: 1 }, { unique: true });
 MessageSchema.index({ sessionId: 1, clientKey: 1 }, { unique: true });
+MessageSchema.index({ sessionId: 1, answered: 1, seq: 1 });

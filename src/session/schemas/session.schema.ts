@@ -24,10 +24,6 @@ export class SessionDoc {
   @Prop({ type: Number }) durationMs?: number;
   @Prop({ required: true, default: 0 }) messageCount!: number;
   @Prop({ required: true, default: 0 }) lastSeq!: number;
-  /** Seq of the last user message an AI turn has answered; later user messages are queued. */
-  @Prop({ required: true, default: 0 }) answeredSeq!: number;
-  /** Seq of the latest user message: above answeredSeq, a turn is owed. */
-  @Prop({ required: true, default: 0 }) lastUserSeq!: number;
   @Prop({ type: Date }) lastMessageAt?: Date;
   @Prop({ type: Object, default: () => ({ prompt: 0, completion: 0 }) }) tokens!: {
     prompt: number;
