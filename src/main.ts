@@ -58,6 +58,8 @@ async function main(): Promise<void> {
   try {
     const app = await createApp(config);
     const logger = app.get(Logger);
+    // A stray rejection (a library's unawaited promise) is logged; it must not take the process down.
+    process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled promise rejection'));
     const broadcaster = app.get(RoomBroadcaster);
     installGracefulShutdown({
       app,

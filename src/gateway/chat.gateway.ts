@@ -1,4 +1,4 @@
-import { Logger, UseInterceptors, UsePipes } from '@nestjs/common';
+import { BeforeApplicationShutdown, Logger, UseInterceptors, UsePipes } from '@nestjs/common';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import {
   ConnectedSocket,
@@ -45,9 +45,10 @@ type ChatSocket = Socket<DefaultEventsMap, ServerToClientEvents, DefaultEventsMa
 @WebSocketGateway({ namespace: '/chat' })
 @UseInterceptors(AckInterceptor)
 @UsePipes(PayloadValidationPipe)
-export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayDisconnect {
+export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayDisconnect, BeforeApplicationShutdown {
   private readonly logger = new Logger(ChatGateway.name);
   @WebSocketServer() private readonly namespace?: Namespace;
+  private closing = false;
 
   constructor(
     private readonly config: AppConfig,
@@ -57,6 +58,10 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
     private readonly broadcaster: RoomBroadcaster,
     @InjectMetric(SOCKETS_CONNECTED) private readonly sockets: Gauge<string>,
   ) {}
+
+  beforeApplicationShutdown(): void {
+    this.closing = true;
+  }
 
   afterInit(namespace: Namespace): void {
     namespace.use(socketAuthMiddleware(this.verifier));
@@ -75,6 +80,9 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
   async handleDisconnect(socket: ChatSocket): Promise<void> {
     socket.data.expiryTimers?.forEach(clearTimeout);
     this.sockets.dec({ namespace: 'chat' });
+    // Shutting down disconnects everyone; counting across replicas then would publish through an adapter
+    // whose Redis clients are closing (its publish is not awaited, so the failure would go unhandled).
+    if (this.closing) return;
     // A reply nobody is left to read is not worth paying for: the last device leaving stops it.
     for (const sessionId of socket.data.sessionIds ?? []) {
       try {

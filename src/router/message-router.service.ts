@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import { Counter, Histogram } from 'prom-client';
 import { Principal } from '../auth/principal';
@@ -33,7 +33,7 @@ export interface SendInput {
  * messages in seq order, so back-to-back messages never interleave.
  */
 @Injectable()
-export class MessageRouter implements BeforeApplicationShutdown, OnApplicationShutdown {
+export class MessageRouter implements BeforeApplicationShutdown {
   private readonly logger = new Logger(MessageRouter.name);
   private readonly instanceId = randomUUID();
   /** Turns this replica is running, to abort on stop; the claim in the registry is the truth. */
@@ -150,13 +150,11 @@ export class MessageRouter implements BeforeApplicationShutdown, OnApplicationSh
     await this.registry.requestStop(sessionId);
   }
 
-  // Runs before Nest closes the socket server, so clients still receive the turns' ai:error.
-  beforeApplicationShutdown(): void {
+  // Runs before Nest closes the socket server: interrupted turns save their partial replies and send
+  // their ai:error while clients and the adapter are still connected. The shutdown deadline bounds it.
+  async beforeApplicationShutdown(): Promise<void> {
     this.closing = true;
     for (const controller of this.running.values()) controller.abort('interrupted');
-  }
-
-  async onApplicationShutdown(): Promise<void> {
     await Promise.allSettled([...this.drives]);
   }
 
