@@ -1,6 +1,6 @@
 import Anthropic, { APIConnectionTimeoutError, APIError, APIUserAbortError } from '@anthropic-ai/sdk';
-import { ModelConfig } from '../../config/llm-models';
 import { errorForStatus, LlmError, parseRetryAfter } from '../llm.errors';
+import { ClientCache } from './client-cache';
 import { LlmProvider, PromptMessage, StreamEvent, StreamRequest } from '../llm-provider';
 
 /** Anthropic wants the system prompt apart and turns that alternate, starting with the user. */
@@ -24,17 +24,10 @@ export function toAnthropicMessages(messages: PromptMessage[]): {
 
 export class AnthropicLlmProvider extends LlmProvider {
   readonly kind = 'anthropic';
-  private readonly clients = new Map<string, Anthropic>();
-
-  private client(model: ModelConfig): Anthropic {
-    const key = `${model.baseUrl ?? ''}\n${model.apiKey ?? ''}`;
-    let client = this.clients.get(key);
-    if (!client) {
-      client = new Anthropic({ apiKey: model.apiKey, baseURL: model.baseUrl, maxRetries: 0, timeout: 600000 });
-      this.clients.set(key, client);
-    }
-    return client;
-  }
+  // Retries and timeouts belong to LlmService, which sees every provider alike.
+  private readonly clients = new ClientCache(
+    (model) => new Anthropic({ apiKey: model.apiKey, baseURL: model.baseUrl, maxRetries: 0, timeout: 600000 }),
+  );
 
   async *stream(request: StreamRequest): AsyncIterable<StreamEvent> {
     const { model } = request;
@@ -44,7 +37,7 @@ export class AnthropicLlmProvider extends LlmProvider {
     let stopReason: string | undefined;
     let stopped = false;
     try {
-      const stream = await this.client(model).messages.create(
+      const stream = await this.clients.for(model).messages.create(
         {
           model: model.model,
           max_tokens: model.maxTokens,

@@ -1,29 +1,21 @@
 import OpenAI, { APIConnectionTimeoutError, APIError, APIUserAbortError, toFile } from 'openai';
-import { ModelConfig } from '../../config/llm-models';
 import { errorForStatus, LlmError, parseRetryAfter } from '../llm.errors';
+import { ClientCache } from './client-cache';
 import { LlmProvider, StreamEvent, StreamRequest, TranscriptionRequest } from '../llm-provider';
 
 /** OpenAI's chat completions, and every server that speaks them (Ollama, vLLM, LM Studio, OpenRouter, Azure). */
 export class OpenAiLlmProvider extends LlmProvider {
   readonly kind = 'openai';
-  private readonly clients = new Map<string, OpenAI>();
-
-  private client(model: ModelConfig): OpenAI {
-    const key = `${model.baseUrl ?? ''}\n${model.apiKey ?? ''}`;
-    let client = this.clients.get(key);
-    if (!client) {
-      // Retries and timeouts belong to LlmService, which sees every provider alike.
-      client = new OpenAI({ apiKey: model.apiKey, baseURL: model.baseUrl, maxRetries: 0, timeout: 600000 });
-      this.clients.set(key, client);
-    }
-    return client;
-  }
+  // Retries and timeouts belong to LlmService, which sees every provider alike.
+  private readonly clients = new ClientCache(
+    (model) => new OpenAI({ apiKey: model.apiKey, baseURL: model.baseUrl, maxRetries: 0, timeout: 600000 }),
+  );
 
   async *stream(request: StreamRequest): AsyncIterable<StreamEvent> {
     const { model } = request;
     let finishReason: string | undefined;
     try {
-      const stream = await this.client(model).chat.completions.create(
+      const stream = await this.clients.for(model).chat.completions.create(
         {
           model: model.model,
           messages: request.messages,
@@ -58,10 +50,9 @@ export class OpenAiLlmProvider extends LlmProvider {
   async transcribe(request: TranscriptionRequest): Promise<string> {
     try {
       const file = await toFile(request.audio, request.filename, { type: request.mimeType });
-      const result = await this.client(request.model).audio.transcriptions.create(
-        { file, model: request.model.model },
-        { signal: request.signal },
-      );
+      const result = await this.clients
+        .for(request.model)
+        .audio.transcriptions.create({ file, model: request.model.model }, { signal: request.signal });
       return result.text;
     } catch (error) {
       throw toLlmError(error);
