@@ -1,5 +1,4 @@
-import { Global, Module, OnApplicationShutdown } from '@nestjs/common';
-import { ModuleRef } from '@nestjs/core';
+import { Global, Module } from '@nestjs/common';
 import { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis';
 import { ThrottlerModule } from '@nestjs/throttler';
 import { AppConfig } from '../config/app-config';
@@ -38,11 +37,4 @@ export const PUBLIC_THROTTLER = 'public';
   ],
   exports: [GenerationRegistryStore, ThrottlerModule],
 })
-export class CoordinationModule implements OnApplicationShutdown {
-  constructor(private readonly moduleRef: ModuleRef) {}
-
-  async onApplicationShutdown(): Promise<void> {
-    const registry = this.moduleRef.get(GenerationRegistryStore);
-    if (registry instanceof RedisGenerationRegistryStore) await registry.close();
-  }
-}
+export class CoordinationModule {}

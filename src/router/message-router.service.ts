@@ -87,7 +87,6 @@ export class MessageRouter implements BeforeApplicationShutdown {
 
   async endSession(principal: Principal, sessionId: string): Promise<SessionView> {
     const session = await this.sessions.end(principal, sessionId);
-    this.running.get(sessionId)?.abort('stopped');
     await this.registry.requestStop(sessionId);
     this.broadcaster.toSession(sessionId, 'session:state', { ...session });
     return session;

@@ -1,3 +1,4 @@
+import { OnApplicationShutdown } from '@nestjs/common';
 import Redis from 'ioredis';
 import { GenerationRegistryStore } from '../generation-registry.store';
 
@@ -6,7 +7,7 @@ const STOP_CHANNEL = 'chatbox:turn-stop';
 const RENEW = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`;
 const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
 
-export class RedisGenerationRegistryStore extends GenerationRegistryStore {
+export class RedisGenerationRegistryStore extends GenerationRegistryStore implements OnApplicationShutdown {
   private subscriber?: Redis;
   private readonly handlers: ((sessionId: string) => void)[] = [];
 
@@ -37,6 +38,11 @@ export class RedisGenerationRegistryStore extends GenerationRegistryStore {
     this.subscriber.on('error', () => undefined);
     this.subscriber.on('message', (_channel: string, sessionId: string) => this.handlers.forEach((h) => h(sessionId)));
     void this.subscriber.subscribe(STOP_CHANNEL);
+  }
+
+  // Nest calls this on the factory-built instance too.
+  onApplicationShutdown(): Promise<void> {
+    return this.close();
   }
 
   async close(): Promise<void> {

@@ -1,5 +1,4 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import { estimateTokens } from '../prompt-builder';
 import { LlmError } from '../llm.errors';
 import { LlmProvider, StreamEvent, StreamRequest } from '../llm-provider';
 
@@ -27,8 +26,6 @@ export class DemoLlmProvider extends LlmProvider {
       request.signal.throwIfAborted();
       yield { type: 'delta', text: piece };
     }
-    const promptTokens = estimateTokens(request.messages.map((m) => m.content).join('\n'));
-    yield { type: 'usage', promptTokens, completionTokens: estimateTokens(reply), estimated: true };
     yield { type: 'end', finishReason: 'stop' };
   }
 
