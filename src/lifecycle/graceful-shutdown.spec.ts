@@ -4,14 +4,14 @@ import { loadConfig } from '../config/load-config';
 import { DrainState } from '../health/drain-state';
 import { installGracefulShutdown } from './graceful-shutdown';
 
-function setup(close: () => Promise<void>, env: Record<string, string>) {
+function setup(close: () => Promise<void>, env: Record<string, string>, drainWork?: () => void) {
   const signals = new EventEmitter();
   const drain = new DrainState();
   const logger: LoggerService = { log: () => undefined, error: () => undefined, warn: () => undefined };
   let resolveExit: (code: number) => void = () => undefined;
   const exited = new Promise<number>((resolve) => (resolveExit = resolve));
   const afterClose = jest.fn(() => Promise.resolve());
-  const onDrain = jest.fn(() => expect(drain.draining).toBe(true));
+  const onDrain = jest.fn(drainWork ?? (() => expect(drain.draining).toBe(true)));
   installGracefulShutdown({
     app: { close },
     drain,
@@ -64,5 +64,16 @@ describe('installGracefulShutdown', () => {
     signals.emit('SIGTERM');
     await expect(exited).resolves.toBe(1);
     expect(closes).toBe(1);
+  });
+
+  it('still exits when the drain work itself throws, and never closes the app then', async () => {
+    const close = jest.fn(() => Promise.resolve());
+    const { signals, exited, drain } = setup(close, { SHUTDOWN_TIMEOUT_MS: '1000' }, () => {
+      throw new Error('the drain broke');
+    });
+    signals.emit('SIGTERM');
+    await expect(exited).resolves.toBe(1);
+    expect(drain.draining).toBe(true);
+    expect(close).not.toHaveBeenCalled();
   });
 });

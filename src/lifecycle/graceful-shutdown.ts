@@ -30,15 +30,16 @@ export function installGracefulShutdown(options: GracefulShutdownOptions): void 
 
   const shutdown = async (signal: string): Promise<void> => {
     if (drain.draining) return;
-    drain.begin();
-    options.onDrain?.();
-    logger.log(`${signal} received: draining for ${drainDelayMs} ms, then closing (deadline ${timeoutMs} ms)`);
+    // Armed before any drain work, so nothing the drain does (throwing or hanging) can keep the process up.
     const deadline = setTimeout(() => {
       logger.error(`shutdown did not finish within ${timeoutMs} ms; exiting now`);
       exit(1);
     }, timeoutMs);
     deadline.unref();
     try {
+      drain.begin();
+      logger.log(`${signal} received: draining for ${drainDelayMs} ms, then closing (deadline ${timeoutMs} ms)`);
+      options.onDrain?.();
       await new Promise((resolve) => setTimeout(resolve, drainDelayMs));
       await app.close();
       await options.afterClose?.();

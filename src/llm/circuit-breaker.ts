@@ -41,6 +41,16 @@ export class CircuitBreaker {
     this.trialInFlight = false;
   }
 
+  /**
+   * The request ended without a verdict on the endpoint (cancelled before it answered). A half-open
+   * trial must not stay in flight for ever: the breaker re-opens and tries again after another cooldown.
+   */
+  aborted(): void {
+    if (!this.trialInFlight) return;
+    this.trialInFlight = false;
+    this.openedAt = this.now();
+  }
+
   failure(): void {
     this.record(false);
     this.consecutive += 1;

@@ -112,6 +112,8 @@ export class LlmService {
         let delivered = false;
         let usageReported = false;
         let reply = '';
+        // Every request the breaker allowed gets exactly one verdict, or a half-open trial would never end.
+        let verdict: 'success' | 'failure' | undefined;
         try {
           for await (const event of this.attempt(model, request, deadline)) {
             if (event.type === 'delta' && !delivered) {
@@ -135,33 +137,44 @@ export class LlmService {
             } else yield event;
           }
           if (!delivered) yield { type: 'model', model };
-          breaker.success();
-          this.circuitOpen.set({ provider: model.provider }, 0);
+          verdict = 'success';
           this.requests.inc({ provider: model.provider, model: model.id, outcome: 'success' });
           return;
         } catch (error) {
-          if (request.signal.aborted) throw error;
+          if (request.signal.aborted) {
+            // Deltas arrived, so the endpoint works, whatever stopped the reply.
+            if (delivered) verdict = 'success';
+            throw error;
+          }
           const failure = error as LlmError;
           this.requests.inc({ provider: model.provider, model: model.id, outcome: failure.code });
-          if (failure.retryable) {
-            breaker.failure();
-            if (breaker.state !== 'closed') this.circuitOpen.set({ provider: model.provider }, 1);
-          }
+          // A refusal (bad request, auth, content filter) is an answer: the endpoint is up.
+          verdict = failure.retryable ? 'failure' : 'success';
           // After the first delta, or past the turn's deadline, nothing may be retried: the caller keeps the partial reply.
           if (delivered || !failure.retryable || Date.now() >= deadline) throw failure;
           lastError = failure;
-          if (attempt >= this.config.maxRetries) break;
-          const backoff = failure.retryAfterMs ?? this.config.retryBaseMs * 2 ** attempt * (0.5 + Math.random());
-          const wait = Math.min(backoff, this.config.retryMaxDelayMs, deadline - Date.now());
-          this.logger.warn(
-            { model: model.id, code: failure.code, attempt, waitMs: Math.round(wait) },
-            'LLM request failed; retrying',
-          );
-          await sleep(wait, undefined, { signal: request.signal });
+        } finally {
+          this.record(model, breaker, verdict);
         }
+        if (attempt >= this.config.maxRetries) break;
+        const failure = lastError;
+        const backoff = failure.retryAfterMs ?? this.config.retryBaseMs * 2 ** attempt * (0.5 + Math.random());
+        const wait = Math.min(backoff, this.config.retryMaxDelayMs, deadline - Date.now());
+        this.logger.warn(
+          { model: model.id, code: failure.code, attempt, waitMs: Math.round(wait) },
+          'LLM request failed; retrying',
+        );
+        await sleep(wait, undefined, { signal: request.signal });
       }
     }
     throw lastError;
+  }
+
+  private record(model: ModelConfig, breaker: CircuitBreaker, verdict: 'success' | 'failure' | undefined): void {
+    if (verdict === 'success') breaker.success();
+    else if (verdict === 'failure') breaker.failure();
+    else breaker.aborted();
+    this.circuitOpen.set({ provider: model.provider }, breaker.state === 'closed' ? 0 : 1);
   }
 
   private *countUsage(model: ModelConfig, usage: Extract<StreamEvent, { type: 'usage' }>): Generator<StreamEvent> {

@@ -23,7 +23,7 @@ export const FAKE_TEXT = 'Hello from the fake model, streamed word by word.';
 export const FAKE_USAGE = { prompt: 42, completion: 11 };
 
 const words = (text: string) => text.match(/\S+\s*/g) ?? [];
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).unref());
 
 /**
  * One loopback HTTP server speaking OpenAI chat-completions SSE, Anthropic messages SSE and Dify
