@@ -7,7 +7,8 @@ import { SocketData } from '../auth/socket-auth.middleware';
 import { AppError } from '../common/errors/app-error';
 import { AppConfig } from '../config/app-config';
 import { EVENTS_THROTTLER } from '../coordination/coordination.module';
-import { Ack, toProtocolError } from './ack';
+import { toProtocolError } from '../common/errors/protocol-error';
+import { Ack } from './ack';
 
 /**
  * Every client event: rate-limited per user across replicas, then answered `{ ok: true, data }` or

@@ -1,21 +1,29 @@
-export type LlmErrorCode = 'rate_limited' | 'unavailable' | 'timeout' | 'bad_request' | 'auth' | 'content_filter';
+import { AppError } from '../common/errors/app-error';
+import { ErrorCode } from '../common/errors/error-codes';
 
-const RETRYABLE: ReadonlySet<LlmErrorCode> = new Set(['rate_limited', 'unavailable', 'timeout']);
+export type LlmErrorCode = Extract<
+  ErrorCode,
+  'rate_limited' | 'unavailable' | 'timeout' | 'bad_request' | 'auth' | 'content_filter'
+>;
 
-/** A provider failure, classified by what to do about it rather than by vendor wording. */
-export class LlmError extends Error {
+/**
+ * A provider failure, classified by what to do about it rather than by vendor wording. Its code is a
+ * row of the one error table, so `ai:error` shows the same code, status and recoverability as any ack.
+ */
+export class LlmError extends AppError {
   override name = 'LlmError';
 
   constructor(
-    readonly code: LlmErrorCode,
+    override readonly code: LlmErrorCode,
     message: string,
     readonly retryAfterMs?: number,
   ) {
-    super(message);
+    super(code, message, retryAfterMs !== undefined ? { retryAfterMs } : undefined);
   }
 
+  /** Worth another attempt (the same or a fallback model): exactly the recoverable codes. */
   get retryable(): boolean {
-    return RETRYABLE.has(this.code);
+    return this.recoverable;
   }
 }
 

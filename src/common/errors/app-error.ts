@@ -1,6 +1,6 @@
-import { ERROR_STATUS, ErrorCode } from './error-codes';
+import { ErrorCode, ERRORS } from './error-codes';
 
-/** A transport-free error: services throw it, the HTTP filter and socket acks map its code. */
+/** A transport-free error: services throw it, the HTTP filter and socket acks map its code through ERRORS. */
 export class AppError extends Error {
   constructor(
     readonly code: ErrorCode,
@@ -12,6 +12,10 @@ export class AppError extends Error {
   }
 
   get status(): number {
-    return ERROR_STATUS[this.code];
+    return ERRORS[this.code].status;
+  }
+
+  get recoverable(): boolean {
+    return ERRORS[this.code].recoverable;
   }
 }
