@@ -5,7 +5,6 @@ import { AuthModule } from './auth/auth.module';
 import { RealtimeModule } from './common/realtime/realtime.module';
 import { CoordinationModule } from './coordination/coordination.module';
 import { GatewayModule } from './gateway/gateway.module';
-import { SessionHttpModule } from './session/session-http.module';
 import { HttpExceptionFilter } from './common/http/http-exception.filter';
 import { LoggingModule } from './common/logging/logging.module';
 import { AppConfig } from './config/app-config';
@@ -14,6 +13,7 @@ import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { RedisModule } from './redis/redis.module';
+import { UserApiModule } from './user-api/user-api.module';
 
 export interface AppModuleOptions {
   /** Where log lines go; stdout when absent. */
@@ -34,7 +34,7 @@ export class AppModule {
         CoordinationModule,
         RealtimeModule,
         GatewayModule,
-        SessionHttpModule,
+        UserApiModule,
         HealthModule,
         MetricsModule.forRoot(),
       ],

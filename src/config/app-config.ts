@@ -38,8 +38,13 @@ export interface ChatConfig {
   sweepIntervalMs: number;
   maxMessageChars: number;
   maxFrameBytes: number;
-  rateLimit: { events: number; windowMs: number };
+  /** Per user and window: every event but `typing`, and `typing` on a budget of its own. */
+  rateLimit: { events: number; typingEvents: number; windowMs: number };
   turnQueueLimit: number;
+  /** How long a turn's lease lasts unless renewed; a replica that died is replaced this long after. */
+  turnLeaseMs: number;
+  /** A reply stops when no device has been in its session for this long. */
+  turnAbandonAfterMs: number;
   demoDeltaIntervalMs: number;
 }
 
@@ -65,7 +70,8 @@ export class AppConfig {
   readonly chat!: ChatConfig;
   readonly llm!: LlmConfig;
   readonly encryption!: EncryptionConfig;
-  readonly metrics!: { token?: string; port?: number };
+  /** `refreshMs`: how often figures read from the database (active sessions) are refreshed. */
+  readonly metrics!: { token?: string; port?: number; refreshMs: number };
   readonly shutdown!: { timeoutMs: number; drainDelayMs: number };
   readonly logging!: { level: string };
   readonly dataDir!: string;

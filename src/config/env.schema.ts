@@ -45,7 +45,10 @@ export class EnvVars {
   @Expose() @Type(() => Number) @Min(1024) @Max(10485760) @IsInt() SOCKET_MAX_FRAME_BYTES = 65536;
   @Expose() @Type(() => Number) @Min(1) @Max(100000) @IsInt() RATE_LIMIT_EVENTS = 60;
   @Expose() @Type(() => Number) @Min(100) @Max(3600000) @IsInt() RATE_LIMIT_WINDOW_MS = 10000;
+  @Expose() @Type(() => Number) @Min(1) @Max(100000) @IsInt() RATE_LIMIT_TYPING_EVENTS = 60;
   @Expose() @Type(() => Number) @Min(0) @Max(100) @IsInt() TURN_QUEUE_LIMIT = 5;
+  @Expose() @Type(() => Number) @Min(1000) @Max(300000) @IsInt() TURN_LEASE_MS = 15000;
+  @Expose() @Type(() => Number) @Min(1000) @Max(3600000) @IsInt() TURN_ABANDON_AFTER_MS = 60000;
   @Expose() @Type(() => Number) @Min(1) @Max(100000) @IsInt() PUBLIC_RATE_LIMIT_PER_MINUTE = 60;
   @Expose() @Type(() => Number) @Min(0) @Max(10000) @IsInt() DEMO_DELTA_INTERVAL_MS = 30;
 
@@ -66,6 +69,7 @@ export class EnvVars {
 
   @Expose() @IsOptional() @IsString() METRICS_TOKEN?: string;
   @Expose() @IsOptional() @Type(() => Number) @Min(1) @Max(65535) @IsInt() METRICS_PORT?: number;
+  @Expose() @Type(() => Number) @Min(100) @Max(600000) @IsInt() METRICS_REFRESH_MS = 15000;
 
   @Expose() @IsOptional() @IsString() TRUSTED_PROXIES?: string;
   @Expose() @IsOptional() @IsString() CORS_ORIGINS?: string;

@@ -84,7 +84,7 @@ describe('loadConfig', () => {
   it('lets METRICS_PORT replace the metrics token in production', () => {
     const env = production({ METRICS_PORT: '9464' });
     delete (env as Partial<typeof env>).METRICS_TOKEN;
-    expect(loadConfig(env).metrics).toEqual({ token: undefined, port: 9464 });
+    expect(loadConfig(env).metrics).toEqual({ token: undefined, port: 9464, refreshMs: 15000 });
   });
 
   it.each([

@@ -3,9 +3,15 @@ import { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis'
 import { ThrottlerModule } from '@nestjs/throttler';
 import { AppConfig } from '../config/app-config';
 import { RedisConnection } from '../redis/redis-connection';
-import { GenerationRegistryStore } from './generation-registry.store';
-import { MemoryGenerationRegistryStore } from './memory/memory-generation-registry.store';
-import { RedisGenerationRegistryStore } from './redis/redis-generation-registry.store';
+import { LeadershipStore } from './leadership.store';
+import { MemoryLeadershipStore } from './memory/memory-leadership.store';
+import { MemoryTurnBufferStore } from './memory/memory-turn-buffer.store';
+import { MemoryTurnSignalStore } from './memory/memory-turn-signal.store';
+import { RedisLeadershipStore } from './redis/redis-leadership.store';
+import { RedisTurnBufferStore } from './redis/redis-turn-buffer.store';
+import { RedisTurnSignalStore } from './redis/redis-turn-signal.store';
+import { TurnBufferStore } from './turn-buffer.store';
+import { TurnSignalStore } from './turn-signal.store';
 
 /** The named limits; `events` is per user on sockets, `public` per client address on unauthenticated routes. */
 export const EVENTS_THROTTLER = 'events';
@@ -29,12 +35,24 @@ export const PUBLIC_THROTTLER = 'public';
   ],
   providers: [
     {
-      provide: GenerationRegistryStore,
+      provide: TurnSignalStore,
       inject: [RedisConnection],
       useFactory: ({ client }: RedisConnection) =>
-        client ? new RedisGenerationRegistryStore(client) : new MemoryGenerationRegistryStore(),
+        client ? new RedisTurnSignalStore(client) : new MemoryTurnSignalStore(),
+    },
+    {
+      provide: TurnBufferStore,
+      inject: [RedisConnection],
+      useFactory: ({ client }: RedisConnection) =>
+        client ? new RedisTurnBufferStore(client) : new MemoryTurnBufferStore(),
+    },
+    {
+      provide: LeadershipStore,
+      inject: [RedisConnection],
+      useFactory: ({ client }: RedisConnection) =>
+        client ? new RedisLeadershipStore(client) : new MemoryLeadershipStore(),
     },
   ],
-  exports: [GenerationRegistryStore, ThrottlerModule],
+  exports: [TurnSignalStore, TurnBufferStore, LeadershipStore, ThrottlerModule],
 })
 export class CoordinationModule {}

@@ -1,4 +1,4 @@
-import { BeforeApplicationShutdown, Logger, UseInterceptors, UsePipes } from '@nestjs/common';
+import { Logger, UseInterceptors, UsePipes } from '@nestjs/common';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import {
   ConnectedSocket,
@@ -30,8 +30,10 @@ import {
   SendMessagePayload,
   SessionRefPayload,
   StartSessionPayload,
+  StopMessagePayload,
   TypingPayload,
 } from './payloads/chat.payloads';
+import { RateBudget } from './rate-budget.decorator';
 import { PayloadValidationPipe } from './payload-validation.pipe';
 
 export interface ChatSocketData extends SocketData {
@@ -45,10 +47,9 @@ type ChatSocket = Socket<DefaultEventsMap, ServerToClientEvents, DefaultEventsMa
 @WebSocketGateway({ namespace: '/chat' })
 @UseInterceptors(AckInterceptor)
 @UsePipes(PayloadValidationPipe)
-export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayDisconnect, BeforeApplicationShutdown {
+export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayDisconnect {
   private readonly logger = new Logger(ChatGateway.name);
   @WebSocketServer() private readonly namespace?: Namespace;
-  private closing = false;
 
   constructor(
     private readonly config: AppConfig,
@@ -58,10 +59,6 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
     private readonly broadcaster: RoomBroadcaster,
     @InjectMetric(SOCKETS_CONNECTED) private readonly sockets: Gauge<string>,
   ) {}
-
-  beforeApplicationShutdown(): void {
-    this.closing = true;
-  }
 
   afterInit(namespace: Namespace): void {
     namespace.use(socketAuthMiddleware(this.verifier));
@@ -77,21 +74,11 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
     socket.emit('models', this.llm.listModels());
   }
 
-  async handleDisconnect(socket: ChatSocket): Promise<void> {
+  // A device leaving never stops a reply: a reload or a network change is back within moments, and the
+  // turn engine stops replies nobody has been there to read for TURN_ABANDON_AFTER_MS.
+  handleDisconnect(socket: ChatSocket): void {
     socket.data.expiryTimers?.forEach(clearTimeout);
     this.sockets.dec({ namespace: 'chat' });
-    // Shutting down disconnects everyone; counting across replicas then would publish through an adapter
-    // whose Redis clients are closing (its publish is not awaited, so the failure would go unhandled).
-    if (this.closing) return;
-    // A reply nobody is left to read is not worth paying for: the last device leaving stops it.
-    for (const sessionId of socket.data.sessionIds ?? []) {
-      try {
-        const remaining = await this.namespace?.in(sessionRoom(sessionId)).fetchSockets();
-        if (remaining?.length === 0) await this.router.abandon(sessionId);
-      } catch (error) {
-        this.logger.warn({ err: error, sessionId }, 'could not count the devices left in a session');
-      }
-    }
   }
 
   @SubscribeMessage('session:start')
@@ -105,9 +92,13 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
 
   @SubscribeMessage('session:resume')
   async resume(@ConnectedSocket() socket: ChatSocket, @MessageBody() payload: ResumeSessionPayload) {
-    const result = await this.router.resume(socket.data.principal, payload.sessionId, payload.afterSeq);
+    // Joined first: whatever the reply in flight says after this, the device receives as deltas.
+    await this.router.authorize(socket.data.principal, payload.sessionId);
     await this.joinSession(socket, payload.sessionId);
-    return result;
+    return this.router.resume(socket.data.principal, payload.sessionId, {
+      afterSeq: payload.afterSeq,
+      limit: payload.limit,
+    });
   }
 
   @SubscribeMessage('message:send')
@@ -121,9 +112,8 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
   }
 
   @SubscribeMessage('message:stop')
-  async stop(@ConnectedSocket() socket: ChatSocket, @MessageBody() payload: SessionRefPayload) {
-    await this.router.stop(socket.data.principal, payload.sessionId);
-    return { stopping: true };
+  stop(@ConnectedSocket() socket: ChatSocket, @MessageBody() payload: StopMessagePayload) {
+    return this.router.stop(socket.data.principal, payload.sessionId, payload.messageId);
   }
 
   @SubscribeMessage('model:select')
@@ -132,6 +122,7 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
   }
 
   @SubscribeMessage('typing')
+  @RateBudget('typing')
   typing(@ConnectedSocket() socket: ChatSocket, @MessageBody() payload: TypingPayload) {
     if (!socket.data.sessionIds.has(payload.sessionId)) throw new AppError('not_found', 'Session not joined');
     socket.to(sessionRoom(payload.sessionId)).emit('typing', {

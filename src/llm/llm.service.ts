@@ -72,6 +72,11 @@ export class LlmService {
     return model;
   }
 
+  /** The session's model, or the default one if the configuration no longer has it. */
+  modelOrDefault(id: string): ModelConfig {
+    return this.config.models.find((m) => m.id === id) ?? this.model(this.defaultModelId);
+  }
+
   /** The model, then its fallbacks (and theirs), each once. */
   private chain(id: string): ModelConfig[] {
     const chain: ModelConfig[] = [];

@@ -8,6 +8,7 @@ export const AI_TURNS = 'chatbox_ai_turns_total';
 export const TURN_DURATION = 'chatbox_ai_turn_duration_seconds';
 export const FIRST_DELTA = 'chatbox_ai_first_delta_seconds';
 export const ACTIVE_SESSIONS = 'chatbox_active_sessions';
+export const TURNS_IN_FLIGHT = 'chatbox_ai_turns_in_flight';
 export const DECRYPT_FAILURES = 'chatbox_decrypt_failures_total';
 export const LLM_REQUESTS = 'chatbox_llm_requests_total';
 export const LLM_TOKENS = 'chatbox_llm_tokens_total';
@@ -23,7 +24,11 @@ export const chatboxMetricProviders = [
     labelNames: ['method', 'route', 'status_code'],
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
   }),
-  makeGaugeProvider({ name: SOCKETS_CONNECTED, help: 'Sockets connected to this replica', labelNames: ['namespace'] }),
+  makeGaugeProvider({
+    name: SOCKETS_CONNECTED,
+    help: 'Sockets connected to this replica (sum over replicas for the total)',
+    labelNames: ['namespace'],
+  }),
   makeCounterProvider({ name: MESSAGES, help: 'Messages persisted, by sender', labelNames: ['sender'] }),
   makeCounterProvider({ name: AI_TURNS, help: 'AI turns, by outcome', labelNames: ['outcome'] }),
   makeHistogramProvider({
@@ -40,7 +45,11 @@ export const chatboxMetricProviders = [
   }),
   makeGaugeProvider({
     name: ACTIVE_SESSIONS,
-    help: 'Sessions started minus sessions ended by this replica (sum over replicas for the total)',
+    help: 'Active sessions, read from the database by one replica at a time (the others report 0): sum over replicas',
+  }),
+  makeGaugeProvider({
+    name: TURNS_IN_FLIGHT,
+    help: 'AI turns this replica is running (sum over replicas for the total)',
   }),
   makeCounterProvider({
     name: LLM_REQUESTS,

@@ -1,7 +1,8 @@
 import { Module } from '@nestjs/common';
 import { LlmModule } from '../llm/llm.module';
 import { SessionModule } from '../session/session.module';
+import { TurnModule } from '../turn/turn.module';
 import { MessageRouter } from './message-router.service';
 
-@Module({ imports: [SessionModule, LlmModule], providers: [MessageRouter], exports: [MessageRouter] })
+@Module({ imports: [SessionModule, LlmModule, TurnModule], providers: [MessageRouter], exports: [MessageRouter] })
 export class RouterModule {}

@@ -5,6 +5,7 @@ import { MessageDoc } from './schemas/message.schema';
 
 export type MessageRecord = MessageDoc;
 
+/** Messages, always scoped by session; every list is bounded and served by the (sessionId, seq) index. */
 @Injectable()
 export class MessageRepository {
   constructor(@InjectModel(MessageDoc.name) private readonly model: Model<MessageDoc>) {}
@@ -17,10 +18,21 @@ export class MessageRepository {
     return this.model.findOne({ sessionId, clientKey }).lean<MessageRecord>().exec();
   }
 
+  /** Oldest first, after `afterSeq`. */
   listAfter(sessionId: string, afterSeq: number, limit: number): Promise<MessageRecord[]> {
     return this.model
       .find({ sessionId, seq: trusted({ $gt: afterSeq }) })
       .sort({ seq: 1 })
+      .limit(limit)
+      .lean<MessageRecord[]>()
+      .exec();
+  }
+
+  /** Newest first, before `beforeSeq` (from the newest when absent). */
+  listBefore(sessionId: string, beforeSeq: number | undefined, limit: number): Promise<MessageRecord[]> {
+    return this.model
+      .find(beforeSeq === undefined ? { sessionId } : { sessionId, seq: trusted({ $lt: beforeSeq }) })
+      .sort({ seq: -1 })
       .limit(limit)
       .lean<MessageRecord[]>()
       .exec();
@@ -41,6 +53,11 @@ export class MessageRepository {
   }
 
   async markAnswered(messageId: string): Promise<void> {
-    await this.model.updateOne({ _id: messageId }, { $set: { answered: true } });
+    await this.model.updateOne({ _id: messageId, answered: false }, { $set: { answered: true } });
+  }
+
+  /** After an interrupted reply, the next answer is stored under a later attempt (idempotent: never goes back). */
+  async advanceAttempt(messageId: string, attempt: number): Promise<void> {
+    await this.model.updateOne({ _id: messageId }, { $max: { attempt } });
   }
 }

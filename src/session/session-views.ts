@@ -1,5 +1,5 @@
 import { MessageStatus, Sender } from './schemas/message.schema';
-import { SessionStatus } from './schemas/session.schema';
+import { SessionOwner, SessionStatus } from './schemas/session.schema';
 
 /** A session as clients see it (decrypted, no internal fields). */
 export interface SessionView {
@@ -7,6 +7,10 @@ export interface SessionView {
   name: string | null;
   status: SessionStatus;
   modelId: string;
+  /** `ai`, or `admin:<id>` while an administrator holds the session. */
+  owner: SessionOwner;
+  /** Grows on every change of owner. */
+  epoch: number;
   startedAt: string;
   lastActivityAt: string;
   lastMessageAt: string | null;
@@ -16,7 +20,10 @@ export interface SessionView {
   assisted: boolean;
 }
 
-/** A persisted message as in `message:new`, plus its status and, for AI replies, usage. */
+/**
+ * A persisted message as in `message:new`, plus its status and, for AI replies, the user message it
+ * answers (`replyTo`) and usage. A stored value that cannot be decrypted is `unreadable` with no content.
+ */
 export interface MessageView {
   id: string;
   seq: number;
@@ -27,8 +34,17 @@ export interface MessageView {
   content: string;
   files: never[];
   createdAt: string;
-  status: MessageStatus;
+  status: MessageStatus | 'unreadable';
+  replyTo?: string;
+  replyToSeq?: number;
   model?: string;
   usage?: { promptTokens: number; completionTokens: number; estimated: boolean };
   finishReason?: string;
+}
+
+/** One page of a transcript, in seq order. */
+export interface TranscriptPage {
+  messages: MessageView[];
+  /** More messages exist beyond the page, in the direction it was read. */
+  hasMore: boolean;
 }

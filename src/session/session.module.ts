@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { MongooseModule } from '@nestjs/mongoose';
+import { ActiveSessionsReporter } from './active-sessions.reporter';
 import { ContentCipher } from './content-cipher';
 import { MessageRepository } from './message.repository';
 import { MessageDoc, MessageSchema } from './schemas/message.schema';
@@ -18,7 +19,15 @@ import { ShareService } from './share.service';
       { name: ShareDoc.name, schema: ShareSchema },
     ]),
   ],
-  providers: [SessionService, ShareService, SessionRepository, MessageRepository, ShareRepository, ContentCipher],
+  providers: [
+    SessionService,
+    ShareService,
+    SessionRepository,
+    MessageRepository,
+    ShareRepository,
+    ContentCipher,
+    ActiveSessionsReporter,
+  ],
   exports: [SessionService, ShareService],
 })
 export class SessionModule {}

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import { Model, trusted } from 'mongoose';
-import { SessionDoc } from './schemas/session.schema';
+import { SessionDoc, SessionOwner, StopReason, TurnLease } from './schemas/session.schema';
 
 export type SessionRecord = SessionDoc;
 
@@ -10,14 +10,47 @@ export interface SessionCursor {
   id: string;
 }
 
+/** What a finished turn adds to its session's counters. */
+export interface TurnStats {
+  tokens: { prompt: number; completion: number };
+  responseMs: number;
+  turnMs: number;
+}
+
+function addStats(stats?: TurnStats) {
+  if (!stats) return {};
+  return {
+    $inc: {
+      'tokens.prompt': stats.tokens.prompt,
+      'tokens.completion': stats.tokens.completion,
+      'responseTime.count': 1,
+      'responseTime.sumMs': stats.responseMs,
+      'turnTime.count': 1,
+      'turnTime.sumMs': stats.turnMs,
+    },
+    $max: { 'responseTime.maxMs': stats.responseMs, 'turnTime.maxMs': stats.turnMs },
+  };
+}
+
 export function isDuplicateKey(error: unknown): boolean {
   return (error as { code?: number } | null)?.code === 11000;
 }
 
-/** Sessions, changed only through atomic conditional updates; every read is scoped by id or owner. */
+/**
+ * Sessions, changed only through conditional single-document updates; every read is scoped by id or owner.
+ * The turn lease lives here, on the session it fences, so whoever holds it is decided by one document.
+ */
 @Injectable()
 export class SessionRepository {
   constructor(@InjectModel(SessionDoc.name) private readonly model: Model<SessionDoc>) {}
+
+  /** Sessions stored before owners and leases existed belong to the AI and hold no lease. */
+  async upgradeLegacy(): Promise<void> {
+    await this.model.updateMany(
+      { owner: trusted({ $exists: false }) },
+      { $set: { owner: 'ai', epoch: 0, lease: null } },
+    );
+  }
 
   async create(session: SessionRecord): Promise<void> {
     await this.model.create(session);
@@ -31,10 +64,17 @@ export class SessionRepository {
     return this.model.findOne({ activeKey: userId }).lean<SessionRecord>().exec();
   }
 
-  /** Ends the session if it is still active; true only for the caller that ended it. */
-  async end(session: SessionRecord, now: Date): Promise<boolean> {
+  /**
+   * Ends the session if it is still active — and, for the sweeper, only if no replica has seen it
+   * since `unseenSince` — so a device that came back in the meantime keeps it. True only for the caller that ended it.
+   */
+  async end(session: SessionRecord, now: Date, unseenSince?: Date): Promise<boolean> {
     const result = await this.model.updateOne(
-      { _id: session._id, status: 'active' },
+      {
+        _id: session._id,
+        status: 'active',
+        ...(unseenSince ? { lastSeenAt: trusted({ $lt: unseenSince }) } : {}),
+      },
       {
         $set: {
           status: 'ended',
@@ -60,7 +100,7 @@ export class SessionRepository {
     return doc?.lastSeq;
   }
 
-  /** A seq taken by a resend that turned out to be a duplicate stores no message. */
+  /** A seq taken by a write that turned out to be a duplicate stores no message. */
   async uncount(id: string): Promise<void> {
     await this.model.updateOne({ _id: id }, { $inc: { messageCount: -1 } });
   }
@@ -81,29 +121,12 @@ export class SessionRepository {
       .exec();
   }
 
-  async setProviderConversation(id: string, conversationId: string): Promise<void> {
-    await this.model.updateOne({ _id: id }, { $set: { providerConversationId: conversationId } });
+  countActive(): Promise<number> {
+    return this.model.countDocuments({ status: 'active' }).exec();
   }
 
-  async recordTurn(
-    id: string,
-    tokens: { prompt: number; completion: number },
-    timing: { responseMs: number; turnMs: number },
-  ): Promise<void> {
-    await this.model.updateOne(
-      { _id: id },
-      {
-        $inc: {
-          'tokens.prompt': tokens.prompt,
-          'tokens.completion': tokens.completion,
-          'responseTime.count': 1,
-          'responseTime.sumMs': timing.responseMs,
-          'turnTime.count': 1,
-          'turnTime.sumMs': timing.turnMs,
-        },
-        $max: { 'responseTime.maxMs': timing.responseMs, 'turnTime.maxMs': timing.turnMs },
-      },
-    );
+  async setProviderConversation(id: string, conversationId: string): Promise<void> {
+    await this.model.updateOne({ _id: id }, { $set: { providerConversationId: conversationId } });
   }
 
   async markSeen(ids: string[], now: Date): Promise<void> {
@@ -131,5 +154,95 @@ export class SessionRepository {
         }
       : { userId };
     return this.model.find(filter).sort({ lastActivityAt: -1, _id: -1 }).limit(limit).lean<SessionRecord[]>().exec();
+  }
+
+  /** Hands the session to a new owner if nobody changed it since `epoch`; the epoch grows. */
+  changeOwner(id: string, epoch: number, owner: SessionOwner): Promise<SessionRecord | null> {
+    return this.model
+      .findOneAndUpdate({ _id: id, epoch }, { $set: { owner }, $inc: { epoch: 1 } }, { returnDocument: 'after' })
+      .lean<SessionRecord>()
+      .exec();
+  }
+
+  /** Takes the idle lease of an active session the AI owns, still at `lease.epoch`. */
+  claimLease(id: string, lease: TurnLease): Promise<SessionRecord | null> {
+    return this.model
+      .findOneAndUpdate(
+        { _id: id, status: 'active', owner: 'ai', epoch: lease.epoch, lease: null },
+        { $set: { lease } },
+        { returnDocument: 'after' },
+      )
+      .lean<SessionRecord>()
+      .exec();
+  }
+
+  /**
+   * Moves a held lease straight to the next turn, so no other replica can slip in between two turns;
+   * the finished turn's figures are added in the same write.
+   */
+  rebindLease(id: string, fromTurnId: string, lease: TurnLease, stats?: TurnStats): Promise<SessionRecord | null> {
+    return this.model
+      .findOneAndUpdate(
+        { _id: id, 'lease.turnId': fromTurnId, status: 'active', owner: 'ai', epoch: lease.epoch },
+        { $set: { lease }, ...addStats(stats) },
+        { returnDocument: 'after' },
+      )
+      .lean<SessionRecord>()
+      .exec();
+  }
+
+  /** Replaces a lease its holder let expire; the new holder settles the old turn. */
+  takeExpiredLease(id: string, expiredTurnId: string, now: Date, lease: TurnLease): Promise<SessionRecord | null> {
+    return this.model
+      .findOneAndUpdate(
+        { _id: id, 'lease.turnId': expiredTurnId, 'lease.expiresAt': trusted({ $lt: now }) },
+        { $set: { lease } },
+        { returnDocument: 'after' },
+      )
+      .lean<SessionRecord>()
+      .exec();
+  }
+
+  /** Extends a lease still held; null once another holder replaced it (or it was released). */
+  renewLease(id: string, turnId: string, expiresAt: Date): Promise<SessionRecord | null> {
+    return this.model
+      .findOneAndUpdate(
+        { _id: id, 'lease.turnId': turnId },
+        { $set: { 'lease.expiresAt': expiresAt } },
+        { returnDocument: 'after' },
+      )
+      .lean<SessionRecord>()
+      .exec();
+  }
+
+  /** Ends a lease still held, adding the finished turn's figures to the session in the same write. */
+  async releaseLease(id: string, turnId: string, stats?: TurnStats): Promise<boolean> {
+    const result = await this.model.updateOne(
+      { _id: id, 'lease.turnId': turnId },
+      { $set: { lease: null }, ...addStats(stats) },
+    );
+    return result.modifiedCount === 1;
+  }
+
+  /** Flags the running turn (that one reply's, when given) to stop; the lease it flagged, or null. */
+  async flagStop(id: string, reason: StopReason, messageId?: string): Promise<TurnLease | null> {
+    const doc = await this.model
+      .findOneAndUpdate(
+        { _id: id, 'lease.recovering': false, ...(messageId ? { 'lease.messageId': messageId } : {}) },
+        { $set: { 'lease.stop': reason } },
+        { returnDocument: 'after' },
+      )
+      .lean<SessionRecord>()
+      .exec();
+    return doc?.lease ?? null;
+  }
+
+  /** Sessions whose turn lease ran out: their holder died or stalled. */
+  findExpiredLeases(now: Date, limit: number): Promise<SessionRecord[]> {
+    return this.model
+      .find({ 'lease.expiresAt': trusted({ $lt: now }) })
+      .limit(limit)
+      .lean<SessionRecord[]>()
+      .exec();
   }
 }

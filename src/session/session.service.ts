@@ -1,32 +1,53 @@
 import { randomUUID } from 'node:crypto';
-import { Injectable } from '@nestjs/common';
+import { Injectable, OnModuleInit } from '@nestjs/common';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
-import { Counter, Gauge } from 'prom-client';
+import { Counter } from 'prom-client';
 import { Principal } from '../auth/principal';
 import { AppError } from '../common/errors/app-error';
-import { ACTIVE_SESSIONS, MESSAGES } from '../metrics/chatbox.metrics';
+import { MESSAGES } from '../metrics/chatbox.metrics';
 import { ContentCipher } from './content-cipher';
 import { MessageRecord, MessageRepository } from './message.repository';
-import { MessageStatus, Sender } from './schemas/message.schema';
-import { isDuplicateKey, SessionCursor, SessionRecord, SessionRepository } from './session.repository';
+import { MessageStatus } from './schemas/message.schema';
+import { SessionOwner, StopReason, TurnLease } from './schemas/session.schema';
+import { isDuplicateKey, SessionCursor, SessionRecord, SessionRepository, TurnStats } from './session.repository';
 import { sessionNameFrom } from './session-name';
-import { MessageView, SessionView } from './session-views';
+import { MessageView, SessionView, TranscriptPage } from './session-views';
 
-export interface NewMessage {
-  sender: Sender;
-  senderId?: string;
+export type { SessionCursor, SessionRecord, TurnStats } from './session.repository';
+export type { SessionOwner, StopReason, TurnLease } from './schemas/session.schema';
+
+/** A user message the AI owes an answer, with the attempt its next reply is stored under. */
+export type PendingMessage = MessageView & { attempt: number };
+
+export interface NewUserMessage {
+  senderId: string;
   senderName?: string;
   content: string;
-  clientMessageId?: string;
-  id?: string;
-  status?: MessageStatus;
+  clientMessageId: string;
+  /** Whether the AI owes it an answer (false while an administrator holds the session). */
+  owed: boolean;
+}
+
+/** An AI reply, stored once per (user message, attempt) whoever tries. */
+export interface NewReply {
+  id: string;
+  turnId: string;
+  replyTo: string;
+  replyToSeq: number;
+  attempt: number;
+  content: string;
+  status: MessageStatus;
+  finishReason: string;
   model?: string;
-  finishReason?: string;
   usage?: { promptTokens: number; completionTokens: number; estimated: boolean };
   latency?: { firstDeltaMs?: number; totalMs: number };
-  /** A reply that was under way when the session ended is still saved; new messages are not. */
-  inFlight?: boolean;
 }
+
+export type ReplyOutcome =
+  /** This reply is the stored answer for its (user message, attempt). */
+  | { stored: true; message: MessageView }
+  /** Another reply was stored first under the same (user message, attempt); this one was refused. */
+  | { stored: false; winner: MessageView };
 
 export interface AppendResult {
   message: MessageView;
@@ -34,26 +55,29 @@ export interface AppendResult {
   duplicate: boolean;
 }
 
-const RESUME_LIMIT = 1000;
 const SEQ_ATTEMPTS = 5;
+export const PAGE_LIMIT = 200;
 
-/** Conversation lifecycle and the durable record; the facade other modules use. */
+/** Conversation lifecycle, the durable record and the turn lease; the facade other modules use. */
 @Injectable()
-export class SessionService {
+export class SessionService implements OnModuleInit {
   constructor(
     private readonly sessions: SessionRepository,
     private readonly messages: MessageRepository,
     private readonly cipher: ContentCipher,
-    @InjectMetric(ACTIVE_SESSIONS) private readonly activeSessions: Gauge<string>,
     @InjectMetric(MESSAGES) private readonly messageCounter: Counter<string>,
   ) {}
 
-  /** A new active session; the user's previous active session (from any device) is ended. */
-  async start(principal: Principal, modelId: string): Promise<{ session: SessionView; endedSessionId?: string }> {
+  onModuleInit(): Promise<void> {
+    return this.sessions.upgradeLegacy();
+  }
+
+  /** A new active session; the user's previous active session (from any device) is ended and returned. */
+  async start(principal: Principal, modelId: string): Promise<{ session: SessionView; ended?: SessionView }> {
     for (let attempt = 0; attempt < 3; attempt++) {
       const previous = await this.sessions.findActiveForUser(principal.userId);
       const now = new Date();
-      if (previous && (await this.sessions.end(previous, now))) this.activeSessions.dec();
+      if (previous) await this.sessions.end(previous, now);
       const record: SessionRecord = {
         _id: randomUUID(),
         userId: principal.userId,
@@ -61,6 +85,9 @@ export class SessionService {
         status: 'active',
         activeKey: principal.userId,
         modelId,
+        owner: 'ai',
+        epoch: 0,
+        lease: null,
         startedAt: now,
         lastActivityAt: now,
         lastSeenAt: now,
@@ -73,8 +100,7 @@ export class SessionService {
       };
       try {
         await this.sessions.create(record);
-        this.activeSessions.inc();
-        return { session: this.toView(record), endedSessionId: previous?._id };
+        return { session: this.toView(record), ended: previous ? await this.view(previous._id) : undefined };
       } catch (error) {
         // Another device started one at the same moment: end that one too and try again.
         if (!isDuplicateKey(error)) throw error;
@@ -99,70 +125,102 @@ export class SessionService {
   /** Idempotent: ending an ended session answers the same. */
   async end(principal: Principal, sessionId: string): Promise<SessionView> {
     const session = await this.getOwned(principal, sessionId);
-    if (await this.sessions.end(session, new Date())) this.activeSessions.dec();
+    await this.sessions.end(session, new Date());
     return this.view(sessionId);
   }
 
-  async view(sessionId: string): Promise<SessionView> {
+  async find(sessionId: string): Promise<SessionRecord> {
     const session = await this.sessions.findById(sessionId);
     if (!session) throw new AppError('not_found', 'Session not found');
-    return this.toView(session);
+    return session;
   }
 
-  async messagesAfter(sessionId: string, afterSeq: number): Promise<MessageView[]> {
-    const records = await this.messages.listAfter(sessionId, afterSeq, RESUME_LIMIT);
-    return records.map((r) => this.toMessageView(r));
+  async view(sessionId: string): Promise<SessionView> {
+    return this.toView(await this.find(sessionId));
+  }
+
+  /**
+   * One page of the transcript in seq order: after `afterSeq` (oldest first), else before `beforeSeq`
+   * (the newest page when neither is given). `hasMore` says whether the next page that way has anything.
+   */
+  async transcript(
+    sessionId: string,
+    page: { afterSeq?: number; beforeSeq?: number; limit?: number } = {},
+  ): Promise<TranscriptPage> {
+    const limit = Math.min(page.limit ?? PAGE_LIMIT, PAGE_LIMIT);
+    const records =
+      page.afterSeq !== undefined
+        ? await this.messages.listAfter(sessionId, page.afterSeq, limit + 1)
+        : (await this.messages.listBefore(sessionId, page.beforeSeq, limit + 1)).reverse();
+    const hasMore = records.length > limit;
+    const kept = page.afterSeq !== undefined ? records.slice(0, limit) : records.slice(records.length - limit);
+    return { messages: kept.map((r) => this.toMessageView(r)), hasMore: hasMore && kept.length > 0 };
+  }
+
+  /** Newest first, before `beforeSeq` (from the newest when absent): how prompts read history, a page at a time. */
+  async newestMessages(sessionId: string, beforeSeq: number | undefined, limit: number): Promise<MessageView[]> {
+    return (await this.messages.listBefore(sessionId, beforeSeq, limit)).map((r) => this.toMessageView(r));
   }
 
   /** Persists first, with the next seq; a resend with a known clientMessageId returns the stored copy. */
-  async append(sessionId: string, input: NewMessage): Promise<AppendResult> {
-    const id = input.id ?? randomUUID();
-    const clientKey = input.clientMessageId ? `c:${input.clientMessageId}` : `s:${id}`;
-    if (input.clientMessageId) {
-      const existing = await this.messages.findByClientKey(sessionId, clientKey);
-      if (existing) return { message: this.toMessageView(existing), duplicate: true };
-    }
+  async appendUserMessage(session: SessionRecord, input: NewUserMessage): Promise<AppendResult> {
+    const clientKey = `c:${input.clientMessageId}`;
+    const existing = await this.messages.findByClientKey(session._id, clientKey);
+    if (existing) return { message: this.toMessageView(existing), duplicate: true };
+    const id = randomUUID();
     const content = this.cipher.encrypt(input.content);
-    let record: MessageRecord | undefined;
-    // The unique (sessionId, seq) index is the final guard on ordering. MongoDB's $inc is atomic, so a
-    // collision cannot happen there; FerretDB's findAndModify is not, so a collided write takes the next seq.
-    for (let attempt = 0; !record && attempt < SEQ_ATTEMPTS; attempt++) {
-      const now = new Date();
-      const seq = await this.sessions.allocateSeq(sessionId, now, input.inFlight === true);
-      if (seq === undefined) throw new AppError('session_ended', 'This session has ended');
-      const candidate: MessageRecord = {
-        _id: id,
-        sessionId,
-        seq,
-        clientKey,
-        sender: input.sender,
-        senderId: input.senderId,
-        senderName: input.senderName,
-        content,
-        status: input.status ?? 'complete',
-        model: input.model,
-        finishReason: input.finishReason,
-        usage: input.usage,
-        latency: input.latency,
-        createdAt: now,
-        answered: input.sender === 'user' ? false : undefined,
-      };
-      try {
-        await this.messages.insert(candidate);
-        record = candidate;
-      } catch (error) {
-        if (!isDuplicateKey(error)) throw error;
-        await this.sessions.uncount(sessionId);
-        const existing = input.clientMessageId ? await this.messages.findByClientKey(sessionId, clientKey) : null;
-        if (existing) return { message: this.toMessageView(existing), duplicate: true };
+    const { record, duplicate } = await this.insertWithSeq(session._id, clientKey, false, (seq, now) => ({
+      _id: id,
+      sessionId: session._id,
+      seq,
+      clientKey,
+      sender: 'user',
+      senderId: input.senderId,
+      senderName: input.senderName,
+      content,
+      status: 'complete',
+      createdAt: now,
+      answered: !input.owed,
+      attempt: 0,
+    }));
+    if (!duplicate) {
+      this.messageCounter.inc({ sender: 'user' });
+      if (!session.name) {
+        await this.sessions.setNameIfUnset(session._id, this.cipher.encrypt(sessionNameFrom(input.content)));
       }
     }
-    if (!record) throw new AppError('busy', 'The session is too busy to take the message; try again');
-    this.messageCounter.inc({ sender: input.sender });
-    if (input.sender === 'user') {
-      await this.sessions.setNameIfUnset(sessionId, this.cipher.encrypt(sessionNameFrom(input.content)));
-    }
-    return { message: this.toMessageView(record), duplicate: false };
+    return { message: this.toMessageView(record), duplicate };
+  }
+
+  /**
+   * Stores an AI reply unless another reply to the same user message and attempt was stored first (a
+   * turn whose lease was taken over, a re-run after a crash): the unique key decides, on any server.
+   * Replies are stored even after the session ended, since they were under way.
+   */
+  async storeReply(sessionId: string, reply: NewReply): Promise<ReplyOutcome> {
+    const clientKey = `r:${reply.replyTo}:${reply.attempt}`;
+    const { record, duplicate } = await this.insertWithSeq(sessionId, clientKey, true, (seq, now) => ({
+      _id: reply.id,
+      sessionId,
+      seq,
+      clientKey,
+      sender: 'ai',
+      content: this.cipher.encrypt(reply.content),
+      status: reply.status,
+      model: reply.model,
+      finishReason: reply.finishReason,
+      usage: reply.usage,
+      latency: reply.latency,
+      createdAt: now,
+      replyTo: reply.replyTo,
+      replyToSeq: reply.replyToSeq,
+      turnId: reply.turnId,
+    }));
+    const message = this.toMessageView(record);
+    // A retried write of our own that had landed the first time finds itself: that is success.
+    if (duplicate && record._id !== reply.id) return { stored: false, winner: message };
+    if (!duplicate) this.messageCounter.inc({ sender: 'ai' });
+    return { stored: true, message };
   }
 
   async selectModel(principal: Principal, sessionId: string, modelId: string): Promise<SessionView> {
@@ -173,20 +231,14 @@ export class SessionService {
     return this.view(sessionId);
   }
 
-  /** The oldest user message waiting for an AI turn, while the session is active. */
-  async nextPending(sessionId: string): Promise<MessageView | undefined> {
-    const session = await this.sessions.findById(sessionId);
-    if (!session || session.status !== 'active') return undefined;
+  /** The oldest user message the AI still owes an answer. */
+  async nextPending(sessionId: string): Promise<PendingMessage | undefined> {
     const next = await this.messages.nextUnanswered(sessionId);
-    return next ? this.toMessageView(next) : undefined;
+    return next ? { ...this.toMessageView(next), attempt: next.attempt ?? 0 } : undefined;
   }
 
   pendingCount(sessionId: string): Promise<number> {
     return this.messages.countUnanswered(sessionId);
-  }
-
-  async providerConversation(sessionId: string): Promise<string | undefined> {
-    return (await this.sessions.findById(sessionId))?.providerConversationId;
   }
 
   setProviderConversation(sessionId: string, conversationId: string): Promise<void> {
@@ -197,37 +249,76 @@ export class SessionService {
     return this.messages.markAnswered(messageId);
   }
 
-  recordTurn(
-    sessionId: string,
-    tokens: { prompt: number; completion: number },
-    timing: { responseMs: number; turnMs: number },
-  ): Promise<void> {
-    return this.sessions.recordTurn(sessionId, tokens, timing);
+  /** The user message is owed another answer, stored under `attempt`. */
+  reopen(messageId: string, attempt: number): Promise<void> {
+    return this.messages.advanceAttempt(messageId, attempt);
   }
 
-  /** Of these sessions, the active ones with user messages no turn has answered yet. */
+  changeOwner(sessionId: string, epoch: number, owner: SessionOwner): Promise<SessionRecord | null> {
+    return this.sessions.changeOwner(sessionId, epoch, owner);
+  }
+
+  claimTurn(sessionId: string, lease: TurnLease): Promise<SessionRecord | null> {
+    return this.sessions.claimLease(sessionId, lease);
+  }
+
+  rebindTurn(
+    sessionId: string,
+    fromTurnId: string,
+    lease: TurnLease,
+    stats?: TurnStats,
+  ): Promise<SessionRecord | null> {
+    return this.sessions.rebindLease(sessionId, fromTurnId, lease, stats);
+  }
+
+  takeExpiredTurn(sessionId: string, expiredTurnId: string, lease: TurnLease): Promise<SessionRecord | null> {
+    return this.sessions.takeExpiredLease(sessionId, expiredTurnId, new Date(), lease);
+  }
+
+  renewTurn(sessionId: string, turnId: string, expiresAt: Date): Promise<SessionRecord | null> {
+    return this.sessions.renewLease(sessionId, turnId, expiresAt);
+  }
+
+  releaseTurn(sessionId: string, turnId: string, stats?: TurnStats): Promise<boolean> {
+    return this.sessions.releaseLease(sessionId, turnId, stats);
+  }
+
+  flagStop(sessionId: string, reason: StopReason, messageId?: string): Promise<TurnLease | null> {
+    return this.sessions.flagStop(sessionId, reason, messageId);
+  }
+
+  expiredTurns(limit: number): Promise<SessionRecord[]> {
+    return this.sessions.findExpiredLeases(new Date(), limit);
+  }
+
+  /** Of these sessions, the active ones with user messages the AI still owes and no turn running. */
   async owingTurns(sessionIds: string[]): Promise<string[]> {
     if (sessionIds.length === 0) return [];
     const owing = await this.messages.sessionsWithUnanswered(sessionIds);
     if (owing.length === 0) return [];
-    return (await this.sessions.findActiveByIds(owing)).map((s) => s._id);
+    return (await this.sessions.findActiveByIds(owing)).filter((s) => s.lease === null).map((s) => s._id);
   }
 
   markSeen(sessionIds: string[]): Promise<void> {
     return this.sessions.markSeen(sessionIds, new Date());
   }
 
-  /** Ends sessions no device has kept alive for `windowMs`; safe on every replica at once. */
+  /**
+   * Ends sessions no device has kept alive for `windowMs`. Safe on every replica at once, and a
+   * session some replica marks seen after the decision is not ended.
+   */
   async sweep(windowMs: number, now = new Date()): Promise<string[]> {
-    const stale = await this.sessions.findUnseenSince(new Date(now.getTime() - windowMs), 500);
+    const cutoff = new Date(now.getTime() - windowMs);
+    const stale = await this.sessions.findUnseenSince(cutoff, 500);
     const ended: string[] = [];
     for (const session of stale) {
-      if (await this.sessions.end(session, now)) {
-        this.activeSessions.dec();
-        ended.push(session._id);
-      }
+      if (await this.sessions.end(session, now, cutoff)) ended.push(session._id);
     }
     return ended;
+  }
+
+  countActive(): Promise<number> {
+    return this.sessions.countActive();
   }
 
   async list(
@@ -248,9 +339,11 @@ export class SessionService {
     const iso = (d?: Date) => (d ? new Date(d).toISOString() : null);
     return {
       id: session._id,
-      name: session.name ? this.cipher.decrypt(session.name) : null,
+      name: session.name ? this.readable(session.name) : null,
       status: session.status,
       modelId: session.modelId,
+      owner: session.owner ?? 'ai',
+      epoch: session.epoch ?? 0,
       startedAt: new Date(session.startedAt).toISOString(),
       lastActivityAt: new Date(session.lastActivityAt).toISOString(),
       lastMessageAt: iso(session.lastMessageAt),
@@ -261,7 +354,46 @@ export class SessionService {
     };
   }
 
+  /**
+   * Inserts under the next seq. The unique (sessionId, seq) index is the final guard on ordering:
+   * MongoDB's $inc is atomic, so a collision cannot happen there; FerretDB's is not, so a collided
+   * write takes the next seq. A collision on the client key means the message is already stored.
+   */
+  private async insertWithSeq(
+    sessionId: string,
+    clientKey: string,
+    evenIfEnded: boolean,
+    build: (seq: number, now: Date) => MessageRecord,
+  ): Promise<{ record: MessageRecord; duplicate: boolean }> {
+    for (let attempt = 0; attempt < SEQ_ATTEMPTS; attempt++) {
+      const now = new Date();
+      const seq = await this.sessions.allocateSeq(sessionId, now, evenIfEnded);
+      if (seq === undefined) throw new AppError('session_ended', 'This session has ended');
+      const candidate = build(seq, now);
+      try {
+        await this.messages.insert(candidate);
+        return { record: candidate, duplicate: false };
+      } catch (error) {
+        if (!isDuplicateKey(error)) throw error;
+        await this.sessions.uncount(sessionId);
+        const existing = await this.messages.findByClientKey(sessionId, clientKey);
+        if (existing) return { record: existing, duplicate: true };
+      }
+    }
+    throw new AppError('busy', 'The session is too busy to take the message; try again');
+  }
+
+  /** Decrypted content, or null when the value cannot be read (a key rotated away, a damaged value). */
+  private readable(stored: string): string | null {
+    try {
+      return this.cipher.decrypt(stored);
+    } catch {
+      return null;
+    }
+  }
+
   private toMessageView(record: MessageRecord): MessageView {
+    const content = this.readable(record.content);
     return {
       id: record._id,
       seq: record.seq,
@@ -269,10 +401,11 @@ export class SessionService {
       sender: record.sender,
       senderId: record.senderId,
       senderName: record.senderName,
-      content: this.cipher.decrypt(record.content),
+      content: content ?? '',
       files: [],
       createdAt: new Date(record.createdAt).toISOString(),
-      status: record.status,
+      status: content === null ? 'unreadable' : record.status,
+      ...(record.replyTo ? { replyTo: record.replyTo, replyToSeq: record.replyToSeq } : {}),
       model: record.model,
       usage: record.usage,
       finishReason: record.finishReason,

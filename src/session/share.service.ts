@@ -12,10 +12,22 @@ export interface ShareView {
   revoked: boolean;
 }
 
-/** What anyone with the link sees: the conversation's text, without ids, files or internal fields. */
+/**
+ * What anyone with the link sees: the conversation's text, without ids, files or internal fields. A
+ * reply names the seq of the message it answers (`replyToSeq`), so a page can group them.
+ */
 export interface SharedSessionView {
   session: { name: string | null; status: string; startedAt: string; endedAt: string | null };
-  messages: { seq: number; sender: string; senderName?: string; content: string; createdAt: string }[];
+  messages: {
+    seq: number;
+    sender: string;
+    senderName?: string;
+    content: string;
+    createdAt: string;
+    replyTo?: string;
+  }[];
+  /** Older messages exist: ask again with `beforeSeq` set to the first seq of this page. */
+  hasMore: boolean;
 }
 
 const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
@@ -60,21 +72,23 @@ export class ShareService {
   }
 
   /** Unknown, revoked and expired links all answer 404, so a token reveals nothing. */
-  async view(token: string): Promise<SharedSessionView> {
+  async view(token: string, page: { beforeSeq?: number; limit?: number } = {}): Promise<SharedSessionView> {
     const share = await this.shares.findByTokenHash(hashToken(token));
     if (!share || share.revokedAt || (share.expiresAt && new Date(share.expiresAt) <= new Date())) {
       throw new AppError('not_found', 'Shared session not found');
     }
     const session = await this.sessions.view(share.sessionId);
-    const messages = await this.sessions.messagesAfter(share.sessionId, 0);
+    const { messages, hasMore } = await this.sessions.transcript(share.sessionId, page);
     return {
       session: { name: session.name, status: session.status, startedAt: session.startedAt, endedAt: session.endedAt },
+      hasMore,
       messages: messages.map((m) => ({
         seq: m.seq,
         sender: m.sender,
         senderName: m.sender === 'user' ? undefined : m.senderName,
         content: m.content,
         createdAt: m.createdAt,
+        replyToSeq: m.replyToSeq,
       })),
     };
   }

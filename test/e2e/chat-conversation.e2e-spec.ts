@@ -6,7 +6,17 @@ import { startTestApp, TestApp } from '../utils/test-app';
 import { waitFor } from '../utils/wait-for';
 
 type Session = { sessionId: string; lastSeq: number };
-type Message = { id: string; seq: number; sender: string; content: string; status: string };
+/** What the demo model answers to a conversation of these user messages, each answered before the next. */
+const demoReplies = (...said: string[]) => {
+  const prompt: { role: 'user' | 'assistant'; content: string }[] = [];
+  return said.map((content) => {
+    prompt.push({ role: 'user', content });
+    const reply = DemoLlmProvider.replyTo(prompt);
+    prompt.push({ role: 'assistant', content: reply });
+    return reply;
+  });
+};
+type Message = { id: string; seq: number; sender: string; content: string; status: string; replyTo?: string };
 
 describe('conversations over /chat', () => {
   let t: TestApp;
@@ -52,7 +62,8 @@ describe('conversations over /chat', () => {
     expect(endB).toEqual(endA);
     expect(endA).toMatchObject({ sessionId, seq: 2, finishReason: 'stop', usage: { estimated: true } });
     const replyId = endA.messageId as string;
-    expect(a.named('ai:start')).toEqual([{ sessionId, messageId: replyId }]);
+    expect(a.named('ai:start')).toEqual([{ sessionId, messageId: replyId, replyTo: ack.messageId }]);
+    expect(endA.replyTo).toBe(ack.messageId);
 
     const { messages } = await a.ok<{ messages: Message[] }>('session:resume', { sessionId, afterSeq: 0 });
     const reply = messages.find((m) => m.id === replyId);
@@ -60,7 +71,7 @@ describe('conversations over /chat', () => {
       sender: 'ai',
       seq: 2,
       status: 'complete',
-      content: DemoLlmProvider.replyTo('Hello there'),
+      content: demoReplies('Hello there')[0],
     });
     expect(a.streamedText(replyId)).toBe(reply?.content);
     expect(b.streamedText(replyId)).toBe(reply?.content);
@@ -116,10 +127,9 @@ describe('conversations over /chat', () => {
     const ends = await aiEnd(a, 2);
     turnsNeverInterleave(a, ends);
     const { messages } = await a.ok<{ messages: Message[] }>('session:resume', { sessionId });
-    expect(messages.filter((m) => m.sender === 'ai').map((r) => r.content)).toEqual([
-      DemoLlmProvider.replyTo('first question'),
-      DemoLlmProvider.replyTo('second question'),
-    ]);
+    expect(messages.filter((m) => m.sender === 'ai').map((r) => r.content)).toEqual(
+      demoReplies('first question', 'second question'),
+    );
   });
 
   it('answers each of two concurrent sends exactly once, one turn at a time', async () => {
@@ -131,7 +141,8 @@ describe('conversations over /chat', () => {
     turnsNeverInterleave(a, ends);
     const { messages } = await a.ok<{ messages: Message[] }>('session:resume', { sessionId });
     const replies = messages.filter((m) => m.sender === 'ai').map((r) => r.content);
-    expect(replies.sort()).toEqual([DemoLlmProvider.replyTo('left'), DemoLlmProvider.replyTo('right')].sort());
+    // Whichever became visible first was answered first, and the second reply saw it and its answer.
+    expect([demoReplies('left', 'right'), demoReplies('right', 'left')]).toContainEqual(replies);
   });
 
   it('stops a reply on message:stop and keeps the partial text as stopped', async () => {
@@ -146,7 +157,7 @@ describe('conversations over /chat', () => {
     const reply = messages.find((m) => m.id === end.messageId);
     expect(reply?.status).toBe('stopped');
     expect(reply?.content).toBe(a.streamedText(end.messageId as string));
-    expect(reply?.content.length).toBeLessThan(DemoLlmProvider.replyTo('a long answer please').length);
+    expect(reply?.content.length).toBeLessThan(demoReplies('a long answer please')[0].length);
   });
 
   it('keeps one active session per user: starting again ends the previous one, and sends to it are refused', async () => {
@@ -197,27 +208,43 @@ describe('conversations over /chat', () => {
     }
   });
 
-  it('keeps a reply cut by shutdown as interrupted, and tells the device before closing', async () => {
+  it('keeps a reply cut by shutdown as interrupted, tells the device before closing, and answers again elsewhere', async () => {
     const same = { MONGODB_URI: t.env.MONGODB_URI, JWT_SECRET: t.env.JWT_SECRET, ENCRYPTION_KEY: t.env.ENCRYPTION_KEY };
     const s = await startTestApp({ ...same, DEMO_DELTA_INTERVAL_MS: '50' });
     const user = `u-${randomUUID()}`;
     const a = await ChatClient.connect(s.baseUrl, await signToken(s.env.JWT_SECRET, { sub: user }));
     clients.push(a);
     const { sessionId } = await a.ok<Session>('session:start', {});
-    await a.ok('message:send', { sessionId, clientMessageId: 'cut', content: 'a story that will be cut' });
+    const sent = await a.ok<{ messageId: string }>('message:send', {
+      sessionId,
+      clientMessageId: 'cut',
+      content: 'a story that will be cut',
+    });
     const { messageId } = await a.waitForEvent('ai:delta');
     await s.close();
     // The turn ended before the socket server closed, so the device heard it.
     expect(a.named('ai:error')).toEqual([
-      expect.objectContaining({ messageId, error: expect.objectContaining({ code: 'unavailable' }) as unknown }),
+      expect.objectContaining({
+        messageId,
+        replyTo: sent.messageId,
+        error: expect.objectContaining({ code: 'interrupted', recoverable: true }) as unknown,
+      }),
     ]);
 
+    // Back on another replica, the cut message is answered again.
     const b = await device(user);
+    await b.ok('session:resume', { sessionId });
+    const end = await b.waitForEvent('ai:end');
     const { messages } = await b.ok<{ messages: Message[] }>('session:resume', { sessionId });
-    const reply = messages.find((m) => m.id === messageId);
-    expect(reply?.status).toBe('interrupted');
-    expect(reply?.content).toBe(a.streamedText(messageId as string));
-    expect(reply?.content).not.toBe('');
+    const cut = messages.find((m) => m.id === messageId);
+    expect(cut).toMatchObject({ status: 'interrupted', replyTo: sent.messageId });
+    expect(cut?.content).toBe(a.streamedText(messageId as string));
+    expect(cut?.content).not.toBe('');
+    expect(messages.find((m) => m.id === end.messageId)).toMatchObject({
+      status: 'complete',
+      replyTo: sent.messageId,
+      content: demoReplies('a story that will be cut')[0],
+    });
   });
 
   it('keeps the partial reply when the session is ended mid-stream', async () => {
@@ -234,7 +261,7 @@ describe('conversations over /chat', () => {
       await a.ok('message:send', { sessionId, clientMessageId: 'e1', content: 'end me midway' });
       const { messageId } = await a.waitForEvent('ai:delta');
       await a.ok('session:end', { sessionId });
-      expect(await a.waitForEvent('ai:end')).toMatchObject({ messageId, finishReason: 'stopped' });
+      expect(await a.waitForEvent('ai:end')).toMatchObject({ messageId, finishReason: 'session_ended' });
       const { messages, session } = await a.ok<{ messages: Message[]; session: { status: string } }>('session:resume', {
         sessionId,
       });
@@ -251,7 +278,7 @@ describe('conversations over /chat', () => {
     }
   });
 
-  it('answers messages still queued when a replica went down, once a device holds the session again', async () => {
+  it('answers the cut and the queued message after a replica shut down gracefully, once a device is back', async () => {
     const same = { MONGODB_URI: t.env.MONGODB_URI, JWT_SECRET: t.env.JWT_SECRET, ENCRYPTION_KEY: t.env.ENCRYPTION_KEY };
     const first = await startTestApp({ ...same, DEMO_DELTA_INTERVAL_MS: '40' });
     const user = `u-${randomUUID()}`;
@@ -268,17 +295,19 @@ describe('conversations over /chat', () => {
       const b = await ChatClient.connect(second.baseUrl, await signToken(t.env.JWT_SECRET, { sub: user }));
       clients.push(b);
       await b.ok('session:resume', { sessionId });
-      const end = await b.waitForEvent('ai:end');
+      await waitFor(() => b.named('ai:end').length === 2, { what: 'both messages answered' });
       const { messages } = await b.ok<{ messages: Message[] }>('session:resume', { sessionId });
-      expect(messages.find((m) => m.id === end.messageId)?.content).toBe(
-        DemoLlmProvider.replyTo('second, still queued'),
-      );
       expect(messages.map((m) => [m.sender, m.status])).toEqual([
         ['user', 'complete'],
         ['user', 'complete'],
         ['ai', 'interrupted'],
         ['ai', 'complete'],
+        ['ai', 'complete'],
       ]);
+      expect(messages.slice(2).map((m) => m.replyTo)).toEqual([messages[0].id, messages[0].id, messages[1].id]);
+      expect(messages.slice(3).map((m) => m.content)).toEqual(
+        demoReplies('first, cut by the restart', 'second, still queued'),
+      );
     } finally {
       await second.close();
     }

@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { ChatClient, signToken } from '../utils/chat-client';
 import { startTestApp, TestApp } from '../utils/test-app';
+import { waitFor } from '../utils/wait-for';
 
 describe('chat metrics', () => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await startTestApp({ DEMO_DELTA_INTERVAL_MS: '0' });
+    t = await startTestApp({ DEMO_DELTA_INTERVAL_MS: '0', METRICS_REFRESH_MS: '100' });
   });
   afterAll(() => t.close());
 
@@ -20,9 +21,15 @@ describe('chat metrics', () => {
     await client.ok('message:send', { sessionId, clientMessageId: 'm1', content: 'count me' });
     await client.waitForEvent('ai:end');
 
-    const during = await scrape();
+    // Read from the database on an interval: it shows within one.
+    const during = await waitFor(
+      async () => {
+        const text = await scrape();
+        return value(text, 'chatbox_active_sessions') === 1 && text;
+      },
+      { what: 'the active session in the gauge' },
+    );
     expect(value(during, 'chatbox_websocket_connections{namespace="chat"}')).toBe(1);
-    expect(value(during, 'chatbox_active_sessions')).toBe(1);
     expect(value(during, 'chatbox_messages_total{sender="user"}')).toBe(1);
     expect(value(during, 'chatbox_messages_total{sender="ai"}')).toBe(1);
     expect(value(during, 'chatbox_ai_turns_total{outcome="complete"}')).toBe(1);
@@ -35,7 +42,11 @@ describe('chat metrics', () => {
 
     await client.ok('session:end', { sessionId });
     client.close();
-    const after = await scrape();
-    expect(value(after, 'chatbox_active_sessions')).toBe(0);
+    await waitFor(async () => value(await scrape(), 'chatbox_active_sessions') === 0, {
+      what: 'the ended session to leave the gauge',
+    });
+    await waitFor(async () => value(await scrape(), 'chatbox_websocket_connections{namespace="chat"}') === 0, {
+      what: 'the closed socket to leave the gauge',
+    });
   });
 });

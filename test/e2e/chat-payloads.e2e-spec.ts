@@ -30,14 +30,19 @@ const HOSTILE = {
   flag: fc.oneof(operators, anyObject, fc.constantFrom(null, 0, 1, 'true', [], ['x'])),
   ids: fc.oneof(operators, anyObject, fc.constantFrom(null, 'a', [1], [{ $gt: '' }], Array(11).fill('f'), [''])),
 };
-const KIND: Record<string, keyof typeof HOSTILE> = { afterSeq: 'count', isTyping: 'flag', fileIds: 'ids' };
+const KIND: Record<string, keyof typeof HOSTILE> = {
+  afterSeq: 'count',
+  limit: 'count',
+  isTyping: 'flag',
+  fileIds: 'ids',
+};
 const hostileFor = (field: string) => HOSTILE[KIND[field] ?? 'string'];
 
 const FIELDS: Record<string, string[]> = {
   'session:start': ['modelId'],
-  'session:resume': ['sessionId', 'afterSeq'],
+  'session:resume': ['sessionId', 'afterSeq', 'limit'],
   'message:send': ['sessionId', 'clientMessageId', 'content', 'fileIds'],
-  'message:stop': ['sessionId'],
+  'message:stop': ['sessionId', 'messageId'],
   'model:select': ['sessionId', 'modelId'],
   typing: ['sessionId', 'isTyping'],
   'session:end': ['sessionId'],
@@ -52,7 +57,7 @@ describe('payload validation (property tests)', () => {
   let connection: mongoose.Connection;
 
   beforeAll(async () => {
-    t = await startTestApp({ RATE_LIMIT_EVENTS: '100000' });
+    t = await startTestApp({ RATE_LIMIT_EVENTS: '100000', RATE_LIMIT_TYPING_EVENTS: '100000' });
     client = await ChatClient.connect(t.baseUrl, await signToken(t.env.JWT_SECRET, { sub: `u-${randomUUID()}` }));
     ({ sessionId } = await client.ok<{ sessionId: string }>('session:start', {}));
     connection = await mongoose.createConnection(t.env.MONGODB_URI).asPromise();
@@ -146,6 +151,34 @@ describe('event rate limit', () => {
     } finally {
       a.close();
       b.close();
+      await t.close();
+    }
+  });
+
+  it('gives typing a budget of its own: typing never uses up the message budget, nor the other way round', async () => {
+    const t = await startTestApp({
+      RATE_LIMIT_EVENTS: '4',
+      RATE_LIMIT_TYPING_EVENTS: '3',
+      RATE_LIMIT_WINDOW_MS: '60000',
+    });
+    const client = await ChatClient.connect(t.baseUrl, await signToken(t.env.JWT_SECRET, { sub: `u-${randomUUID()}` }));
+    try {
+      const { sessionId } = await client.ok<{ sessionId: string }>('session:start', {});
+      for (let i = 0; i < 3; i++) await client.ok('typing', { sessionId, isTyping: i % 2 === 0 });
+      expect(await client.call('typing', { sessionId, isTyping: true })).toMatchObject({
+        ok: false,
+        error: { code: 'rate_limited' },
+      });
+      // Three more events on the message budget (four in all) still go through.
+      await client.ok('session:resume', { sessionId });
+      await client.ok('model:select', { sessionId, modelId: 'demo' });
+      await client.ok('session:resume', { sessionId });
+      expect(await client.call('session:resume', { sessionId })).toMatchObject({
+        ok: false,
+        error: { code: 'rate_limited' },
+      });
+    } finally {
+      client.close();
       await t.close();
     }
   });

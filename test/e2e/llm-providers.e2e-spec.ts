@@ -205,11 +205,16 @@ describe('LLM providers through the socket', () => {
     expect(metrics).toMatch(/chatbox_llm_fallbacks_total\{from="primary",to="backup"\} 1/);
   });
 
-  it('ends a stream cut mid-way with ai:error and keeps the partial reply as interrupted', async () => {
+  it('ends a stream cut mid-way with ai:error, keeps the partial reply as interrupted, and logs the turn', async () => {
     const c = await conversation('cutter');
     fake.script('openai', { kind: 'cut', afterDeltas: 3 });
     const end = await c.turn('this will be cut');
     expect(end).toMatchObject({ event: 'ai:error', payload: { error: { code: 'unavailable', recoverable: true } } });
+    // The log line names the session and the turn, so one turn's story can be followed across replicas.
+    expect(t.logs.lines.find((l) => l.msg === 'AI turn failed' && l.sessionId === c.sessionId)).toMatchObject({
+      turnId: expect.any(String) as string,
+      code: 'unavailable',
+    });
     const partial = (await c.messages()).find((m) => m.id === end.payload.messageId);
     expect(partial?.status).toBe('interrupted');
     expect(partial?.content).toBe(c.client.streamedText(end.payload.messageId as string));
@@ -244,23 +249,6 @@ describe('LLM providers through the socket', () => {
     const upstream = fake.of('openai').at(-1);
     await c.client.ok('message:stop', { sessionId: c.sessionId });
     expect(await c.client.waitForEvent('ai:end')).toMatchObject({ finishReason: 'stopped' });
-    await waitFor(() => upstream?.aborted, { what: 'the fake to see the request aborted' });
-  });
-
-  it('aborts the upstream request when the last device of the session leaves, not before', async () => {
-    const c = await conversation('stopper');
-    const second = await ChatClient.connect(t.baseUrl, await signToken(t.env.JWT_SECRET, { sub: c.userId }));
-    await second.ok('session:resume', { sessionId: c.sessionId });
-    fake.script('openai', { kind: 'endless', intervalMs: 20 });
-    await c.client.ok('message:send', { sessionId: c.sessionId, clientMessageId: randomUUID(), content: 'keep going' });
-    await c.client.waitForEvent('ai:delta');
-    const upstream = fake.of('openai').at(-1);
-    c.client.close();
-    // One device is still there: the reply goes on.
-    const deltas = second.named('ai:delta').length;
-    await second.waitForEvent('ai:delta', () => second.named('ai:delta').length > deltas + 2);
-    expect(upstream?.aborted).toBe(false);
-    second.close();
     await waitFor(() => upstream?.aborted, { what: 'the fake to see the request aborted' });
   });
 

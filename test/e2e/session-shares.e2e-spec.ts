@@ -45,8 +45,10 @@ describe('share links', () => {
           sender: 'ai',
           content: expect.stringContaining('Shared question') as string,
           createdAt: expect.any(String) as string,
+          replyToSeq: 1,
         },
       ],
+      hasMore: false,
     });
     expect(JSON.stringify(view.body)).not.toMatch(/Owner Name|sessionId|files|u-[0-9a-f]{8}/);
   });

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Global, Module } from '@nestjs/common';
 import { getConnectionToken } from '@nestjs/mongoose';
 import { Test, TestingModule } from '@nestjs/testing';
@@ -5,22 +6,54 @@ import { Connection } from 'mongoose';
 import { register } from 'prom-client';
 import { ConfigModule } from '../../src/config/config.module';
 import { loadConfig } from '../../src/config/load-config';
+import { LeadershipStore } from '../../src/coordination/leadership.store';
+import { MemoryLeadershipStore } from '../../src/coordination/memory/memory-leadership.store';
 import { DatabaseModule } from '../../src/database/database.module';
 import { chatboxMetricProviders } from '../../src/metrics/chatbox.metrics';
+import { SessionRepository } from '../../src/session/session.repository';
 import { SessionModule } from '../../src/session/session.module';
-import { SessionService } from '../../src/session/session.service';
+import { NewReply, SessionService, TurnLease } from '../../src/session/session.service';
 import { testMongoUri } from '../utils/test-app';
 
-// The metrics the service records, without the HTTP side of MetricsModule.
+// The metrics the service records, without the HTTP side of MetricsModule; single-instance coordination.
 @Global()
-@Module({ providers: chatboxMetricProviders, exports: chatboxMetricProviders })
-class TestMetricsModule {}
+@Module({
+  providers: [...chatboxMetricProviders, { provide: LeadershipStore, useClass: MemoryLeadershipStore }],
+  exports: [...chatboxMetricProviders, LeadershipStore],
+})
+class TestInfraModule {}
 
 describe(SessionService.name, () => {
   let moduleRef: TestingModule;
   let sut: SessionService;
   let connection: Connection;
-  const principal = { userId: 'u-1', roles: [], isAdmin: false, exp: 0 };
+  const principal = (userId = `u-${randomUUID()}`) => ({ userId, roles: [], isAdmin: false, exp: 0 });
+  const sendAs = async (sessionId: string, content: string, clientMessageId: string = randomUUID()) =>
+    sut.appendUserMessage(await sut.find(sessionId), { senderId: 'u', content, clientMessageId, owed: true });
+  const lease = (replyTo: string, overrides: Partial<TurnLease> = {}): TurnLease => ({
+    turnId: randomUUID(),
+    replica: 'r1',
+    epoch: 0,
+    replyTo,
+    replyToSeq: 1,
+    messageId: randomUUID(),
+    attempt: 0,
+    expiresAt: new Date(Date.now() + 60000),
+    stop: null,
+    recovering: false,
+    ...overrides,
+  });
+  const reply = (replyTo: string, overrides: Partial<NewReply> = {}): NewReply => ({
+    id: randomUUID(),
+    turnId: randomUUID(),
+    replyTo,
+    replyToSeq: 1,
+    attempt: 0,
+    content: 'an answer',
+    status: 'complete',
+    finishReason: 'stop',
+    ...overrides,
+  });
 
   beforeAll(async () => {
     register.clear();
@@ -28,7 +61,7 @@ describe(SessionService.name, () => {
       imports: [
         ConfigModule.forRoot(loadConfig({ MONGODB_URI: testMongoUri() })),
         DatabaseModule,
-        TestMetricsModule,
+        TestInfraModule,
         SessionModule,
       ],
     }).compile();
@@ -39,28 +72,23 @@ describe(SessionService.name, () => {
   afterAll(() => moduleRef?.close());
 
   it('takes the next seq when the counter lags a stored message, instead of failing or overwriting', async () => {
-    const { session } = await sut.start(principal, 'demo');
-    const first = await sut.append(session.id, { sender: 'user', content: 'one', clientMessageId: 'c1' });
+    const { session } = await sut.start(principal(), 'demo');
+    const first = await sendAs(session.id, 'one', 'c1');
     // What a lost update to the counter looks like: the counter falls behind the stored seqs.
     await connection.collection('sessions').updateOne({ _id: session.id as never }, { $set: { lastSeq: 0 } });
-    const second = await sut.append(session.id, { sender: 'user', content: 'two', clientMessageId: 'c2' });
+    const second = await sendAs(session.id, 'two', 'c2');
     expect([first.message.seq, second.message.seq]).toEqual([1, 2]);
-    const stored = await sut.messagesAfter(session.id, 0);
-    expect(stored.map((m) => [m.seq, m.content])).toEqual([
+    const { messages } = await sut.transcript(session.id, { afterSeq: 0 });
+    expect(messages.map((m) => [m.seq, m.content])).toEqual([
       [1, 'one'],
       [2, 'two'],
     ]);
   });
 
   it('still owes a turn to a lower-seq message that became visible after a higher one was answered', async () => {
-    const owner = { ...principal, userId: 'u-race' };
-    const { session } = await sut.start(owner, 'demo');
-    const lower = await sut.append(session.id, {
-      sender: 'user',
-      content: 'sent first, stored last',
-      clientMessageId: 'x',
-    });
-    const higher = await sut.append(session.id, { sender: 'user', content: 'sent second', clientMessageId: 'y' });
+    const { session } = await sut.start(principal(), 'demo');
+    const lower = await sendAs(session.id, 'sent first, stored last');
+    const higher = await sendAs(session.id, 'sent second');
     expect(lower.message.seq).toBeLessThan(higher.message.seq);
     // The turn loop saw only the higher one (the lower insert was not visible yet) and answered it.
     await sut.markAnswered(higher.message.id);
@@ -72,22 +100,120 @@ describe(SessionService.name, () => {
     expect(await sut.owingTurns([session.id])).toEqual([]);
   });
 
-  it('ends idempotently and refuses appends to an ended session', async () => {
-    const { session } = await sut.start({ ...principal, userId: 'u-2' }, 'demo');
-    await sut.end({ ...principal, userId: 'u-2' }, session.id);
-    await expect(sut.end({ ...principal, userId: 'u-2' }, session.id)).resolves.toMatchObject({ status: 'ended' });
-    await expect(sut.append(session.id, { sender: 'user', content: 'late' })).rejects.toMatchObject({
-      code: 'session_ended',
+  it('ends idempotently and refuses user messages to an ended session', async () => {
+    const owner = principal();
+    const { session } = await sut.start(owner, 'demo');
+    await sut.end(owner, session.id);
+    await expect(sut.end(owner, session.id)).resolves.toMatchObject({ status: 'ended' });
+    await expect(sendAs(session.id, 'late')).rejects.toMatchObject({ code: 'session_ended' });
+  });
+
+  it('shows a value that does not decrypt as unreadable, without content, and counts it', async () => {
+    const { session } = await sut.start(principal(), 'demo');
+    await sendAs(session.id, 'fine');
+    await sendAs(session.id, 'damaged');
+    await connection
+      .collection('messages')
+      .updateOne({ sessionId: session.id, seq: 2 }, { $set: { content: 'v1:k1:AAAAAAAAAAAAAAAAAAAAAAAAAAAA' } });
+    const { messages } = await sut.transcript(session.id, { afterSeq: 0 });
+    expect(messages.map((m) => [m.content, m.status])).toEqual([
+      ['fine', 'complete'],
+      ['', 'unreadable'],
+    ]);
+    expect(await register.getSingleMetricAsString('chatbox_decrypt_failures_total')).toMatch(/key_id="k1"} 1/);
+  });
+
+  it('pages a transcript both ways with hasMore, never more than a page', async () => {
+    const { session } = await sut.start(principal(), 'demo');
+    for (let i = 1; i <= 5; i++) await sendAs(session.id, `m${i}`);
+    const seqs = (page: { messages: { seq: number }[]; hasMore: boolean }) => [
+      page.messages.map((m) => m.seq),
+      page.hasMore,
+    ];
+    expect(seqs(await sut.transcript(session.id, { limit: 2 }))).toEqual([[4, 5], true]);
+    expect(seqs(await sut.transcript(session.id, { beforeSeq: 4, limit: 2 }))).toEqual([[2, 3], true]);
+    expect(seqs(await sut.transcript(session.id, { beforeSeq: 2, limit: 2 }))).toEqual([[1], false]);
+    expect(seqs(await sut.transcript(session.id, { afterSeq: 0, limit: 3 }))).toEqual([[1, 2, 3], true]);
+    expect(seqs(await sut.transcript(session.id, { afterSeq: 3, limit: 3 }))).toEqual([[4, 5], false]);
+  });
+
+  it('stores one answer per user message and attempt, whoever writes first, and knows its own retried write', async () => {
+    const { session } = await sut.start(principal(), 'demo');
+    const { message: question } = await sendAs(session.id, 'q');
+    const first = reply(question.id, { content: 'from the turn that was taken over' });
+    const second = reply(question.id, { content: 'from its replacement' });
+    expect(await sut.storeReply(session.id, first)).toMatchObject({ stored: true, message: { id: first.id } });
+    expect(await sut.storeReply(session.id, second)).toEqual({
+      stored: false,
+      winner: expect.objectContaining({ id: first.id, content: 'from the turn that was taken over' }) as unknown,
+    });
+    // A write retried after a lost acknowledgement finds itself.
+    expect(await sut.storeReply(session.id, first)).toMatchObject({ stored: true, message: { id: first.id } });
+    // The next attempt is a different answer.
+    expect(await sut.storeReply(session.id, reply(question.id, { attempt: 1 }))).toMatchObject({ stored: true });
+    const { messages } = await sut.transcript(session.id, { afterSeq: 0 });
+    expect(messages.filter((m) => m.sender === 'ai').map((m) => m.replyTo)).toEqual([question.id, question.id]);
+  });
+
+  it('lets one turn hold a session: claims, renewals and releases are fenced by the turn id', async () => {
+    const { session } = await sut.start(principal(), 'demo');
+    const { message } = await sendAs(session.id, 'q');
+    const mine = lease(message.id);
+    const theirs = lease(message.id);
+    expect(await sut.claimTurn(session.id, mine)).toMatchObject({ lease: { turnId: mine.turnId } });
+    expect(await sut.claimTurn(session.id, theirs)).toBeNull();
+    expect(await sut.takeExpiredTurn(session.id, mine.turnId, theirs)).toBeNull();
+    expect(await sut.renewTurn(session.id, theirs.turnId, new Date())).toBeNull();
+    expect(await sut.releaseTurn(session.id, theirs.turnId)).toBe(false);
+
+    // Once it expires, another holder replaces it; the old holder's renewals and releases are refused.
+    expect(await sut.renewTurn(session.id, mine.turnId, new Date(Date.now() - 1))).not.toBeNull();
+    expect(await sut.takeExpiredTurn(session.id, mine.turnId, theirs)).toMatchObject({
+      lease: { turnId: theirs.turnId },
+    });
+    expect(await sut.renewTurn(session.id, mine.turnId, new Date(Date.now() + 60000))).toBeNull();
+    expect(await sut.releaseTurn(session.id, mine.turnId)).toBe(false);
+    expect(await sut.releaseTurn(session.id, theirs.turnId)).toBe(true);
+    expect((await sut.find(session.id)).lease).toBeNull();
+  });
+
+  it('flags a stop for the running reply only, and only when the messageId given is that reply', async () => {
+    const { session } = await sut.start(principal(), 'demo');
+    const { message } = await sendAs(session.id, 'q');
+    const running = lease(message.id);
+    expect(await sut.flagStop(session.id, 'stopped')).toBeNull();
+    await sut.claimTurn(session.id, running);
+    expect(await sut.flagStop(session.id, 'stopped', randomUUID())).toBeNull();
+    expect((await sut.find(session.id)).lease?.stop).toBeNull();
+    expect(await sut.flagStop(session.id, 'stopped', running.messageId)).toMatchObject({
+      turnId: running.turnId,
+      stop: 'stopped',
     });
   });
 
-  it('refuses to show a value that does not decrypt, and counts it', async () => {
-    const { session } = await sut.start({ ...principal, userId: 'u-3' }, 'demo');
-    await sut.append(session.id, { sender: 'user', content: 'fine' });
-    await connection
-      .collection('messages')
-      .updateOne({ sessionId: session.id }, { $set: { content: 'v1:k1:AAAAAAAAAAAAAAAAAAAAAAAAAAAA' } });
-    await expect(sut.messagesAfter(session.id, 0)).rejects.toMatchObject({ code: 'internal_error' });
-    expect(await register.getSingleMetricAsString('chatbox_decrypt_failures_total')).toMatch(/key_id="k1"} 1/);
+  it('grows the epoch on every change of owner, and gives no lease to a turn of an older epoch or a non-AI owner', async () => {
+    const { session } = await sut.start(principal(), 'demo');
+    const { message } = await sendAs(session.id, 'q');
+    expect(await sut.changeOwner(session.id, 0, 'admin:ann')).toMatchObject({ owner: 'admin:ann', epoch: 1 });
+    // A change based on a stale epoch is refused.
+    expect(await sut.changeOwner(session.id, 0, 'admin:bob')).toBeNull();
+    expect(await sut.claimTurn(session.id, lease(message.id, { epoch: 1 }))).toBeNull();
+    expect(await sut.changeOwner(session.id, 1, 'ai')).toMatchObject({ owner: 'ai', epoch: 2 });
+    expect(await sut.claimTurn(session.id, lease(message.id, { epoch: 1 }))).toBeNull();
+    expect(await sut.claimTurn(session.id, lease(message.id, { epoch: 2 }))).not.toBeNull();
+    expect(sut.toView(await sut.find(session.id))).toMatchObject({ owner: 'ai', epoch: 2 });
+  });
+
+  it('does not end a session the sweeper found stale if a replica saw it before the end was written', async () => {
+    const repository = moduleRef.get(SessionRepository);
+    const { session } = await sut.start(principal(), 'demo');
+    const cutoff = new Date(Date.now() + 1000);
+    const stale = (await repository.findUnseenSince(cutoff, 1000)).find((s) => s._id === session.id);
+    expect(stale).toBeDefined();
+    // A device's replica marks it seen between the sweeper's read and its write.
+    await repository.markSeen([session.id], new Date(cutoff.getTime() + 1));
+    expect(await repository.end(stale!, new Date(), cutoff)).toBe(false);
+    expect((await sut.find(session.id)).status).toBe('active');
+    expect(await repository.end(stale!, new Date())).toBe(true);
   });
 });

@@ -4,17 +4,18 @@ import { waitFor } from '../utils/wait-for';
 
 export interface RedisServer {
   url: string;
+  port: number;
   stop(): Promise<void>;
 }
 
-/** Starts a throw-away redis-server from PATH on a free loopback port, keeping nothing on disk. */
-export async function startRedisServer(): Promise<RedisServer> {
+/** Starts a throw-away redis-server from PATH on a loopback port (a free one by default), keeping nothing on disk. */
+export async function startRedisServer(options: { port?: number } = {}): Promise<RedisServer> {
   try {
     execFileSync('redis-server', ['--version'], { stdio: 'ignore' });
   } catch {
     throw new Error('redis-server is not on PATH: install it (apt-get install redis-server) or set REDIS_URL');
   }
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const child: ChildProcess = spawn(
     'redis-server',
     ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'warning'],
@@ -40,6 +41,7 @@ export async function startRedisServer(): Promise<RedisServer> {
   );
   return {
     url,
+    port,
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve();

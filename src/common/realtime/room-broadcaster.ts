@@ -25,6 +25,11 @@ export class RoomBroadcaster {
     this.namespace?.to(sessionRoom(sessionId)).emit(event, ...args);
   }
 
+  /** How many sockets are in a session's room, on every replica. */
+  async devicesInSession(sessionId: string): Promise<number> {
+    return (await this.namespace?.in(sessionRoom(sessionId)).fetchSockets())?.length ?? 0;
+  }
+
   /** To this replica's sockets only (a replica announcing its own shutdown). */
   toLocal<E extends keyof ServerToClientEvents>(event: E, ...args: Parameters<ServerToClientEvents[E]>): void {
     this.namespace?.local.emit(event, ...args);

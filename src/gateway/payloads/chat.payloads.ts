@@ -26,6 +26,12 @@ export class SessionRefPayload {
 
 export class ResumeSessionPayload extends SessionRefPayload {
   @OptionalField() @IsInt() @Min(0) @Max(Number.MAX_SAFE_INTEGER) afterSeq?: number;
+  @OptionalField() @IsInt() @Min(1) @Max(200) limit?: number;
+}
+
+export class StopMessagePayload extends SessionRefPayload {
+  /** The reply to stop; absent: whichever reply is running. */
+  @OptionalField() @IsUUID() messageId?: string;
 }
 
 export class SendMessagePayload extends SessionRefPayload {

@@ -8,7 +8,11 @@ export class MessageDoc {
   @Prop({ type: String, required: true }) _id!: string;
   @Prop({ required: true }) sessionId!: string;
   @Prop({ required: true }) seq!: number;
-  /** `c:<clientMessageId>` or `s:<id>`: always present, unique per session, so resends store one copy. */
+  /**
+   * Always present, unique per session: `c:<clientMessageId>` for user messages, so resends store one
+   * copy; `r:<replyTo>:<attempt>` for AI replies, so whoever stores an answer first is the only one
+   * (the fence that holds even on a server without atomic conditional updates); `s:<id>` otherwise.
+   */
   @Prop({ required: true }) clientKey!: string;
   @Prop({ type: String, required: true, enum: ['user', 'ai', 'admin', 'system'] }) sender!: Sender;
   @Prop({ type: String }) senderId?: string;
@@ -27,6 +31,13 @@ export class MessageDoc {
    * high-water mark: concurrent sends can become visible out of seq order, and none may be skipped.
    */
   @Prop({ type: Boolean }) answered?: boolean;
+  /** User messages only: how many replies to it were interrupted (the next one is stored under this attempt). */
+  @Prop({ type: Number }) attempt?: number;
+  /** AI replies: the user message answered, and its seq (for conversation order without a lookup). */
+  @Prop({ type: String }) replyTo?: string;
+  @Prop({ type: Number }) replyToSeq?: number;
+  /** AI replies: the turn that produced it. */
+  @Prop({ type: String }) turnId?: string;
 }
 
 export const MessageSchema = SchemaFactory.createForClass(MessageDoc);

@@ -4,9 +4,9 @@ import { HttpAuthGuard } from '../auth/http-auth.guard';
 import { Principal } from '../auth/principal';
 import { AppError } from '../common/errors/app-error';
 import { MessageRouter } from '../router/message-router.service';
+import { SessionCursor, SessionService } from '../session/session.service';
 import { SessionsQueryDto } from './dto/list-sessions.query.dto';
-import { SessionCursor } from './session.repository';
-import { SessionService } from './session.service';
+import { MessagesPageQueryDto } from './dto/messages-page.query.dto';
 
 function encodeCursor(cursor: SessionCursor): string {
   return Buffer.from(JSON.stringify({ t: new Date(cursor.lastActivityAt).toISOString(), id: cursor.id })).toString(
@@ -44,9 +44,21 @@ export class SessionsController {
     return { sessions: page.sessions, nextCursor: page.next ? encodeCursor(page.next) : null };
   }
 
+  /** The session, its newest page of messages (`hasMore`: older ones exist) and the reply in flight. */
   @Get(':id')
   get(@CurrentPrincipal() principal: Principal, @Param('id', ParseUUIDPipe) id: string) {
-    return this.router.resume(principal, id, 0);
+    return this.router.resume(principal, id);
+  }
+
+  /** Pages backwards through the transcript: the newest `limit` messages before `beforeSeq`, in seq order. */
+  @Get(':id/messages')
+  async messages(
+    @CurrentPrincipal() principal: Principal,
+    @Param('id', ParseUUIDPipe) id: string,
+    @Query() query: MessagesPageQueryDto,
+  ) {
+    await this.sessions.getOwned(principal, id);
+    return this.sessions.transcript(id, { beforeSeq: query.beforeSeq, limit: query.limit });
   }
 
   @Post(':id/end')

@@ -1,11 +1,12 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post, UseGuards } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post, Query, UseGuards } from '@nestjs/common';
 import { SkipThrottle, ThrottlerGuard } from '@nestjs/throttler';
 import { CurrentPrincipal } from '../auth/current-principal.decorator';
 import { HttpAuthGuard } from '../auth/http-auth.guard';
 import { Principal } from '../auth/principal';
 import { EVENTS_THROTTLER } from '../coordination/coordination.module';
+import { ShareService } from '../session/share.service';
 import { CreateShareDto } from './dto/create-share.dto';
-import { ShareService } from './share.service';
+import { MessagesPageQueryDto } from './dto/messages-page.query.dto';
 
 @Controller('sessions/:id/shares')
 @UseGuards(HttpAuthGuard)
@@ -44,8 +45,9 @@ export class SharesController {
 export class SharedViewController {
   constructor(private readonly shares: ShareService) {}
 
+  /** The newest page of the conversation (`hasMore`: older ones exist; page back with `beforeSeq`). */
   @Get(':token')
-  view(@Param('token') token: string) {
-    return this.shares.view(token);
+  view(@Param('token') token: string, @Query() query: MessagesPageQueryDto) {
+    return this.shares.view(token, { beforeSeq: query.beforeSeq, limit: query.limit });
   }
 }

@@ -1,12 +1,13 @@
 import { Module } from '@nestjs/common';
 import { AuthModule } from '../auth/auth.module';
 import { RouterModule } from '../router/router.module';
-import { SessionModule } from './session.module';
+import { SessionModule } from '../session/session.module';
 import { SessionsController } from './sessions.controller';
 import { SharedViewController, SharesController } from './shares.controller';
 
+/** The signed-in user's REST API: transport over the session and router services. */
 @Module({
   imports: [SessionModule, RouterModule, AuthModule],
   controllers: [SessionsController, SharesController, SharedViewController],
 })
-export class SessionHttpModule {}
+export class UserApiModule {}

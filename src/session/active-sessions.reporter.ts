@@ -1,0 +1,60 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { InjectConnection } from '@nestjs/mongoose';
+import { InjectMetric } from '@willsoto/nestjs-prometheus';
+import { Connection } from 'mongoose';
+import { Gauge } from 'prom-client';
+import { AppConfig } from '../config/app-config';
+import { LeadershipStore } from '../coordination/leadership.store';
+import { ACTIVE_SESSIONS } from '../metrics/chatbox.metrics';
+import { SessionService } from './session.service';
+
+
+/**
+ * `chatbox_active_sessions` is a cluster figure, so it is read from the database, on a bounded
+ * interval, by one replica at a time; the others report 0. `sum()` over replicas is then the truth,
+ * through restarts and crashes (a dead reporter's role passes on after three intervals).
+ */
+@Injectable()
+export class ActiveSessionsReporter implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(ActiveSessionsReporter.name);
+  private readonly holder = randomUUID();
+  /** One reporter per database: deployments that share a Redis never report each other's figure. */
+  private readonly role: string;
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<void>;
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly sessions: SessionService,
+    private readonly leadership: LeadershipStore,
+    @InjectMetric(ACTIVE_SESSIONS) private readonly gauge: Gauge<string>,
+    @InjectConnection() connection: Connection,
+  ) {
+    this.role = `active-sessions-gauge:${connection.name}`;
+  }
+
+  onApplicationBootstrap(): void {
+    const tick = () => {
+      this.running ??= this.refresh().finally(() => (this.running = undefined));
+    };
+    tick();
+    this.timer = setInterval(tick, this.config.metrics.refreshMs);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    clearInterval(this.timer);
+    await this.running;
+    this.gauge.set(0);
+    await this.leadership.release(this.role, this.holder).catch(() => undefined);
+  }
+
+  private async refresh(): Promise<void> {
+    try {
+      const leading = await this.leadership.hold(this.role, this.holder, this.config.metrics.refreshMs * 3);
+      this.gauge.set(leading ? await this.sessions.countActive() : 0);
+    } catch (error) {
+      this.logger.warn({ err: error }, 'could not refresh the active sessions gauge');
+    }
+  }
+}

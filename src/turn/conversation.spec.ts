@@ -1,0 +1,67 @@
+import { MessageView } from '../session/session-views';
+import { conversationBefore } from './conversation';
+
+let seq = 0;
+const message = (sender: MessageView['sender'], content: string, extra: Partial<MessageView> = {}): MessageView => {
+  seq += 1;
+  return {
+    id: `m${seq}`,
+    seq,
+    sessionId: 's',
+    sender,
+    content,
+    files: [],
+    createdAt: '',
+    status: 'complete',
+    ...extra,
+  };
+};
+const reply = (to: MessageView, content: string, extra: Partial<MessageView> = {}) =>
+  message('ai', content, { replyTo: to.id, replyToSeq: to.seq, ...extra });
+const said = (history: { sender: string; content: string }[]) => history.map((m) => `${m.sender}:${m.content}`);
+
+describe(conversationBefore.name, () => {
+  beforeEach(() => (seq = 0));
+
+  it('puts each reply right after the message it answers, though it was stored after later messages', () => {
+    const a = message('user', 'a');
+    const b = message('user', 'b');
+    const c = message('user', 'c');
+    const toA = reply(a, 'reply a');
+    const toB = reply(b, 'reply b');
+    // Stored order: a, b, c, reply a, reply b. The prompt for c: the conversation before it.
+    expect(said(conversationBefore([toB, toA, c, b, a], c))).toEqual(['user:a', 'ai:reply a', 'user:b', 'ai:reply b']);
+  });
+
+  it('never holds anything said after the message, nor a reply to a later one', () => {
+    const a = message('user', 'a');
+    const b = message('user', 'b');
+    const c = message('user', 'c');
+    const toA = reply(a, 'reply a');
+    const toC = reply(c, 'reply c');
+    expect(said(conversationBefore([a, b, c, toA, toC], b))).toEqual(['user:a', 'ai:reply a']);
+  });
+
+  it('keeps administrators where they spoke, and the latest of several replies to one message', () => {
+    const a = message('user', 'a');
+    const cut = reply(a, 'cut sh', { status: 'interrupted', finishReason: 'replica_lost' });
+    const again = reply(a, 'the full answer');
+    const admin = message('admin', 'a human here');
+    const b = message('user', 'b');
+    expect(said(conversationBefore([a, cut, again, admin, b], b))).toEqual([
+      'user:a',
+      'ai:the full answer',
+      'admin:a human here',
+    ]);
+  });
+
+  it('leaves out unreadable, empty and system messages, and replies to messages it cannot show', () => {
+    const lost = message('user', '', { status: 'unreadable' });
+    const toLost = reply(lost, 'an answer to nothing shown');
+    const empty = message('ai', '', { status: 'failed' });
+    const note = message('system', 'help requested');
+    const a = message('user', 'a');
+    const b = message('user', 'b');
+    expect(said(conversationBefore([lost, toLost, empty, note, a, b], b))).toEqual(['user:a']);
+  });
+});

@@ -1,0 +1,35 @@
+import { HistoryMessage } from '../llm/prompt-builder';
+import { MessageView } from '../session/session-views';
+
+/**
+ * The conversation a user message continues, in conversation order: each earlier user message followed
+ * by its reply, administrators' messages where they were said, and nothing said after it. Replies are
+ * stored when they end, so seq order alone would put a queued message before the reply to the one
+ * ahead of it; each reply's `replyTo` puts it back in place. Of several replies to one message (one
+ * cut by a crash, then the answer), the latest is kept. Unreadable, empty and system messages are left out.
+ */
+export function conversationBefore(messages: MessageView[], current: { id: string; seq: number }): HistoryMessage[] {
+  const usable = messages.filter(
+    (m) => m.id !== current.id && m.sender !== 'system' && m.status !== 'unreadable' && m.content !== '',
+  );
+  const earlierUsers = new Set(usable.filter((m) => m.sender === 'user' && m.seq < current.seq).map((m) => m.id));
+  const latestReply = new Map<string, MessageView>();
+  const said: { key: [number, number]; message: MessageView }[] = [];
+  for (const m of usable) {
+    if (m.sender === 'ai' && m.replyTo !== undefined) {
+      if (!earlierUsers.has(m.replyTo)) continue;
+      const kept = latestReply.get(m.replyTo);
+      if (!kept || kept.seq < m.seq) latestReply.set(m.replyTo, m);
+    } else if (m.seq < current.seq) {
+      said.push({ key: [m.seq, 0], message: m });
+    }
+  }
+  for (const reply of latestReply.values())
+    said.push({ key: [reply.replyToSeq ?? reply.seq, reply.seq], message: reply });
+  said.sort((a, b) => a.key[0] - b.key[0] || a.key[1] - b.key[1]);
+  return said.map(({ message }) => ({
+    sender: message.sender,
+    content: message.content,
+    senderName: message.senderName,
+  }));
+}

@@ -1,0 +1,547 @@
+import { randomUUID } from 'node:crypto';
+import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap, OnModuleInit } from '@nestjs/common';
+import { InjectMetric } from '@willsoto/nestjs-prometheus';
+import { Counter, Gauge, Histogram } from 'prom-client';
+import { AppError } from '../common/errors/app-error';
+import { toProtocolError } from '../common/errors/protocol-error';
+import { ProtocolError } from '../common/realtime/client-events';
+import { RoomBroadcaster } from '../common/realtime/room-broadcaster';
+import { AppConfig } from '../config/app-config';
+import { ModelConfig } from '../config/llm-models';
+import { FinishedReply, TurnBufferStore } from '../coordination/turn-buffer.store';
+import { TurnSignalStore } from '../coordination/turn-signal.store';
+import { isTransientDbError, withDbRetry } from '../database/db-retry';
+import { LlmService } from '../llm/llm.service';
+import { buildPrompt, estimateTokens, HistoryMessage } from '../llm/prompt-builder';
+import { AI_TURNS, FIRST_DELTA, TURN_DURATION, TURNS_IN_FLIGHT } from '../metrics/chatbox.metrics';
+import { MessageView } from '../session/session-views';
+import {
+  PendingMessage,
+  SessionRecord,
+  SessionService,
+  StopReason,
+  TurnLease,
+  TurnStats,
+} from '../session/session.service';
+import { conversationBefore } from './conversation';
+import { DeltaCoalescer } from './delta-coalescer';
+
+const DELTA_FRAME_MS = 25;
+const HISTORY_PAGE = 100;
+const HISTORY_MAX = 2000;
+const RECOVERY_BATCH = 20;
+/** Replies cut by a replica stopping or dying, not by anything about them: their message is answered again. */
+const REOPENING_REASONS = new Set(['shutdown', 'replica_lost']);
+
+type AbortReason = StopReason | 'lease_lost' | 'shutdown';
+
+/** A reply still streaming, as `session:resume` shows it. */
+export interface InFlightReply {
+  messageId: string;
+  replyTo: string;
+  /** Index of the last frame in `text`; both null when what was said so far cannot be told here. */
+  index: number | null;
+  text: string | null;
+}
+
+interface RunningTurn {
+  sessionId: string;
+  controller: AbortController;
+}
+
+interface Settled {
+  settled: boolean;
+  stats?: TurnStats;
+}
+
+/** Runs `task` every `ms`, never two at once. */
+function every(ms: number, task: () => Promise<void>): NodeJS.Timeout {
+  let running = false;
+  return setInterval(() => {
+    if (running) return;
+    running = true;
+    void task().finally(() => (running = false));
+  }, ms);
+}
+
+const interrupted = (message: string): ProtocolError => toProtocolError(new AppError('interrupted', message));
+
+/**
+ * How an AI turn runs, start to end, on whichever replica claims it: the lease (one turn per session,
+ * fenced by the session record), the prompt (the newest history that fits, in conversation order), the
+ * stream (coalesced frames, mirrored so any replica can show the reply in flight), and the settlement
+ * (one stored reply per user message and attempt, one terminal event matching it). A turn stops only when
+ * asked to (stop, session end, a change of owner), at its deadline, or when no device has been in the
+ * session for TURN_ABANDON_AFTER_MS; a device leaving never stops it. A replica that dies mid-turn
+ * leaves a lease that expires: another replica stores the cut reply as interrupted and answers again.
+ */
+@Injectable()
+export class TurnEngine implements OnModuleInit, OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger(TurnEngine.name);
+  /** This process, as named in the leases it holds. */
+  readonly replica = randomUUID();
+  /** Turns running here, by turn id: to abort them. The lease in the session record is the truth. */
+  private readonly running = new Map<string, RunningTurn>();
+  private readonly drives = new Map<string, Promise<void>>();
+  private readonly wanted = new Set<string>();
+  private recoveryTimer?: NodeJS.Timeout;
+  private recovery?: Promise<void>;
+  private closing = false;
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly sessions: SessionService,
+    private readonly llm: LlmService,
+    private readonly signals: TurnSignalStore,
+    private readonly buffer: TurnBufferStore,
+    private readonly broadcaster: RoomBroadcaster,
+    @InjectMetric(AI_TURNS) private readonly turns: Counter<string>,
+    @InjectMetric(TURN_DURATION) private readonly turnDuration: Histogram<string>,
+    @InjectMetric(FIRST_DELTA) private readonly firstDelta: Histogram<string>,
+    @InjectMetric(TURNS_IN_FLIGHT) private readonly inFlightGauge: Gauge<string>,
+  ) {}
+
+  async onModuleInit(): Promise<void> {
+    // Subscribed before the first turn can run, so no stop request is missed.
+    await this.signals.onStop(({ turnId, reason }) => this.abort(turnId, reason as StopReason));
+  }
+
+  onApplicationBootstrap(): void {
+    this.recoveryTimer = setInterval(
+      () => {
+        this.recovery ??= this.recoverExpired().finally(() => (this.recovery = undefined));
+      },
+      Math.max(100, this.config.chat.turnLeaseMs / 2),
+    );
+  }
+
+  // Runs before Nest closes the socket server: cut replies are saved and their ai:error sent while
+  // clients and the adapter are still connected. The shutdown deadline bounds it.
+  async beforeApplicationShutdown(): Promise<void> {
+    this.closing = true;
+    clearInterval(this.recoveryTimer);
+    for (const turnId of this.running.keys()) this.abort(turnId, 'shutdown');
+    await Promise.allSettled([...this.drives.values(), this.recovery]);
+  }
+
+  /** Answers the session's owed messages in order, unless a turn for it already runs (here or elsewhere). */
+  kick(sessionId: string): void {
+    if (this.closing) return;
+    this.wanted.add(sessionId);
+    if (!this.drives.has(sessionId)) this.drives.set(sessionId, this.drive(sessionId));
+  }
+
+  /** Asks the running turn (that reply's, when `messageId` is given) to stop, on whichever replica runs it. */
+  async stop(sessionId: string, reason: StopReason, messageId?: string): Promise<boolean> {
+    const lease = await this.sessions.flagStop(sessionId, reason, messageId);
+    if (!lease) return false;
+    // The flag alone reaches the runner at its next renewal; the signal makes it immediate.
+    await this.signals
+      .publishStop({ turnId: lease.turnId, reason })
+      .catch((error: unknown) => this.logger.warn({ err: error, sessionId }, 'stop signal not published'));
+    return true;
+  }
+
+  /** The reply the session is streaming, if any, with what was said so far. */
+  async inFlight(session: SessionRecord): Promise<InFlightReply | null> {
+    const lease = session.lease;
+    if (!lease || lease.recovering) return null;
+    const snapshot = await this.buffer.read(lease.turnId).catch(() => undefined);
+    const streamed = snapshot?.streamed;
+    return {
+      messageId: lease.messageId,
+      replyTo: lease.replyTo,
+      index: streamed?.index ?? null,
+      text: streamed?.text ?? null,
+    };
+  }
+
+  private abort(turnId: string, reason: AbortReason): void {
+    const turn = this.running.get(turnId);
+    if (turn && !turn.controller.signal.aborted) turn.controller.abort(reason);
+  }
+
+  private async drive(sessionId: string): Promise<void> {
+    // The caller records this drive before it runs, so a kick during it is never lost.
+    await Promise.resolve();
+    try {
+      while (this.wanted.delete(sessionId) && !this.closing) await this.answerOwed(sessionId);
+    } catch (error) {
+      this.logger.error({ err: error, sessionId }, 'AI turn loop failed');
+    } finally {
+      this.drives.delete(sessionId);
+    }
+  }
+
+  /** Runs turns for the session's pending messages, keeping the lease from one turn to the next. */
+  private async answerOwed(sessionId: string): Promise<void> {
+    let held: { turnId: string; stats?: TurnStats } | undefined;
+    try {
+      while (!this.closing) {
+        const deadline = Date.now() + this.config.chat.turnLeaseMs;
+        const next = await withDbRetry(() => this.sessions.nextPending(sessionId), { deadline });
+        if (!next) return;
+        const session = await withDbRetry(() => this.sessions.find(sessionId), { deadline });
+        if (session.status !== 'active' || session.owner !== 'ai') return;
+        // Another turn runs (here or elsewhere); its holder answers what follows.
+        if (!held && session.lease) return;
+        const lease = this.newLease(session, next);
+        const previous = held;
+        held = undefined;
+        const claimed = previous
+          ? await this.sessions.rebindTurn(sessionId, previous.turnId, lease, previous.stats)
+          : await this.sessions.claimTurn(sessionId, lease);
+        if (!claimed) return;
+        held = { turnId: lease.turnId };
+        const result = await this.run(claimed, lease, next);
+        // Unsettled: the lease is left to expire, and whoever takes it over stores the kept reply.
+        if (!result.settled) held = undefined;
+        else held.stats = result.stats;
+        if (!held) return;
+      }
+    } finally {
+      if (held) {
+        const { turnId, stats } = held;
+        await withDbRetry(() => this.sessions.releaseTurn(sessionId, turnId, stats), {
+          deadline: Date.now() + this.config.chat.turnLeaseMs,
+        }).catch((error: unknown) => this.logger.warn({ err: error, sessionId, turnId }, 'lease not released'));
+      }
+    }
+  }
+
+  private newLease(session: SessionRecord, message: PendingMessage): TurnLease {
+    return {
+      turnId: randomUUID(),
+      replica: this.replica,
+      epoch: session.epoch,
+      replyTo: message.id,
+      replyToSeq: message.seq,
+      messageId: randomUUID(),
+      attempt: message.attempt,
+      expiresAt: new Date(Date.now() + this.config.chat.turnLeaseMs),
+      stop: null,
+      recovering: false,
+    };
+  }
+
+  private async run(session: SessionRecord, lease: TurnLease, message: PendingMessage): Promise<Settled> {
+    const sessionId = session._id;
+    const { turnId, messageId, replyTo } = lease;
+    const controller = new AbortController();
+    this.running.set(turnId, { sessionId, controller });
+    this.inFlightGauge.inc();
+    const startedAt = Date.now();
+    let answering = this.llm.modelOrDefault(session.modelId);
+    let firstDeltaMs: number | undefined;
+    let text = '';
+    let usage: FinishedReply['usage'];
+    let finishReason = 'stop';
+    let failure: unknown;
+
+    let mirrored = await this.buffer.open(turnId).then(
+      () => true,
+      () => false,
+    );
+    this.broadcaster.toSession(sessionId, 'ai:start', { sessionId, messageId, replyTo });
+    // Each frame is mirrored before it is broadcast, so a device that resumes (reads the mirror after
+    // joining the room) misses nothing: a frame is either in what it read or among the deltas it receives.
+    let frames = Promise.resolve();
+    const held = { until: startedAt + this.config.chat.turnLeaseMs };
+    const coalescer = new DeltaCoalescer(DELTA_FRAME_MS, (index, delta) => {
+      frames = frames.then(async () => {
+        // Past the last confirmed lease (the process stalled, or renewals failed), another replica may
+        // have taken the turn over and told clients it ended: nothing more may come from here.
+        if (Date.now() > held.until && !controller.signal.aborted) controller.abort('lease_lost');
+        if (controller.signal.reason === 'lease_lost') return;
+        if (mirrored) {
+          mirrored = await this.buffer.append(turnId, index, delta).catch(() => false);
+          if (!mirrored) void this.buffer.discard(turnId).catch(() => undefined);
+        }
+        this.broadcaster.toSession(sessionId, 'ai:delta', { sessionId, messageId, index, text: delta });
+      });
+    });
+    const unwatch = this.watch(sessionId, lease, held);
+    try {
+      const history = await this.history(sessionId, message, answering);
+      const stream = this.llm.streamTurn({
+        modelId: answering.id,
+        messages: buildPrompt(answering, history, message.content),
+        userId: message.senderId ?? '',
+        sessionId,
+        conversationId: session.providerConversationId,
+        signal: controller.signal,
+      });
+      for await (const event of stream) {
+        if (event.type === 'delta') {
+          firstDeltaMs ??= Date.now() - startedAt;
+          text += event.text;
+          coalescer.push(event.text);
+        } else if (event.type === 'model') answering = event.model;
+        else if (event.type === 'usage') {
+          usage = {
+            promptTokens: event.promptTokens,
+            completionTokens: event.completionTokens,
+            estimated: event.estimated,
+          };
+        } else if (event.type === 'conversation') {
+          await this.sessions
+            .setProviderConversation(sessionId, event.conversationId)
+            .catch((error: unknown) =>
+              this.logger.warn({ err: error, sessionId, turnId }, 'provider conversation not saved'),
+            );
+        } else finishReason = event.finishReason;
+      }
+    } catch (error) {
+      if (!controller.signal.aborted) failure = error;
+    } finally {
+      unwatch();
+      this.running.delete(turnId);
+      this.inFlightGauge.dec();
+    }
+    // Every delta goes out before the turn's single terminal event.
+    coalescer.flush();
+    await frames;
+
+    const reason = controller.signal.aborted ? (controller.signal.reason as AbortReason) : undefined;
+    if (reason === 'lease_lost') {
+      // Another replica holds the session now and settles this reply; nothing more may come from here.
+      this.logger.warn({ sessionId, turnId }, 'turn lease lost: the reply is left to its new holder');
+      return { settled: false };
+    }
+    const latency = { firstDeltaMs, totalMs: Date.now() - startedAt };
+    const base = { content: text, model: answering.id, usage, latency };
+    let reply: FinishedReply;
+    if (failure !== undefined) {
+      const error = toProtocolError(
+        failure instanceof AppError ? failure : new AppError('unavailable', 'The assistant could not answer'),
+      );
+      this.logger.warn({ err: failure, sessionId, turnId, code: error.code }, 'AI turn failed');
+      reply = { ...base, status: text ? 'interrupted' : 'failed', finishReason: 'error', error };
+    } else if (reason === 'shutdown') {
+      reply = {
+        ...base,
+        status: 'interrupted',
+        finishReason: 'shutdown',
+        error: interrupted('The reply was cut by a server restart; it is answered again'),
+      };
+    } else if (reason !== undefined) {
+      reply = { ...base, status: 'stopped', finishReason: reason };
+    } else {
+      reply = { ...base, status: 'complete', finishReason };
+    }
+    const settled = await this.settle(sessionId, lease, reply);
+    if (settled.settled) {
+      const labels = { provider: answering.provider, model: answering.id };
+      this.turnDuration.observe(labels, latency.totalMs / 1000);
+      if (firstDeltaMs !== undefined) this.firstDelta.observe(labels, firstDeltaMs / 1000);
+    }
+    return {
+      ...settled,
+      stats: settled.settled
+        ? {
+            tokens: { prompt: usage?.promptTokens ?? 0, completion: usage?.completionTokens ?? 0 },
+            responseMs: firstDeltaMs ?? latency.totalMs,
+            turnMs: latency.totalMs,
+          }
+        : undefined,
+    };
+  }
+
+  /**
+   * Renews the lease while the turn runs (moving `held.until`, the end of the last confirmed lease),
+   * and stops the turn when the lease says so (a stop request, the session ended, a new owner), when
+   * the lease was taken over, or when the session has had no device for TURN_ABANDON_AFTER_MS. The
+   * two run on timers of their own: counting devices asks every replica and may wait on a slow one,
+   * which must never delay a renewal.
+   */
+  private watch(sessionId: string, lease: TurnLease, held: { until: number }): () => void {
+    const { turnLeaseMs, turnAbandonAfterMs } = this.config.chat;
+    const log = { sessionId, turnId: lease.turnId };
+    const renew = async (): Promise<void> => {
+      try {
+        const asked = Date.now();
+        const renewed = await this.sessions.renewTurn(sessionId, lease.turnId, new Date(asked + turnLeaseMs));
+        if (!renewed) return this.abort(lease.turnId, 'lease_lost');
+        held.until = asked + turnLeaseMs;
+        if (renewed.lease?.stop) return this.abort(lease.turnId, renewed.lease.stop);
+        if (renewed.status !== 'active') return this.abort(lease.turnId, 'session_ended');
+        if (renewed.owner !== 'ai' || renewed.epoch !== lease.epoch) this.abort(lease.turnId, 'owner_changed');
+      } catch (error) {
+        // The lease keeps its time left; the next renewal tries again.
+        if (!isTransientDbError(error)) this.logger.warn({ ...log, err: error }, 'lease not renewed');
+      }
+    };
+    let lastPresent = Date.now();
+    const count = async (): Promise<void> => {
+      try {
+        if ((await this.broadcaster.devicesInSession(sessionId)) > 0) lastPresent = Date.now();
+        else if (Date.now() - lastPresent >= turnAbandonAfterMs) this.abort(lease.turnId, 'abandoned');
+      } catch (error) {
+        // Not knowing is not the same as nobody there: an unanswered count never abandons a reply.
+        lastPresent = Date.now();
+        this.logger.warn({ ...log, err: error }, 'could not count the devices in a session');
+      }
+    };
+    const timers = [
+      every(Math.max(50, turnLeaseMs / 3), renew),
+      every(Math.max(50, Math.min(turnLeaseMs, turnAbandonAfterMs / 4)), count),
+    ];
+    return () => timers.forEach(clearInterval);
+  }
+
+  /**
+   * The newest history that can fit the model's budget, read newest first a page at a time (never the
+   * whole session), in conversation order.
+   */
+  private async history(sessionId: string, current: MessageView, model: ModelConfig): Promise<HistoryMessage[]> {
+    const budget = model.contextTokens - model.maxTokens;
+    const loaded: MessageView[] = [];
+    let before: number | undefined;
+    let tokens = 0;
+    while (loaded.length < HISTORY_MAX) {
+      const page = await withDbRetry(() => this.sessions.newestMessages(sessionId, before, HISTORY_PAGE), {
+        deadline: Date.now() + this.config.chat.turnLeaseMs,
+      });
+      loaded.push(...page);
+      for (const m of page) if (m.seq < current.seq || m.sender === 'ai') tokens += estimateTokens(m.content);
+      if (page.length < HISTORY_PAGE || tokens >= budget) break;
+      before = page[page.length - 1].seq;
+    }
+    return conversationBefore(loaded, current);
+  }
+
+  /**
+   * Stores the reply and ends its turn with one terminal event that matches what was stored. The reply
+   * is kept in the turn buffer first: if the database refuses it past the retries, the lease expires
+   * and whoever takes it over stores it from there. If another reply to the same message and attempt
+   * was stored first (this turn was taken over), nothing is stored and that reply's holder speaks.
+   */
+  private async settle(sessionId: string, lease: TurnLease, reply: FinishedReply): Promise<Settled> {
+    const { turnId, messageId, replyTo } = lease;
+    const deadline = Date.now() + this.config.chat.turnLeaseMs;
+    await this.buffer
+      .finish(turnId, reply)
+      .catch((error: unknown) => this.logger.warn({ err: error, sessionId, turnId }, 'finished reply not kept'));
+    let stored: MessageView;
+    try {
+      const outcome = await withDbRetry(
+        () =>
+          this.sessions.storeReply(sessionId, {
+            id: messageId,
+            turnId,
+            replyTo,
+            replyToSeq: lease.replyToSeq,
+            attempt: lease.attempt,
+            content: reply.content,
+            status: reply.status,
+            finishReason: reply.finishReason,
+            model: reply.model,
+            usage: reply.usage,
+            latency: reply.latency,
+          }),
+        {
+          deadline,
+          onRetry: (error) => this.logger.warn({ err: error, sessionId, turnId }, 'reply not saved yet: retrying'),
+        },
+      );
+      if (!outcome.stored) {
+        this.logger.warn({ sessionId, turnId, storedReply: outcome.winner.id }, 'another reply answered this message');
+        // The stored answer's marker may not be written yet: writing it again is harmless.
+        await this.mark(lease, outcome.winner, deadline);
+        if (outcome.winner.id !== messageId) {
+          this.broadcaster.toSession(sessionId, 'ai:error', {
+            sessionId,
+            messageId,
+            replyTo,
+            error: interrupted('Another reply answered this message'),
+          });
+        }
+        await this.buffer.discard(turnId).catch(() => undefined);
+        return { settled: true };
+      }
+      stored = outcome.message;
+      await this.mark(lease, stored, deadline);
+    } catch (error) {
+      this.logger.error({ err: error, sessionId, turnId }, 'reply not saved: it is kept for the next attempt');
+      return { settled: false };
+    }
+    this.turns.inc({ outcome: reply.status });
+    if (stored.status === 'complete' || stored.status === 'stopped') {
+      this.broadcaster.toSession(sessionId, 'ai:end', {
+        sessionId,
+        messageId,
+        replyTo,
+        seq: stored.seq,
+        usage: reply.usage,
+        finishReason: reply.finishReason,
+      });
+    } else {
+      this.broadcaster.toSession(sessionId, 'ai:error', {
+        sessionId,
+        messageId,
+        replyTo,
+        seq: stored.seq,
+        error: reply.error ?? interrupted('The reply was cut'),
+      });
+    }
+    await this.buffer.discard(turnId).catch(() => undefined);
+    return { settled: true };
+  }
+
+  /** The user message is answered by this stored reply, or owed another one if the reply was cut. */
+  private mark(lease: TurnLease, stored: MessageView, deadline: number): Promise<void> {
+    return withDbRetry(
+      () =>
+        REOPENING_REASONS.has(stored.finishReason ?? '')
+          ? this.sessions.reopen(lease.replyTo, lease.attempt + 1)
+          : this.sessions.markAnswered(lease.replyTo),
+      { deadline },
+    );
+  }
+
+  /** Settles turns whose replica stopped renewing their lease (it died, or stalled past the lease). */
+  private async recoverExpired(): Promise<void> {
+    try {
+      for (const session of await this.sessions.expiredTurns(RECOVERY_BATCH)) {
+        if (this.closing) return;
+        if (!session.lease || this.running.has(session.lease.turnId)) continue;
+        await this.recover(session, session.lease).catch((error: unknown) =>
+          this.logger.error({ err: error, sessionId: session._id }, 'expired turn not recovered'),
+        );
+      }
+    } catch (error) {
+      this.logger.warn({ err: error }, 'expired turns not read; retrying next interval');
+    }
+  }
+
+  private async recover(session: SessionRecord, expired: TurnLease): Promise<void> {
+    const sessionId = session._id;
+    const lease: TurnLease = {
+      ...expired,
+      turnId: randomUUID(),
+      replica: this.replica,
+      expiresAt: new Date(Date.now() + this.config.chat.turnLeaseMs),
+      stop: null,
+      recovering: true,
+    };
+    if (!(await this.sessions.takeExpiredTurn(sessionId, expired.turnId, lease))) return;
+    this.logger.warn(
+      { sessionId, turnId: expired.turnId, replica: expired.replica },
+      'settling a turn whose replica stopped',
+    );
+    const snapshot = await this.buffer.read(expired.turnId).catch(() => undefined);
+    // A reply its runner finished but could not store is stored as it was; anything else was cut.
+    const reply: FinishedReply = snapshot?.finished ?? {
+      content: snapshot?.streamed?.text ?? '',
+      status: 'interrupted',
+      finishReason: 'replica_lost',
+      model: session.modelId,
+      latency: { totalMs: 0 },
+      error: interrupted('The reply was cut by a server failure; it is answered again'),
+    };
+    const { settled } = await this.settle(sessionId, expired, reply);
+    if (!settled) return;
+    await this.sessions.releaseTurn(sessionId, lease.turnId);
+    this.kick(sessionId);
+  }
+}

@@ -1,0 +1,200 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import mongoose, { Connection } from 'mongoose';
+import { DemoLlmProvider } from '../../src/llm/providers/demo-llm.provider';
+import { RedisServer, startRedisServer } from '../servers/redis-server';
+import { ChatClient, signToken } from '../utils/chat-client';
+import { ChatboxProcess } from '../utils/chatbox-process';
+import { testMongoUri } from '../utils/test-app';
+import { waitFor } from '../utils/wait-for';
+
+type Message = { id: string; sender: string; status: string; content: string; replyTo?: string; finishReason?: string };
+
+const key = () => randomBytes(32).toString('base64');
+
+/** Real service processes on one database and one Redis, as replicas run in production. */
+function cluster(overrides: Record<string, string> = {}) {
+  const env = {
+    NODE_ENV: 'test',
+    HOST: '127.0.0.1',
+    PORT: '0',
+    MONGODB_URI: testMongoUri(),
+    REDIS_URL: process.env.CHATBOX_TEST_REDIS_URL ?? '',
+    JWT_SECRET: key(),
+    ENCRYPTION_KEY: key(),
+    METRICS_TOKEN: key(),
+    TURN_LEASE_MS: '1500',
+    DEMO_DELTA_INTERVAL_MS: '100',
+    ...overrides,
+  };
+  const processes: ChatboxProcess[] = [];
+  const clients: ChatClient[] = [];
+  let db: Connection | undefined;
+  return {
+    env,
+    async replica(): Promise<{ process: ChatboxProcess; url: string }> {
+      const process = new ChatboxProcess(env);
+      processes.push(process);
+      return { process, url: await process.listening() };
+    },
+    async device(url: string, userId: string): Promise<ChatClient> {
+      const client = await ChatClient.connect(url, await signToken(env.JWT_SECRET, { sub: userId }));
+      clients.push(client);
+      return client;
+    },
+    async db(): Promise<Connection> {
+      db ??= await mongoose.createConnection(env.MONGODB_URI).asPromise();
+      return db;
+    },
+    async close(): Promise<void> {
+      clients.forEach((c) => c.close());
+      await db?.close();
+      await Promise.all(processes.map((p) => p.stop()));
+    },
+  };
+}
+
+/** Every turn a client heard about, with its terminal events in order. */
+const terminalsById = (client: ChatClient) => {
+  const byId = new Map<string, string[]>();
+  for (const { event, payload } of client.events) {
+    if (event !== 'ai:end' && event !== 'ai:error') continue;
+    const id = payload.messageId as string;
+    byId.set(id, [...(byId.get(id) ?? []), event]);
+  }
+  return byId;
+};
+
+describe('a turn whose replica fails', () => {
+  let c: ReturnType<typeof cluster>;
+  afterEach(() => c.close());
+
+  const conversation = async () => {
+    const a = await c.replica();
+    const b = await c.replica();
+    const user = `u-${randomUUID()}`;
+    const onA = await c.device(a.url, user);
+    const onB = await c.device(b.url, user);
+    const { sessionId } = await onA.ok<{ sessionId: string }>('session:start', {});
+    await onB.ok('session:resume', { sessionId });
+    // Sent through A, so A claims the turn.
+    const { messageId: question } = await onA.ok<{ messageId: string }>('message:send', {
+      sessionId,
+      clientMessageId: randomUUID(),
+      content: 'tell me a story',
+    });
+    const { messageId: cut } = await onB.waitForEvent('ai:delta', (d) => (d.index as number) >= 1);
+    return { a, b, onB, sessionId, question, cut: cut as string };
+  };
+
+  const expectAnsweredOnceAfterCut = async (onB: ChatClient, sessionId: string, question: string, cut: string) => {
+    const error = await onB.waitForEvent('ai:error', (e) => e.messageId === cut, 15000);
+    expect(error).toMatchObject({ replyTo: question, error: { code: 'interrupted', recoverable: true } });
+    const end = await onB.waitForEvent('ai:end', (e) => e.messageId !== cut, 15000);
+    expect(end).toMatchObject({ replyTo: question, finishReason: 'stop' });
+    const { messages } = await onB.ok<{ messages: Message[] }>('session:resume', { sessionId, afterSeq: 0 });
+    const replies = messages.filter((m) => m.sender === 'ai');
+    expect(replies.map((m) => [m.id, m.status, m.replyTo])).toEqual([
+      [cut, 'interrupted', question],
+      [end.messageId, 'complete', question],
+    ]);
+    expect(replies[0].content.startsWith(onB.streamedText(cut))).toBe(true);
+    expect(replies[0].content).not.toBe('');
+    expect(replies[1].content).toBe(DemoLlmProvider.replyTo([{ role: 'user', content: 'tell me a story' }]));
+    for (const [, events] of terminalsById(onB)) expect(events).toHaveLength(1);
+    return { cutAt: onB.events.findIndex((e) => e.event === 'ai:error' && e.payload.messageId === cut) };
+  };
+
+  it('is settled by another replica when it is killed (SIGKILL): the cut reply once as interrupted, then one answer', async () => {
+    c = cluster();
+    const { a, onB, sessionId, question, cut } = await conversation();
+    a.process.signal('SIGKILL');
+    await a.process.exited;
+    await expectAnsweredOnceAfterCut(onB, sessionId, question, cut);
+  });
+
+  it('loses its lease when its process stalls past it (SIGSTOP): nothing more comes from it once it resumes', async () => {
+    // Fast deltas: when the process freezes, a frame is almost always waiting to go out the moment it resumes.
+    c = cluster({ DEMO_DELTA_INTERVAL_MS: '20' });
+    const { a, onB, sessionId, question, cut } = await conversation();
+    a.process.signal('SIGSTOP');
+    const { cutAt } = await expectAnsweredOnceAfterCut(onB, sessionId, question, cut);
+    a.process.signal('SIGCONT');
+    await waitFor(() => /"msg":"turn lease lost/.test(a.process.stdout), {
+      timeoutMs: 15000,
+      what: 'the stalled replica to find its lease gone',
+    });
+    // The stalled replica neither streamed nor stored anything more for the reply it lost.
+    expect(onB.events.slice(cutAt + 1).filter((e) => e.payload.messageId === cut)).toEqual([]);
+    const db = await c.db();
+    expect(await db.collection('messages').countDocuments({ sessionId, sender: 'ai' })).toBe(2);
+    for (const [, events] of terminalsById(onB)) expect(events).toHaveLength(1);
+  });
+});
+
+describe('a turn while Redis restarts', () => {
+  let redis: RedisServer | undefined;
+  let c: ReturnType<typeof cluster>;
+  afterEach(async () => {
+    await c.close();
+    await redis?.stop();
+  });
+
+  it('still ends with exactly one stored reply and one terminal event', async () => {
+    redis = await startRedisServer();
+    c = cluster({ REDIS_URL: redis.url });
+    const { url } = await c.replica();
+    const client = await c.device(url, `u-${randomUUID()}`);
+    const { sessionId } = await client.ok<{ sessionId: string }>('session:start', {});
+    await client.ok('message:send', { sessionId, clientMessageId: randomUUID(), content: 'keep talking' });
+    const { messageId } = await client.waitForEvent('ai:delta');
+    await redis.stop();
+    redis = await startRedisServer({ port: redis.port });
+    const end = await client.waitForEvent('ai:end', () => true, 20000);
+    expect(end).toMatchObject({ messageId, finishReason: 'stop' });
+    const db = await c.db();
+    const replies = await db.collection('messages').find({ sessionId, sender: 'ai' }).toArray();
+    expect(replies.map((r) => [String(r._id), String(r.status)])).toEqual([[messageId, 'complete']]);
+    expect(client.named('ai:error')).toEqual([]);
+    expect(client.named('ai:end')).toHaveLength(1);
+  });
+});
+
+describe('chatbox_active_sessions across replicas', () => {
+  let c: ReturnType<typeof cluster>;
+  afterEach(() => c.close());
+
+  it('sums over two replicas to the active sessions in the database, also after one restarts', async () => {
+    c = cluster({ METRICS_REFRESH_MS: '100' });
+    const one = await c.replica();
+    let two = await c.replica();
+    const gauge = async (url: string) => {
+      const text = await (
+        await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${c.env.METRICS_TOKEN}` } })
+      ).text();
+      return Number(/^chatbox_active_sessions (\S+)$/m.exec(text)?.[1] ?? NaN);
+    };
+    for (const [replica, n] of [
+      [one, 2],
+      [two, 3],
+    ] as const) {
+      for (let i = 0; i < n; i++) await (await c.device(replica.url, `u-${randomUUID()}`)).ok('session:start', {});
+    }
+    two.process.signal('SIGTERM');
+    expect(await two.process.exited).toBe(0);
+    two = await c.replica();
+    const db = await c.db();
+    const active = () => db.collection('sessions').countDocuments({ status: 'active' });
+    expect(await active()).toBe(5);
+    await waitFor(async () => (await gauge(one.url)) + (await gauge(two.url)) === 5, {
+      what: 'the two gauges to sum to the five active sessions',
+    });
+    const late = await c.device(two.url, `u-${randomUUID()}`);
+    const { sessionId } = await late.ok<{ sessionId: string }>('session:start', {});
+    await late.ok('session:end', { sessionId });
+    await (await c.device(one.url, `u-${randomUUID()}`)).ok('session:start', {});
+    expect(await active()).toBe(6);
+    await waitFor(async () => (await gauge(one.url)) + (await gauge(two.url)) === 6, {
+      what: 'the sum to follow later changes',
+    });
+  });
+});
