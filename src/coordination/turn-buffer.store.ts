@@ -5,7 +5,8 @@ export interface FinishedReply {
   content: string;
   status: 'complete' | 'stopped' | 'interrupted' | 'failed';
   finishReason: string;
-  model: string;
+  /** The model that answered; unknown for a reply cut before its runner could say. */
+  model?: string;
   usage?: { promptTokens: number; completionTokens: number; estimated: boolean };
   latency: { firstDeltaMs?: number; totalMs: number };
   /** What `ai:error` says, for a reply that did not end well. */

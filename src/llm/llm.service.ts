@@ -101,6 +101,8 @@ export class LlmService {
   }
 
   async *streamTurn(request: TurnRequest): AsyncGenerator<TurnEvent> {
+    // Stopped before it began (a stop during the prompt's preparation): no provider is called.
+    request.signal.throwIfAborted();
     const deadline = Date.now() + this.config.turnTimeoutMs;
     let lastError = new LlmError('unavailable', 'No model could answer');
     let previous: ModelConfig | undefined;
@@ -193,6 +195,8 @@ export class LlmService {
     const controller = new AbortController();
     const onAbort = () => controller.abort(request.signal.reason);
     request.signal.addEventListener('abort', onAbort, { once: true });
+    // An abort during a retry's backoff fired before this listener existed.
+    if (request.signal.aborted) onAbort();
     let timer: NodeJS.Timeout | undefined;
     const arm = (ms: number, reason: TimeoutReason) => {
       clearTimeout(timer);

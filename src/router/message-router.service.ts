@@ -68,7 +68,7 @@ export class MessageRouter {
     page: { afterSeq?: number; beforeSeq?: number; limit?: number } = {},
   ): Promise<ResumeResult> {
     const record = await this.sessions.getOwned(principal, sessionId);
-    const inFlight = await this.turns.inFlight(record);
+    const inFlight = await this.turns.inFlight(sessionId);
     const transcript = await this.sessions.transcript(sessionId, page);
     // Messages still owed after a restart are answered once a device is back.
     if (record.status === 'active') this.turns.kick(sessionId);
@@ -99,7 +99,7 @@ export class MessageRouter {
     if (route.to === 'ai' && (await this.sessions.pendingCount(session._id)) > this.config.chat.turnQueueLimit) {
       throw new AppError('busy', 'The assistant is still answering earlier messages');
     }
-    const { message, duplicate } = await withDbRetry(
+    const { message } = await withDbRetry(
       () =>
         this.sessions.appendUserMessage(session, {
           senderId: principal.userId,
@@ -110,8 +110,9 @@ export class MessageRouter {
         }),
       { deadline: Date.now() + SEND_RETRY_MS },
     );
-    if (!duplicate) this.broadcaster.toSession(input.sessionId, 'message:new', { ...message });
-    // A resend still kicks: its first attempt may have been stored just before a crash.
+    // A resend is told again (devices de-duplicate by id): its first attempt may have been stored without
+    // being fanned out, or without its turn starting, just before a crash or a lost acknowledgement.
+    this.broadcaster.toSession(input.sessionId, 'message:new', { ...message });
     if (route.to === 'ai') this.turns.kick(input.sessionId);
     return { messageId: message.id, seq: message.seq };
   }

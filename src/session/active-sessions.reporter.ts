@@ -9,7 +9,6 @@ import { LeadershipStore } from '../coordination/leadership.store';
 import { ACTIVE_SESSIONS } from '../metrics/chatbox.metrics';
 import { SessionService } from './session.service';
 
-
 /**
  * `chatbox_active_sessions` is a cluster figure, so it is read from the database, on a bounded
  * interval, by one replica at a time; the others report 0. `sum()` over replicas is then the truth,
@@ -54,6 +53,8 @@ export class ActiveSessionsReporter implements OnApplicationBootstrap, OnApplica
       const leading = await this.leadership.hold(this.role, this.holder, this.config.metrics.refreshMs * 3);
       this.gauge.set(leading ? await this.sessions.countActive() : 0);
     } catch (error) {
+      // Not sure to hold the role any more: another replica may take it, and the sum must not double.
+      this.gauge.set(0);
       this.logger.warn({ err: error }, 'could not refresh the active sessions gauge');
     }
   }

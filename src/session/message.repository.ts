@@ -56,6 +56,14 @@ export class MessageRepository {
     await this.model.updateOne({ _id: messageId, answered: false }, { $set: { answered: true } });
   }
 
+  /** True only for the caller that marked the reply announced. */
+  async markAnnounced(messageId: string): Promise<boolean> {
+    return (
+      (await this.model.updateOne({ _id: messageId, announced: false }, { $set: { announced: true } }))
+        .modifiedCount === 1
+    );
+  }
+
   /** After an interrupted reply, the next answer is stored under a later attempt (idempotent: never goes back). */
   async advanceAttempt(messageId: string, attempt: number): Promise<void> {
     await this.model.updateOne({ _id: messageId }, { $max: { attempt } });

@@ -5,11 +5,13 @@ import { ContentCipher } from './content-cipher';
 import { MessageRepository } from './message.repository';
 import { MessageDoc, MessageSchema } from './schemas/message.schema';
 import { SessionDoc, SessionSchema } from './schemas/session.schema';
+import { TurnLeaseDoc, TurnLeaseSchema } from './schemas/turn-lease.schema';
 import { SessionRepository } from './session.repository';
 import { SessionService } from './session.service';
 import { ShareDoc, ShareSchema } from './schemas/share.schema';
 import { ShareRepository } from './share.repository';
 import { ShareService } from './share.service';
+import { TurnLeaseRepository } from './turn-lease.repository';
 
 @Module({
   imports: [
@@ -17,6 +19,7 @@ import { ShareService } from './share.service';
       { name: SessionDoc.name, schema: SessionSchema },
       { name: MessageDoc.name, schema: MessageSchema },
       { name: ShareDoc.name, schema: ShareSchema },
+      { name: TurnLeaseDoc.name, schema: TurnLeaseSchema },
     ]),
   ],
   providers: [
@@ -25,6 +28,7 @@ import { ShareService } from './share.service';
     SessionRepository,
     MessageRepository,
     ShareRepository,
+    TurnLeaseRepository,
     ContentCipher,
     ActiveSessionsReporter,
   ],

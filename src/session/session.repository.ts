@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import { Model, trusted } from 'mongoose';
-import { SessionDoc, SessionOwner, StopReason, TurnLease } from './schemas/session.schema';
+import { SessionDoc, SessionOwner } from './schemas/session.schema';
 
 export type SessionRecord = SessionDoc;
 
@@ -17,8 +17,7 @@ export interface TurnStats {
   turnMs: number;
 }
 
-function addStats(stats?: TurnStats) {
-  if (!stats) return {};
+function addStats(stats: TurnStats) {
   return {
     $inc: {
       'tokens.prompt': stats.tokens.prompt,
@@ -36,20 +35,14 @@ export function isDuplicateKey(error: unknown): boolean {
   return (error as { code?: number } | null)?.code === 11000;
 }
 
-/**
- * Sessions, changed only through conditional single-document updates; every read is scoped by id or owner.
- * The turn lease lives here, on the session it fences, so whoever holds it is decided by one document.
- */
+/** Sessions, changed only through conditional single-document updates; every read is scoped by id or owner. */
 @Injectable()
 export class SessionRepository {
   constructor(@InjectModel(SessionDoc.name) private readonly model: Model<SessionDoc>) {}
 
   /** Sessions stored before owners and leases existed belong to the AI and hold no lease. */
   async upgradeLegacy(): Promise<void> {
-    await this.model.updateMany(
-      { owner: trusted({ $exists: false }) },
-      { $set: { owner: 'ai', epoch: 0, lease: null } },
-    );
+    await this.model.updateMany({ owner: trusted({ $exists: false }) }, { $set: { owner: 'ai', epoch: 0 } });
   }
 
   async create(session: SessionRecord): Promise<void> {
@@ -87,12 +80,16 @@ export class SessionRepository {
     return result.modifiedCount === 1;
   }
 
-  /** The next seq of an active session (or of any, for a reply already under way), or undefined. */
+  /**
+   * The next seq of an active session, or of any for a reply already under way (`evenIfEnded`). A
+   * message from a device also marks the session seen; a reply, which needs no device, does not.
+   */
   async allocateSeq(id: string, now: Date, evenIfEnded = false): Promise<number | undefined> {
+    const seen = evenIfEnded ? {} : { lastSeenAt: now };
     const doc = await this.model
       .findOneAndUpdate(
         evenIfEnded ? { _id: id } : { _id: id, status: 'active' },
-        { $inc: { lastSeq: 1, messageCount: 1 }, $set: { lastActivityAt: now, lastMessageAt: now, lastSeenAt: now } },
+        { $inc: { lastSeq: 1, messageCount: 1 }, $set: { lastActivityAt: now, lastMessageAt: now, ...seen } },
         { returnDocument: 'after' },
       )
       .lean<{ lastSeq: number }>()
@@ -156,93 +153,16 @@ export class SessionRepository {
     return this.model.find(filter).sort({ lastActivityAt: -1, _id: -1 }).limit(limit).lean<SessionRecord[]>().exec();
   }
 
+  /** Adds a finished turn's figures to its session. */
+  async recordTurn(id: string, stats: TurnStats): Promise<void> {
+    await this.model.updateOne({ _id: id }, addStats(stats));
+  }
+
   /** Hands the session to a new owner if nobody changed it since `epoch`; the epoch grows. */
   changeOwner(id: string, epoch: number, owner: SessionOwner): Promise<SessionRecord | null> {
     return this.model
       .findOneAndUpdate({ _id: id, epoch }, { $set: { owner }, $inc: { epoch: 1 } }, { returnDocument: 'after' })
       .lean<SessionRecord>()
-      .exec();
-  }
-
-  /** Takes the idle lease of an active session the AI owns, still at `lease.epoch`. */
-  claimLease(id: string, lease: TurnLease): Promise<SessionRecord | null> {
-    return this.model
-      .findOneAndUpdate(
-        { _id: id, status: 'active', owner: 'ai', epoch: lease.epoch, lease: null },
-        { $set: { lease } },
-        { returnDocument: 'after' },
-      )
-      .lean<SessionRecord>()
-      .exec();
-  }
-
-  /**
-   * Moves a held lease straight to the next turn, so no other replica can slip in between two turns;
-   * the finished turn's figures are added in the same write.
-   */
-  rebindLease(id: string, fromTurnId: string, lease: TurnLease, stats?: TurnStats): Promise<SessionRecord | null> {
-    return this.model
-      .findOneAndUpdate(
-        { _id: id, 'lease.turnId': fromTurnId, status: 'active', owner: 'ai', epoch: lease.epoch },
-        { $set: { lease }, ...addStats(stats) },
-        { returnDocument: 'after' },
-      )
-      .lean<SessionRecord>()
-      .exec();
-  }
-
-  /** Replaces a lease its holder let expire; the new holder settles the old turn. */
-  takeExpiredLease(id: string, expiredTurnId: string, now: Date, lease: TurnLease): Promise<SessionRecord | null> {
-    return this.model
-      .findOneAndUpdate(
-        { _id: id, 'lease.turnId': expiredTurnId, 'lease.expiresAt': trusted({ $lt: now }) },
-        { $set: { lease } },
-        { returnDocument: 'after' },
-      )
-      .lean<SessionRecord>()
-      .exec();
-  }
-
-  /** Extends a lease still held; null once another holder replaced it (or it was released). */
-  renewLease(id: string, turnId: string, expiresAt: Date): Promise<SessionRecord | null> {
-    return this.model
-      .findOneAndUpdate(
-        { _id: id, 'lease.turnId': turnId },
-        { $set: { 'lease.expiresAt': expiresAt } },
-        { returnDocument: 'after' },
-      )
-      .lean<SessionRecord>()
-      .exec();
-  }
-
-  /** Ends a lease still held, adding the finished turn's figures to the session in the same write. */
-  async releaseLease(id: string, turnId: string, stats?: TurnStats): Promise<boolean> {
-    const result = await this.model.updateOne(
-      { _id: id, 'lease.turnId': turnId },
-      { $set: { lease: null }, ...addStats(stats) },
-    );
-    return result.modifiedCount === 1;
-  }
-
-  /** Flags the running turn (that one reply's, when given) to stop; the lease it flagged, or null. */
-  async flagStop(id: string, reason: StopReason, messageId?: string): Promise<TurnLease | null> {
-    const doc = await this.model
-      .findOneAndUpdate(
-        { _id: id, 'lease.recovering': false, ...(messageId ? { 'lease.messageId': messageId } : {}) },
-        { $set: { 'lease.stop': reason } },
-        { returnDocument: 'after' },
-      )
-      .lean<SessionRecord>()
-      .exec();
-    return doc?.lease ?? null;
-  }
-
-  /** Sessions whose turn lease ran out: their holder died or stalled. */
-  findExpiredLeases(now: Date, limit: number): Promise<SessionRecord[]> {
-    return this.model
-      .find({ 'lease.expiresAt': trusted({ $lt: now }) })
-      .limit(limit)
-      .lean<SessionRecord[]>()
       .exec();
   }
 }

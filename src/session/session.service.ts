@@ -8,13 +8,16 @@ import { MESSAGES } from '../metrics/chatbox.metrics';
 import { ContentCipher } from './content-cipher';
 import { MessageRecord, MessageRepository } from './message.repository';
 import { MessageStatus } from './schemas/message.schema';
-import { SessionOwner, StopReason, TurnLease } from './schemas/session.schema';
+import { SessionOwner } from './schemas/session.schema';
+import { StopReason, TurnLease } from './schemas/turn-lease.schema';
 import { isDuplicateKey, SessionCursor, SessionRecord, SessionRepository, TurnStats } from './session.repository';
 import { sessionNameFrom } from './session-name';
 import { MessageView, SessionView, TranscriptPage } from './session-views';
+import { TurnLeaseRepository } from './turn-lease.repository';
 
 export type { SessionCursor, SessionRecord, TurnStats } from './session.repository';
-export type { SessionOwner, StopReason, TurnLease } from './schemas/session.schema';
+export type { SessionOwner } from './schemas/session.schema';
+export type { StopReason, TurnLease } from './schemas/turn-lease.schema';
 
 /** A user message the AI owes an answer, with the attempt its next reply is stored under. */
 export type PendingMessage = MessageView & { attempt: number };
@@ -41,13 +44,15 @@ export interface NewReply {
   model?: string;
   usage?: { promptTokens: number; completionTokens: number; estimated: boolean };
   latency?: { firstDeltaMs?: number; totalMs: number };
+  /** Whether its writer sends the terminal event itself (it still holds a sure lease). */
+  announced: boolean;
 }
 
 export type ReplyOutcome =
-  /** This reply is the stored answer for its (user message, attempt). */
-  | { stored: true; message: MessageView }
-  /** Another reply was stored first under the same (user message, attempt); this one was refused. */
-  | { stored: false; winner: MessageView };
+  /** This writer stored the answer for its (user message, attempt). */
+  | { stored: true; message: MessageView; announced: boolean }
+  /** Another writer stored the answer first under the same (user message, attempt); this one was refused. */
+  | { stored: false; winner: MessageView; announced: boolean };
 
 export interface AppendResult {
   message: MessageView;
@@ -58,12 +63,13 @@ export interface AppendResult {
 const SEQ_ATTEMPTS = 5;
 export const PAGE_LIMIT = 200;
 
-/** Conversation lifecycle, the durable record and the turn lease; the facade other modules use. */
+/** Conversation lifecycle, the durable record and the turn leases; the facade other modules use. */
 @Injectable()
 export class SessionService implements OnModuleInit {
   constructor(
     private readonly sessions: SessionRepository,
     private readonly messages: MessageRepository,
+    private readonly leases: TurnLeaseRepository,
     private readonly cipher: ContentCipher,
     @InjectMetric(MESSAGES) private readonly messageCounter: Counter<string>,
   ) {}
@@ -87,7 +93,6 @@ export class SessionService implements OnModuleInit {
         modelId,
         owner: 'ai',
         epoch: 0,
-        lease: null,
         startedAt: now,
         lastActivityAt: now,
         lastSeenAt: now,
@@ -193,9 +198,10 @@ export class SessionService implements OnModuleInit {
   }
 
   /**
-   * Stores an AI reply unless another reply to the same user message and attempt was stored first (a
-   * turn whose lease was taken over, a re-run after a crash): the unique key decides, on any server.
-   * Replies are stored even after the session ended, since they were under way.
+   * Stores an AI reply unless another writer stored one to the same user message and attempt first (a
+   * turn whose lease was taken over, a re-run after a crash): the unique key decides, on any server, and
+   * the writer's turn id tells a retried write of one's own from someone else's. Replies are stored even
+   * after the session ended, since they were under way.
    */
   async storeReply(sessionId: string, reply: NewReply): Promise<ReplyOutcome> {
     const clientKey = `r:${reply.replyTo}:${reply.attempt}`;
@@ -215,12 +221,22 @@ export class SessionService implements OnModuleInit {
       replyTo: reply.replyTo,
       replyToSeq: reply.replyToSeq,
       turnId: reply.turnId,
+      announced: reply.announced,
     }));
     const message = this.toMessageView(record);
-    // A retried write of our own that had landed the first time finds itself: that is success.
-    if (duplicate && record._id !== reply.id) return { stored: false, winner: message };
+    const announced = record.announced !== false;
+    if (duplicate && record.turnId !== reply.turnId) return { stored: false, winner: message, announced };
     if (!duplicate) this.messageCounter.inc({ sender: 'ai' });
-    return { stored: true, message };
+    return { stored: true, message, announced };
+  }
+
+  /** True only for the caller that marked the reply's terminal event as sent. */
+  markAnnounced(messageId: string): Promise<boolean> {
+    return this.messages.markAnnounced(messageId);
+  }
+
+  recordTurn(sessionId: string, stats: TurnStats): Promise<void> {
+    return this.sessions.recordTurn(sessionId, stats);
   }
 
   async selectModel(principal: Principal, sessionId: string, modelId: string): Promise<SessionView> {
@@ -258,37 +274,48 @@ export class SessionService implements OnModuleInit {
     return this.sessions.changeOwner(sessionId, epoch, owner);
   }
 
-  claimTurn(sessionId: string, lease: TurnLease): Promise<SessionRecord | null> {
-    return this.sessions.claimLease(sessionId, lease);
-  }
-
-  rebindTurn(
+  /**
+   * Takes the session's turn lease for the AI if nobody holds it and the session is active and owned by
+   * the AI; the lease records the session's epoch. The session as read and the lease, or null.
+   */
+  async claimTurn(
     sessionId: string,
-    fromTurnId: string,
-    lease: TurnLease,
-    stats?: TurnStats,
-  ): Promise<SessionRecord | null> {
-    return this.sessions.rebindLease(sessionId, fromTurnId, lease, stats);
+    draft: Omit<TurnLease, 'epoch'>,
+  ): Promise<{ session: SessionRecord; lease: TurnLease } | null> {
+    const session = await this.sessions.findById(sessionId);
+    if (session?.status !== 'active' || session.owner !== 'ai') return null;
+    const lease = { ...draft, epoch: session.epoch };
+    return (await this.leases.claim(sessionId, lease)) ? { session, lease } : null;
   }
 
-  takeExpiredTurn(sessionId: string, expiredTurnId: string, lease: TurnLease): Promise<SessionRecord | null> {
-    return this.sessions.takeExpiredLease(sessionId, expiredTurnId, new Date(), lease);
+  takeExpiredTurn(sessionId: string, expiredTurnId: string, lease: TurnLease): Promise<boolean> {
+    return this.leases.takeExpired(sessionId, expiredTurnId, new Date(), lease);
   }
 
-  renewTurn(sessionId: string, turnId: string, expiresAt: Date): Promise<SessionRecord | null> {
-    return this.sessions.renewLease(sessionId, turnId, expiresAt);
+  /** Extends a lease still held, with the session as it is now; null once the lease was lost. */
+  async renewTurn(
+    sessionId: string,
+    turnId: string,
+    expiresAt: Date,
+  ): Promise<{ lease: TurnLease; session: SessionRecord | null } | null> {
+    const lease = await this.leases.renew(sessionId, turnId, expiresAt);
+    return lease && { lease, session: await this.sessions.findById(sessionId) };
   }
 
-  releaseTurn(sessionId: string, turnId: string, stats?: TurnStats): Promise<boolean> {
-    return this.sessions.releaseLease(sessionId, turnId, stats);
+  releaseTurn(sessionId: string, turnId: string): Promise<boolean> {
+    return this.leases.release(sessionId, turnId);
   }
 
   flagStop(sessionId: string, reason: StopReason, messageId?: string): Promise<TurnLease | null> {
-    return this.sessions.flagStop(sessionId, reason, messageId);
+    return this.leases.flagStop(sessionId, reason, messageId);
   }
 
-  expiredTurns(limit: number): Promise<SessionRecord[]> {
-    return this.sessions.findExpiredLeases(new Date(), limit);
+  turnLease(sessionId: string): Promise<TurnLease | null> {
+    return this.leases.find(sessionId);
+  }
+
+  expiredTurns(limit: number): Promise<{ sessionId: string; lease: TurnLease }[]> {
+    return this.leases.findExpired(new Date(), limit);
   }
 
   /** Of these sessions, the active ones with user messages the AI still owes and no turn running. */
@@ -296,7 +323,8 @@ export class SessionService implements OnModuleInit {
     if (sessionIds.length === 0) return [];
     const owing = await this.messages.sessionsWithUnanswered(sessionIds);
     if (owing.length === 0) return [];
-    return (await this.sessions.findActiveByIds(owing)).filter((s) => s.lease === null).map((s) => s._id);
+    const held = await this.leases.heldFor(owing);
+    return (await this.sessions.findActiveByIds(owing)).map((s) => s._id).filter((id) => !held.has(id));
   }
 
   markSeen(sessionIds: string[]): Promise<void> {

@@ -44,15 +44,17 @@ export interface InFlightReply {
   text: string | null;
 }
 
-interface RunningTurn {
-  sessionId: string;
-  controller: AbortController;
+/**
+ * What a holder knows of its lease: until when it is sure to hold it (its last confirmed renewal, less
+ * an allowance for clocks that differ between replicas), and whether it learnt it lost it.
+ */
+interface Hold {
+  until: number;
+  lost: boolean;
 }
 
-interface Settled {
-  settled: boolean;
-  stats?: TurnStats;
-}
+/** A failure with no write behind it: the lease is gone, so nothing more may be written. */
+class LeaseLost extends Error {}
 
 /** Runs `task` every `ms`, never two at once. */
 function every(ms: number, task: () => Promise<void>): NodeJS.Timeout {
@@ -68,22 +70,24 @@ const interrupted = (message: string): ProtocolError => toProtocolError(new AppE
 
 /**
  * How an AI turn runs, start to end, on whichever replica claims it: the lease (one turn per session,
- * fenced by the session record), the prompt (the newest history that fits, in conversation order), the
- * stream (coalesced frames, mirrored so any replica can show the reply in flight), and the settlement
- * (one stored reply per user message and attempt, one terminal event matching it). A turn stops only when
- * asked to (stop, session end, a change of owner), at its deadline, or when no device has been in the
- * session for TURN_ABANDON_AFTER_MS; a device leaving never stops it. A replica that dies mid-turn
- * leaves a lease that expires: another replica stores the cut reply as interrupted and answers again.
+ * its own document, taken by a unique insert), the prompt (the newest history that fits, in conversation
+ * order), the stream (coalesced frames, mirrored so any replica can show the reply in flight), and the
+ * settlement (one stored reply per user message and attempt, one terminal event that matches it). A turn
+ * stops only when asked to (stop, session end, a change of owner), at its deadline, or when no device has
+ * been in the session for TURN_ABANDON_AFTER_MS; a device leaving never stops it. A replica that dies or
+ * stalls mid-turn leaves a lease that expires: another replica stores the cut reply as interrupted and
+ * answers the message again, and the stalled replica sends nothing more.
  */
 @Injectable()
 export class TurnEngine implements OnModuleInit, OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(TurnEngine.name);
   /** This process, as named in the leases it holds. */
   readonly replica = randomUUID();
-  /** Turns running here, by turn id: to abort them. The lease in the session record is the truth. */
-  private readonly running = new Map<string, RunningTurn>();
+  /** Turns streaming here, by turn id: to abort them. The lease document is the truth. */
+  private readonly running = new Map<string, AbortController>();
   private readonly drives = new Map<string, Promise<void>>();
   private readonly wanted = new Set<string>();
+  private readonly skewMs: number;
   private recoveryTimer?: NodeJS.Timeout;
   private recovery?: Promise<void>;
   private closing = false;
@@ -99,7 +103,11 @@ export class TurnEngine implements OnModuleInit, OnApplicationBootstrap, BeforeA
     @InjectMetric(TURN_DURATION) private readonly turnDuration: Histogram<string>,
     @InjectMetric(FIRST_DELTA) private readonly firstDelta: Histogram<string>,
     @InjectMetric(TURNS_IN_FLIGHT) private readonly inFlightGauge: Gauge<string>,
-  ) {}
+  ) {
+    // A holder stops trusting its lease this long before it ends, in case the clock of the replica
+    // that would take it over runs ahead.
+    this.skewMs = Math.min(1000, config.chat.turnLeaseMs / 5);
+  }
 
   async onModuleInit(): Promise<void> {
     // Subscribed before the first turn can run, so no stop request is missed.
@@ -143,9 +151,9 @@ export class TurnEngine implements OnModuleInit, OnApplicationBootstrap, BeforeA
   }
 
   /** The reply the session is streaming, if any, with what was said so far. */
-  async inFlight(session: SessionRecord): Promise<InFlightReply | null> {
-    const lease = session.lease;
-    if (!lease || lease.recovering) return null;
+  async inFlight(sessionId: string): Promise<InFlightReply | null> {
+    const lease = await this.sessions.turnLease(sessionId);
+    if (!lease || lease.settling) return null;
     const snapshot = await this.buffer.read(lease.turnId).catch(() => undefined);
     const streamed = snapshot?.streamed;
     return {
@@ -157,8 +165,8 @@ export class TurnEngine implements OnModuleInit, OnApplicationBootstrap, BeforeA
   }
 
   private abort(turnId: string, reason: AbortReason): void {
-    const turn = this.running.get(turnId);
-    if (turn && !turn.controller.signal.aborted) turn.controller.abort(reason);
+    const controller = this.running.get(turnId);
+    if (controller && !controller.signal.aborted) controller.abort(reason);
   }
 
   private async drive(sessionId: string): Promise<void> {
@@ -173,199 +181,208 @@ export class TurnEngine implements OnModuleInit, OnApplicationBootstrap, BeforeA
     }
   }
 
-  /** Runs turns for the session's pending messages, keeping the lease from one turn to the next. */
+  /**
+   * Runs turns for the session's pending messages, one at a time. The lease is released after each
+   * turn and the next pending message read after that, so a message stored meanwhile is never left
+   * without a turn: either this loop reads it, or the lease was free when its sender kicked.
+   */
   private async answerOwed(sessionId: string): Promise<void> {
-    let held: { turnId: string; stats?: TurnStats } | undefined;
-    try {
-      while (!this.closing) {
-        const deadline = Date.now() + this.config.chat.turnLeaseMs;
-        const next = await withDbRetry(() => this.sessions.nextPending(sessionId), { deadline });
-        if (!next) return;
-        const session = await withDbRetry(() => this.sessions.find(sessionId), { deadline });
-        if (session.status !== 'active' || session.owner !== 'ai') return;
-        // Another turn runs (here or elsewhere); its holder answers what follows.
-        if (!held && session.lease) return;
-        const lease = this.newLease(session, next);
-        const previous = held;
-        held = undefined;
-        const claimed = previous
-          ? await this.sessions.rebindTurn(sessionId, previous.turnId, lease, previous.stats)
-          : await this.sessions.claimTurn(sessionId, lease);
-        if (!claimed) return;
-        held = { turnId: lease.turnId };
-        const result = await this.run(claimed, lease, next);
-        // Unsettled: the lease is left to expire, and whoever takes it over stores the kept reply.
-        if (!result.settled) held = undefined;
-        else held.stats = result.stats;
-        if (!held) return;
-      }
-    } finally {
-      if (held) {
-        const { turnId, stats } = held;
-        await withDbRetry(() => this.sessions.releaseTurn(sessionId, turnId, stats), {
-          deadline: Date.now() + this.config.chat.turnLeaseMs,
-        }).catch((error: unknown) => this.logger.warn({ err: error, sessionId, turnId }, 'lease not released'));
-      }
+    while (!this.closing) {
+      const deadline = Date.now() + this.config.chat.turnLeaseMs;
+      const next = await withDbRetry(() => this.sessions.nextPending(sessionId), { deadline });
+      if (!next) return;
+      const claimed = await this.sessions.claimTurn(sessionId, this.draftLease(next));
+      // Another turn runs (here or elsewhere; its holder answers what follows), or the AI may not answer.
+      if (!claimed) return;
+      const { session, lease } = claimed;
+      const result = this.closing ? 'not_started' : await this.run(session, lease, next);
+      // Unsettled: the lease is left to expire, and whoever takes it over stores the kept reply.
+      if (result === 'unsettled') return;
+      await this.release(sessionId, lease.turnId);
+      // The turn could not begin (its history could not be read): the message stays owed for later.
+      if (result === 'not_started') return;
     }
   }
 
-  private newLease(session: SessionRecord, message: PendingMessage): TurnLease {
+  private async release(sessionId: string, turnId: string): Promise<void> {
+    await withDbRetry(() => this.sessions.releaseTurn(sessionId, turnId), {
+      deadline: Date.now() + this.config.chat.turnLeaseMs,
+    }).catch((error: unknown) =>
+      // It expires by itself; whoever takes it finds the reply stored and only releases it.
+      this.logger.warn({ err: error, sessionId, turnId }, 'lease not released'),
+    );
+  }
+
+  private draftLease(message: PendingMessage): Omit<TurnLease, 'epoch'> {
     return {
       turnId: randomUUID(),
       replica: this.replica,
-      epoch: session.epoch,
       replyTo: message.id,
       replyToSeq: message.seq,
       messageId: randomUUID(),
       attempt: message.attempt,
       expiresAt: new Date(Date.now() + this.config.chat.turnLeaseMs),
       stop: null,
-      recovering: false,
+      settling: null,
     };
   }
 
-  private async run(session: SessionRecord, lease: TurnLease, message: PendingMessage): Promise<Settled> {
+  private async run(
+    session: SessionRecord,
+    lease: TurnLease,
+    message: PendingMessage,
+  ): Promise<'settled' | 'unsettled' | 'not_started'> {
     const sessionId = session._id;
     const { turnId, messageId, replyTo } = lease;
     const controller = new AbortController();
-    this.running.set(turnId, { sessionId, controller });
-    this.inFlightGauge.inc();
-    const startedAt = Date.now();
-    let answering = this.llm.modelOrDefault(session.modelId);
-    let firstDeltaMs: number | undefined;
-    let text = '';
-    let usage: FinishedReply['usage'];
-    let finishReason = 'stop';
-    let failure: unknown;
-
-    let mirrored = await this.buffer.open(turnId).then(
-      () => true,
-      () => false,
-    );
-    this.broadcaster.toSession(sessionId, 'ai:start', { sessionId, messageId, replyTo });
-    // Each frame is mirrored before it is broadcast, so a device that resumes (reads the mirror after
-    // joining the room) misses nothing: a frame is either in what it read or among the deltas it receives.
-    let frames = Promise.resolve();
-    const held = { until: startedAt + this.config.chat.turnLeaseMs };
-    const coalescer = new DeltaCoalescer(DELTA_FRAME_MS, (index, delta) => {
-      frames = frames.then(async () => {
-        // Past the last confirmed lease (the process stalled, or renewals failed), another replica may
-        // have taken the turn over and told clients it ended: nothing more may come from here.
-        if (Date.now() > held.until && !controller.signal.aborted) controller.abort('lease_lost');
-        if (controller.signal.reason === 'lease_lost') return;
-        if (mirrored) {
-          mirrored = await this.buffer.append(turnId, index, delta).catch(() => false);
-          if (!mirrored) void this.buffer.discard(turnId).catch(() => undefined);
-        }
-        this.broadcaster.toSession(sessionId, 'ai:delta', { sessionId, messageId, index, text: delta });
-      });
+    const hold: Hold = { until: Date.now() + this.config.chat.turnLeaseMs - this.skewMs, lost: false };
+    const unwatch = this.watch(sessionId, lease, hold, (reason) => {
+      if (!controller.signal.aborted) controller.abort(reason);
     });
-    const unwatch = this.watch(sessionId, lease, held);
+    this.running.set(turnId, controller);
     try {
-      const history = await this.history(sessionId, message, answering);
-      const stream = this.llm.streamTurn({
-        modelId: answering.id,
-        messages: buildPrompt(answering, history, message.content),
-        userId: message.senderId ?? '',
-        sessionId,
-        conversationId: session.providerConversationId,
-        signal: controller.signal,
-      });
-      for await (const event of stream) {
-        if (event.type === 'delta') {
-          firstDeltaMs ??= Date.now() - startedAt;
-          text += event.text;
-          coalescer.push(event.text);
-        } else if (event.type === 'model') answering = event.model;
-        else if (event.type === 'usage') {
-          usage = {
-            promptTokens: event.promptTokens,
-            completionTokens: event.completionTokens,
-            estimated: event.estimated,
-          };
-        } else if (event.type === 'conversation') {
-          await this.sessions
-            .setProviderConversation(sessionId, event.conversationId)
-            .catch((error: unknown) =>
-              this.logger.warn({ err: error, sessionId, turnId }, 'provider conversation not saved'),
-            );
-        } else finishReason = event.finishReason;
+      let answering = this.llm.modelOrDefault(session.modelId);
+      let history: HistoryMessage[];
+      try {
+        history = await this.history(sessionId, message, answering);
+      } catch (error) {
+        this.logger.warn({ err: error, sessionId, turnId }, 'history not read: the message is answered later');
+        return 'not_started';
       }
-    } catch (error) {
-      if (!controller.signal.aborted) failure = error;
-    } finally {
-      unwatch();
-      this.running.delete(turnId);
-      this.inFlightGauge.dec();
-    }
-    // Every delta goes out before the turn's single terminal event.
-    coalescer.flush();
-    await frames;
-
-    const reason = controller.signal.aborted ? (controller.signal.reason as AbortReason) : undefined;
-    if (reason === 'lease_lost') {
-      // Another replica holds the session now and settles this reply; nothing more may come from here.
-      this.logger.warn({ sessionId, turnId }, 'turn lease lost: the reply is left to its new holder');
-      return { settled: false };
-    }
-    const latency = { firstDeltaMs, totalMs: Date.now() - startedAt };
-    const base = { content: text, model: answering.id, usage, latency };
-    let reply: FinishedReply;
-    if (failure !== undefined) {
-      const error = toProtocolError(
-        failure instanceof AppError ? failure : new AppError('unavailable', 'The assistant could not answer'),
+      this.inFlightGauge.inc();
+      const startedAt = Date.now();
+      let firstDeltaMs: number | undefined;
+      let text = '';
+      let usage: FinishedReply['usage'];
+      let finishReason = 'stop';
+      let failure: unknown;
+      let mirrored = await this.buffer.open(turnId).then(
+        () => true,
+        () => false,
       );
-      this.logger.warn({ err: failure, sessionId, turnId, code: error.code }, 'AI turn failed');
-      reply = { ...base, status: text ? 'interrupted' : 'failed', finishReason: 'error', error };
-    } else if (reason === 'shutdown') {
-      reply = {
-        ...base,
-        status: 'interrupted',
-        finishReason: 'shutdown',
-        error: interrupted('The reply was cut by a server restart; it is answered again'),
-      };
-    } else if (reason !== undefined) {
-      reply = { ...base, status: 'stopped', finishReason: reason };
-    } else {
-      reply = { ...base, status: 'complete', finishReason };
-    }
-    const settled = await this.settle(sessionId, lease, reply);
-    if (settled.settled) {
-      const labels = { provider: answering.provider, model: answering.id };
-      this.turnDuration.observe(labels, latency.totalMs / 1000);
-      if (firstDeltaMs !== undefined) this.firstDelta.observe(labels, firstDeltaMs / 1000);
-    }
-    return {
-      ...settled,
-      stats: settled.settled
-        ? {
-            tokens: { prompt: usage?.promptTokens ?? 0, completion: usage?.completionTokens ?? 0 },
-            responseMs: firstDeltaMs ?? latency.totalMs,
-            turnMs: latency.totalMs,
+      this.broadcaster.toSession(sessionId, 'ai:start', { sessionId, messageId, replyTo });
+      // Each frame is mirrored before it is broadcast, so a device that resumes (reads the mirror after
+      // joining the room) misses nothing: a frame is either in what it read or among the deltas it receives.
+      let frames = Promise.resolve();
+      const coalescer = new DeltaCoalescer(DELTA_FRAME_MS, (index, delta) => {
+        frames = frames.then(async () => {
+          // Past the last sure moment of its lease (the process stalled, or renewals failed), another
+          // replica may have taken the turn over and told clients it ended: nothing more may come from here.
+          if (Date.now() > hold.until && !controller.signal.aborted) controller.abort('lease_lost');
+          if (controller.signal.reason === 'lease_lost') return;
+          if (mirrored) {
+            mirrored = await this.buffer.append(turnId, index, delta).catch(() => false);
+            if (!mirrored) void this.buffer.discard(turnId).catch(() => undefined);
           }
-        : undefined,
-    };
+          this.broadcaster.toSession(sessionId, 'ai:delta', { sessionId, messageId, index, text: delta });
+        });
+      });
+      try {
+        const stream = this.llm.streamTurn({
+          modelId: answering.id,
+          messages: buildPrompt(answering, history, message.content),
+          userId: message.senderId ?? '',
+          sessionId,
+          conversationId: session.providerConversationId,
+          signal: controller.signal,
+        });
+        for await (const event of stream) {
+          if (event.type === 'delta') {
+            firstDeltaMs ??= Date.now() - startedAt;
+            text += event.text;
+            coalescer.push(event.text);
+          } else if (event.type === 'model') answering = event.model;
+          else if (event.type === 'usage') {
+            usage = {
+              promptTokens: event.promptTokens,
+              completionTokens: event.completionTokens,
+              estimated: event.estimated,
+            };
+          } else if (event.type === 'conversation') {
+            await this.sessions
+              .setProviderConversation(sessionId, event.conversationId)
+              .catch((error: unknown) =>
+                this.logger.warn({ err: error, sessionId, turnId }, 'provider conversation not saved'),
+              );
+          } else finishReason = event.finishReason;
+        }
+      } catch (error) {
+        if (!controller.signal.aborted) failure = error;
+      } finally {
+        this.running.delete(turnId);
+        this.inFlightGauge.dec();
+      }
+      // Every delta goes out before the turn's single terminal event.
+      coalescer.flush();
+      await frames;
+
+      const reason = controller.signal.aborted ? (controller.signal.reason as AbortReason) : undefined;
+      if (reason === 'lease_lost') {
+        // Another replica holds the session now and settles this reply; nothing more may come from here.
+        this.logger.warn({ sessionId, turnId }, 'turn lease lost: the reply is left to its new holder');
+        return 'unsettled';
+      }
+      const latency = { firstDeltaMs, totalMs: Date.now() - startedAt };
+      const base = { content: text, model: answering.id, usage, latency };
+      let reply: FinishedReply;
+      if (failure !== undefined) {
+        const cause =
+          failure instanceof AppError ? failure : new AppError('unavailable', 'The assistant could not answer');
+        const error = toProtocolError(cause);
+        this.logger.warn({ err: failure, sessionId, turnId, code: error.code }, 'AI turn failed');
+        reply = { ...base, status: text ? 'interrupted' : 'failed', finishReason: 'error', error };
+      } else if (reason === 'shutdown') {
+        const error = interrupted('The reply was cut by a server restart; it is answered again');
+        reply = { ...base, status: 'interrupted', finishReason: 'shutdown', error };
+      } else if (reason !== undefined) {
+        reply = { ...base, status: 'stopped', finishReason: reason };
+      } else {
+        reply = { ...base, status: 'complete', finishReason };
+      }
+      const settled = await this.settle(sessionId, lease, lease.turnId, reply, hold);
+      if (settled === 'stored') {
+        const labels = { provider: answering.provider, model: answering.id };
+        this.turnDuration.observe(labels, latency.totalMs / 1000);
+        if (firstDeltaMs !== undefined) this.firstDelta.observe(labels, firstDeltaMs / 1000);
+        const stats: TurnStats = {
+          tokens: { prompt: usage?.promptTokens ?? 0, completion: usage?.completionTokens ?? 0 },
+          responseMs: firstDeltaMs ?? latency.totalMs,
+          turnMs: latency.totalMs,
+        };
+        await this.sessions
+          .recordTurn(sessionId, stats)
+          .catch((error: unknown) => this.logger.warn({ err: error, sessionId, turnId }, 'turn figures not recorded'));
+      }
+      return settled === 'unsettled' ? 'unsettled' : 'settled';
+    } finally {
+      this.running.delete(turnId);
+      unwatch();
+    }
   }
 
   /**
-   * Renews the lease while the turn runs (moving `held.until`, the end of the last confirmed lease),
-   * and stops the turn when the lease says so (a stop request, the session ended, a new owner), when
-   * the lease was taken over, or when the session has had no device for TURN_ABANDON_AFTER_MS. The
-   * two run on timers of their own: counting devices asks every replica and may wait on a slow one,
-   * which must never delay a renewal.
+   * Keeps the lease while its holder works (streaming, then settling): renews it, moving `hold.until`,
+   * and calls `stop` when the lease says so (a stop request, the session ended, a new owner), when it
+   * was lost (`hold.lost`), or when the session has had no device for TURN_ABANDON_AFTER_MS. Renewing
+   * and counting devices run on timers of their own: a count asks every replica and may wait on a
+   * slow one, which must never delay a renewal.
    */
-  private watch(sessionId: string, lease: TurnLease, held: { until: number }): () => void {
+  private watch(sessionId: string, lease: TurnLease, hold: Hold, stop: (reason: AbortReason) => void): () => void {
     const { turnLeaseMs, turnAbandonAfterMs } = this.config.chat;
     const log = { sessionId, turnId: lease.turnId };
     const renew = async (): Promise<void> => {
       try {
         const asked = Date.now();
         const renewed = await this.sessions.renewTurn(sessionId, lease.turnId, new Date(asked + turnLeaseMs));
-        if (!renewed) return this.abort(lease.turnId, 'lease_lost');
-        held.until = asked + turnLeaseMs;
-        if (renewed.lease?.stop) return this.abort(lease.turnId, renewed.lease.stop);
-        if (renewed.status !== 'active') return this.abort(lease.turnId, 'session_ended');
-        if (renewed.owner !== 'ai' || renewed.epoch !== lease.epoch) this.abort(lease.turnId, 'owner_changed');
+        if (!renewed) {
+          hold.lost = true;
+          return stop('lease_lost');
+        }
+        hold.until = asked + turnLeaseMs - this.skewMs;
+        const { session } = renewed;
+        if (renewed.lease.stop) stop(renewed.lease.stop);
+        else if (session?.status !== 'active') stop('session_ended');
+        else if (session.owner !== 'ai' || session.epoch !== lease.epoch) stop('owner_changed');
       } catch (error) {
         // The lease keeps its time left; the next renewal tries again.
         if (!isTransientDbError(error)) this.logger.warn({ ...log, err: error }, 'lease not renewed');
@@ -375,7 +392,7 @@ export class TurnEngine implements OnModuleInit, OnApplicationBootstrap, BeforeA
     const count = async (): Promise<void> => {
       try {
         if ((await this.broadcaster.devicesInSession(sessionId)) > 0) lastPresent = Date.now();
-        else if (Date.now() - lastPresent >= turnAbandonAfterMs) this.abort(lease.turnId, 'abandoned');
+        else if (Date.now() - lastPresent >= turnAbandonAfterMs) stop('abandoned');
       } catch (error) {
         // Not knowing is not the same as nobody there: an unanswered count never abandons a reply.
         lastPresent = Date.now();
@@ -395,12 +412,13 @@ export class TurnEngine implements OnModuleInit, OnApplicationBootstrap, BeforeA
    */
   private async history(sessionId: string, current: MessageView, model: ModelConfig): Promise<HistoryMessage[]> {
     const budget = model.contextTokens - model.maxTokens;
+    const deadline = Date.now() + this.config.chat.turnLeaseMs;
     const loaded: MessageView[] = [];
     let before: number | undefined;
     let tokens = 0;
     while (loaded.length < HISTORY_MAX) {
       const page = await withDbRetry(() => this.sessions.newestMessages(sessionId, before, HISTORY_PAGE), {
-        deadline: Date.now() + this.config.chat.turnLeaseMs,
+        deadline,
       });
       loaded.push(...page);
       for (const m of page) if (m.seq < current.seq || m.sender === 'ai') tokens += estimateTokens(m.content);
@@ -411,81 +429,104 @@ export class TurnEngine implements OnModuleInit, OnApplicationBootstrap, BeforeA
   }
 
   /**
-   * Stores the reply and ends its turn with one terminal event that matches what was stored. The reply
-   * is kept in the turn buffer first: if the database refuses it past the retries, the lease expires
-   * and whoever takes it over stores it from there. If another reply to the same message and attempt
-   * was stored first (this turn was taken over), nothing is stored and that reply's holder speaks.
+   * Stores the reply answering `reply.replyTo` under `writer`'s lease and sends its one terminal event.
+   * The reply is kept in the turn buffer first (under `bufferTurnId`): if the database refuses it past
+   * the retries, the lease expires and whoever takes it over stores it from there. The writer sends the
+   * terminal event only if it stored the reply while still sure of its lease; otherwise the next holder
+   * of the lease finds the reply stored but not announced, and sends it. If another writer stored the
+   * answer first, this one only makes sure the user message is marked.
    */
-  private async settle(sessionId: string, lease: TurnLease, reply: FinishedReply): Promise<Settled> {
-    const { turnId, messageId, replyTo } = lease;
+  private async settle(
+    sessionId: string,
+    writer: TurnLease,
+    bufferTurnId: string,
+    reply: FinishedReply,
+    hold: Hold,
+  ): Promise<'stored' | 'found' | 'unsettled'> {
+    const { messageId, replyTo } = writer;
+    const log = { sessionId, turnId: writer.turnId };
     const deadline = Date.now() + this.config.chat.turnLeaseMs;
     await this.buffer
-      .finish(turnId, reply)
-      .catch((error: unknown) => this.logger.warn({ err: error, sessionId, turnId }, 'finished reply not kept'));
-    let stored: MessageView;
+      .finish(bufferTurnId, reply)
+      .catch((error: unknown) => this.logger.warn({ ...log, err: error }, 'finished reply not kept'));
+    let outcome;
     try {
-      const outcome = await withDbRetry(
-        () =>
-          this.sessions.storeReply(sessionId, {
+      outcome = await withDbRetry(
+        () => {
+          if (hold.lost) throw new LeaseLost();
+          return this.sessions.storeReply(sessionId, {
             id: messageId,
-            turnId,
+            turnId: writer.turnId,
             replyTo,
-            replyToSeq: lease.replyToSeq,
-            attempt: lease.attempt,
+            replyToSeq: writer.replyToSeq,
+            attempt: writer.attempt,
             content: reply.content,
             status: reply.status,
             finishReason: reply.finishReason,
             model: reply.model,
             usage: reply.usage,
             latency: reply.latency,
-          }),
-        {
-          deadline,
-          onRetry: (error) => this.logger.warn({ err: error, sessionId, turnId }, 'reply not saved yet: retrying'),
-        },
-      );
-      if (!outcome.stored) {
-        this.logger.warn({ sessionId, turnId, storedReply: outcome.winner.id }, 'another reply answered this message');
-        // The stored answer's marker may not be written yet: writing it again is harmless.
-        await this.mark(lease, outcome.winner, deadline);
-        if (outcome.winner.id !== messageId) {
-          this.broadcaster.toSession(sessionId, 'ai:error', {
-            sessionId,
-            messageId,
-            replyTo,
-            error: interrupted('Another reply answered this message'),
+            announced: Date.now() < hold.until,
           });
-        }
-        await this.buffer.discard(turnId).catch(() => undefined);
-        return { settled: true };
-      }
-      stored = outcome.message;
-      await this.mark(lease, stored, deadline);
+        },
+        { deadline, onRetry: (error) => this.logger.warn({ ...log, err: error }, 'reply not saved yet: retrying') },
+      );
+      await this.mark(writer, outcome.stored ? outcome.message : outcome.winner, deadline);
     } catch (error) {
-      this.logger.error({ err: error, sessionId, turnId }, 'reply not saved: it is kept for the next attempt');
-      return { settled: false };
+      if (error instanceof LeaseLost)
+        this.logger.warn(log, 'turn lease lost while saving: the reply is left to its new holder');
+      else this.logger.error({ ...log, err: error }, 'reply not saved: it is kept for the next attempt');
+      return 'unsettled';
     }
-    this.turns.inc({ outcome: reply.status });
+    if (outcome.stored) {
+      this.turns.inc({ outcome: reply.status });
+      if (outcome.announced) this.announce(sessionId, outcome.message, reply.error);
+    } else {
+      this.logger.warn({ ...log, storedReply: outcome.winner.id }, 'another reply answered this message');
+      if (outcome.winner.id !== messageId && Date.now() < hold.until) {
+        // This reply was streamed but will never be stored: its devices drop it.
+        this.broadcaster.toSession(sessionId, 'ai:error', {
+          sessionId,
+          messageId,
+          replyTo,
+          error: interrupted('Another reply answered this message'),
+        });
+      }
+      // A stored reply whose writer was not sure of its lease waits for the next holder to announce it.
+      if (!outcome.announced && (await this.sessions.markAnnounced(outcome.winner.id))) {
+        this.announce(sessionId, outcome.winner, reply.error);
+      }
+    }
+    await this.buffer.discard(bufferTurnId).catch(() => undefined);
+    return outcome.stored ? 'stored' : 'found';
+  }
+
+  /** The one terminal event of a stored reply, built from what was stored. */
+  private announce(sessionId: string, stored: MessageView, error?: ProtocolError): void {
+    const replyTo = stored.replyTo ?? '';
     if (stored.status === 'complete' || stored.status === 'stopped') {
       this.broadcaster.toSession(sessionId, 'ai:end', {
         sessionId,
-        messageId,
+        messageId: stored.id,
         replyTo,
         seq: stored.seq,
-        usage: reply.usage,
-        finishReason: reply.finishReason,
+        usage: stored.usage,
+        finishReason: stored.finishReason ?? 'stop',
       });
-    } else {
-      this.broadcaster.toSession(sessionId, 'ai:error', {
-        sessionId,
-        messageId,
-        replyTo,
-        seq: stored.seq,
-        error: reply.error ?? interrupted('The reply was cut'),
-      });
+      return;
     }
-    await this.buffer.discard(turnId).catch(() => undefined);
-    return { settled: true };
+    const told =
+      error ??
+      (REOPENING_REASONS.has(stored.finishReason ?? '')
+        ? interrupted('The reply was cut; it is answered again')
+        : toProtocolError(new AppError('unavailable', 'The assistant could not answer')));
+    this.broadcaster.toSession(sessionId, 'ai:error', {
+      sessionId,
+      messageId: stored.id,
+      replyTo,
+      seq: stored.seq,
+      error: told,
+    });
   }
 
   /** The user message is answered by this stored reply, or owed another one if the reply was cut. */
@@ -502,11 +543,11 @@ export class TurnEngine implements OnModuleInit, OnApplicationBootstrap, BeforeA
   /** Settles turns whose replica stopped renewing their lease (it died, or stalled past the lease). */
   private async recoverExpired(): Promise<void> {
     try {
-      for (const session of await this.sessions.expiredTurns(RECOVERY_BATCH)) {
+      for (const { sessionId, lease } of await this.sessions.expiredTurns(RECOVERY_BATCH)) {
         if (this.closing) return;
-        if (!session.lease || this.running.has(session.lease.turnId)) continue;
-        await this.recover(session, session.lease).catch((error: unknown) =>
-          this.logger.error({ err: error, sessionId: session._id }, 'expired turn not recovered'),
+        if (this.running.has(lease.turnId)) continue;
+        await this.recover(sessionId, lease).catch((error: unknown) =>
+          this.logger.error({ err: error, sessionId }, 'expired turn not recovered'),
         );
       }
     } catch (error) {
@@ -514,34 +555,39 @@ export class TurnEngine implements OnModuleInit, OnApplicationBootstrap, BeforeA
     }
   }
 
-  private async recover(session: SessionRecord, expired: TurnLease): Promise<void> {
-    const sessionId = session._id;
+  private async recover(sessionId: string, expired: TurnLease): Promise<void> {
+    // The turn whose reply is being settled: the expired one, or the one its own settler was settling.
+    const settling = expired.settling ?? expired.turnId;
     const lease: TurnLease = {
       ...expired,
       turnId: randomUUID(),
       replica: this.replica,
       expiresAt: new Date(Date.now() + this.config.chat.turnLeaseMs),
       stop: null,
-      recovering: true,
+      settling,
     };
     if (!(await this.sessions.takeExpiredTurn(sessionId, expired.turnId, lease))) return;
     this.logger.warn(
-      { sessionId, turnId: expired.turnId, replica: expired.replica },
+      { sessionId, turnId: settling, replica: expired.replica },
       'settling a turn whose replica stopped',
     );
-    const snapshot = await this.buffer.read(expired.turnId).catch(() => undefined);
-    // A reply its runner finished but could not store is stored as it was; anything else was cut.
-    const reply: FinishedReply = snapshot?.finished ?? {
-      content: snapshot?.streamed?.text ?? '',
-      status: 'interrupted',
-      finishReason: 'replica_lost',
-      model: session.modelId,
-      latency: { totalMs: 0 },
-      error: interrupted('The reply was cut by a server failure; it is answered again'),
-    };
-    const { settled } = await this.settle(sessionId, expired, reply);
-    if (!settled) return;
-    await this.sessions.releaseTurn(sessionId, lease.turnId);
+    const hold: Hold = { until: Date.now() + this.config.chat.turnLeaseMs - this.skewMs, lost: false };
+    const unwatch = this.watch(sessionId, lease, hold, () => undefined);
+    try {
+      const snapshot = await this.buffer.read(settling).catch(() => undefined);
+      // A reply its runner finished but could not store is stored as it was; anything else was cut.
+      const reply: FinishedReply = snapshot?.finished ?? {
+        content: snapshot?.streamed?.text ?? '',
+        status: 'interrupted',
+        finishReason: 'replica_lost',
+        latency: { totalMs: 0 },
+        error: interrupted('The reply was cut by a server failure; it is answered again'),
+      };
+      if ((await this.settle(sessionId, lease, settling, reply, hold)) === 'unsettled') return;
+    } finally {
+      unwatch();
+    }
+    await this.release(sessionId, lease.turnId);
     this.kick(sessionId);
   }
 }

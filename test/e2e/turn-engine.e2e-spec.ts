@@ -322,7 +322,8 @@ describe('the turn engine', () => {
   });
 
   it('stops a reply whose stop signal was lost: the runner reads the request from the lease when it renews', async () => {
-    const fenced = await startTestApp({ ...t.env, PORT: '0', TURN_LEASE_MS: '1000' });
+    // A slow reply (about 3 s) outlasts several renewals (every 333 ms).
+    const fenced = await startTestApp({ ...t.env, PORT: '0', TURN_LEASE_MS: '1000', DEMO_DELTA_INTERVAL_MS: '100' });
     try {
       const a = await device(fenced, `u-${randomUUID()}`);
       const { sessionId } = await a.ok<{ sessionId: string }>('session:start', {});
@@ -339,7 +340,7 @@ describe('the turn engine', () => {
   });
 
   it('stops a running reply when the session changes owner, and owes the new owner, not the AI, what follows', async () => {
-    const fenced = await startTestApp({ ...t.env, PORT: '0', TURN_LEASE_MS: '1000' });
+    const fenced = await startTestApp({ ...t.env, PORT: '0', TURN_LEASE_MS: '1000', DEMO_DELTA_INTERVAL_MS: '100' });
     try {
       const a = await device(fenced, `u-${randomUUID()}`);
       const { sessionId } = await a.ok<{ sessionId: string }>('session:start', {});
@@ -356,6 +357,43 @@ describe('the turn engine', () => {
       const { session } = await a.ok<Resumed>('session:resume', { sessionId });
       expect(session.owner).toBe('admin:ops-1');
       expect(a.named('ai:start')).toHaveLength(1);
+    } finally {
+      await fenced.close();
+    }
+  });
+
+  it('settles a lease left behind by a finished turn without a second terminal event or a changed reply', async () => {
+    const fenced = await startTestApp({ ...t.env, PORT: '0', TURN_LEASE_MS: '1000' });
+    try {
+      const a = await device(fenced, `u-${randomUUID()}`);
+      const { sessionId } = await a.ok<{ sessionId: string }>('session:start', {});
+      const { messageId: question } = await send(a, sessionId, 'answer me once');
+      const end = await a.waitForEvent('ai:end');
+      const stored = await db.collection('messages').findOne({ _id: end.messageId as never });
+      // What a replica that died after storing the reply, before releasing its lease, leaves behind.
+      await db.collection('turn_leases').insertOne({
+        _id: sessionId as never,
+        turnId: stored?.turnId as string,
+        replica: 'dead-replica',
+        epoch: 0,
+        replyTo: question,
+        replyToSeq: 1,
+        messageId: end.messageId,
+        attempt: 0,
+        expiresAt: new Date(Date.now() - 1000),
+        stop: null,
+        settling: null,
+      });
+      await waitFor(
+        async () => (await db.collection('turn_leases').countDocuments({ _id: sessionId as never })) === 0,
+        {
+          what: 'the left-over lease to be settled',
+        },
+      );
+      expect(a.named('ai:end')).toEqual([end]);
+      expect(a.named('ai:error')).toEqual([]);
+      expect(await db.collection('messages').findOne({ _id: end.messageId as never })).toEqual(stored);
+      expect(await db.collection('messages').countDocuments({ sessionId })).toBe(2);
     } finally {
       await fenced.close();
     }

@@ -40,7 +40,7 @@ describe(SessionService.name, () => {
     attempt: 0,
     expiresAt: new Date(Date.now() + 60000),
     stop: null,
-    recovering: false,
+    settling: null,
     ...overrides,
   });
   const reply = (replyTo: string, overrides: Partial<NewReply> = {}): NewReply => ({
@@ -52,6 +52,7 @@ describe(SessionService.name, () => {
     content: 'an answer',
     status: 'complete',
     finishReason: 'stop',
+    announced: true,
     ...overrides,
   });
 
@@ -137,7 +138,7 @@ describe(SessionService.name, () => {
     expect(seqs(await sut.transcript(session.id, { afterSeq: 3, limit: 3 }))).toEqual([[4, 5], false]);
   });
 
-  it('stores one answer per user message and attempt, whoever writes first, and knows its own retried write', async () => {
+  it('stores one answer per user message and attempt, whoever writes first, and knows a retried write by its writer', async () => {
     const { session } = await sut.start(principal(), 'demo');
     const { message: question } = await sendAs(session.id, 'q');
     const first = reply(question.id, { content: 'from the turn that was taken over' });
@@ -145,14 +146,27 @@ describe(SessionService.name, () => {
     expect(await sut.storeReply(session.id, first)).toMatchObject({ stored: true, message: { id: first.id } });
     expect(await sut.storeReply(session.id, second)).toEqual({
       stored: false,
+      announced: true,
       winner: expect.objectContaining({ id: first.id, content: 'from the turn that was taken over' }) as unknown,
     });
-    // A write retried after a lost acknowledgement finds itself.
+    // A write retried by its writer after a lost acknowledgement finds itself.
     expect(await sut.storeReply(session.id, first)).toMatchObject({ stored: true, message: { id: first.id } });
+    // The same reply written by another turn (one settling it after a crash) is not that turn's to announce.
+    expect(await sut.storeReply(session.id, { ...first, turnId: randomUUID() })).toMatchObject({ stored: false });
     // The next attempt is a different answer.
     expect(await sut.storeReply(session.id, reply(question.id, { attempt: 1 }))).toMatchObject({ stored: true });
     const { messages } = await sut.transcript(session.id, { afterSeq: 0 });
     expect(messages.filter((m) => m.sender === 'ai').map((m) => m.replyTo)).toEqual([question.id, question.id]);
+  });
+
+  it('leaves a reply stored by a writer unsure of its lease to be announced once, by one caller', async () => {
+    const { session } = await sut.start(principal(), 'demo');
+    const { message: question } = await sendAs(session.id, 'q');
+    const late = reply(question.id, { announced: false });
+    expect(await sut.storeReply(session.id, late)).toMatchObject({ stored: true, announced: false });
+    expect(await sut.storeReply(session.id, reply(question.id))).toMatchObject({ stored: false, announced: false });
+    expect(await sut.markAnnounced(late.id)).toBe(true);
+    expect(await sut.markAnnounced(late.id)).toBe(false);
   });
 
   it('lets one turn hold a session: claims, renewals and releases are fenced by the turn id', async () => {
@@ -160,21 +174,20 @@ describe(SessionService.name, () => {
     const { message } = await sendAs(session.id, 'q');
     const mine = lease(message.id);
     const theirs = lease(message.id);
-    expect(await sut.claimTurn(session.id, mine)).toMatchObject({ lease: { turnId: mine.turnId } });
+    expect(await sut.claimTurn(session.id, mine)).toMatchObject({ lease: { turnId: mine.turnId, epoch: 0 } });
     expect(await sut.claimTurn(session.id, theirs)).toBeNull();
-    expect(await sut.takeExpiredTurn(session.id, mine.turnId, theirs)).toBeNull();
+    expect(await sut.takeExpiredTurn(session.id, mine.turnId, theirs)).toBe(false);
     expect(await sut.renewTurn(session.id, theirs.turnId, new Date())).toBeNull();
     expect(await sut.releaseTurn(session.id, theirs.turnId)).toBe(false);
 
     // Once it expires, another holder replaces it; the old holder's renewals and releases are refused.
     expect(await sut.renewTurn(session.id, mine.turnId, new Date(Date.now() - 1))).not.toBeNull();
-    expect(await sut.takeExpiredTurn(session.id, mine.turnId, theirs)).toMatchObject({
-      lease: { turnId: theirs.turnId },
-    });
+    expect(await sut.takeExpiredTurn(session.id, mine.turnId, theirs)).toBe(true);
     expect(await sut.renewTurn(session.id, mine.turnId, new Date(Date.now() + 60000))).toBeNull();
     expect(await sut.releaseTurn(session.id, mine.turnId)).toBe(false);
+    expect((await sut.turnLease(session.id))?.turnId).toBe(theirs.turnId);
     expect(await sut.releaseTurn(session.id, theirs.turnId)).toBe(true);
-    expect((await sut.find(session.id)).lease).toBeNull();
+    expect(await sut.turnLease(session.id)).toBeNull();
   });
 
   it('flags a stop for the running reply only, and only when the messageId given is that reply', async () => {
@@ -184,23 +197,22 @@ describe(SessionService.name, () => {
     expect(await sut.flagStop(session.id, 'stopped')).toBeNull();
     await sut.claimTurn(session.id, running);
     expect(await sut.flagStop(session.id, 'stopped', randomUUID())).toBeNull();
-    expect((await sut.find(session.id)).lease?.stop).toBeNull();
+    expect((await sut.turnLease(session.id))?.stop).toBeNull();
     expect(await sut.flagStop(session.id, 'stopped', running.messageId)).toMatchObject({
       turnId: running.turnId,
       stop: 'stopped',
     });
   });
 
-  it('grows the epoch on every change of owner, and gives no lease to a turn of an older epoch or a non-AI owner', async () => {
+  it('grows the epoch on every change of owner, gives the AI no lease while an admin owns the session, and records the epoch', async () => {
     const { session } = await sut.start(principal(), 'demo');
     const { message } = await sendAs(session.id, 'q');
     expect(await sut.changeOwner(session.id, 0, 'admin:ann')).toMatchObject({ owner: 'admin:ann', epoch: 1 });
     // A change based on a stale epoch is refused.
     expect(await sut.changeOwner(session.id, 0, 'admin:bob')).toBeNull();
-    expect(await sut.claimTurn(session.id, lease(message.id, { epoch: 1 }))).toBeNull();
+    expect(await sut.claimTurn(session.id, lease(message.id))).toBeNull();
     expect(await sut.changeOwner(session.id, 1, 'ai')).toMatchObject({ owner: 'ai', epoch: 2 });
-    expect(await sut.claimTurn(session.id, lease(message.id, { epoch: 1 }))).toBeNull();
-    expect(await sut.claimTurn(session.id, lease(message.id, { epoch: 2 }))).not.toBeNull();
+    expect(await sut.claimTurn(session.id, lease(message.id))).toMatchObject({ lease: { epoch: 2 } });
     expect(sut.toView(await sut.find(session.id))).toMatchObject({ owner: 'ai', epoch: 2 });
   });
 

@@ -36,8 +36,13 @@ export class MessageDoc {
   /** AI replies: the user message answered, and its seq (for conversation order without a lookup). */
   @Prop({ type: String }) replyTo?: string;
   @Prop({ type: Number }) replyToSeq?: number;
-  /** AI replies: the turn that produced it. */
+  /** AI replies: the turn that stored it (the one that streamed it, or the one that settled it after a crash). */
   @Prop({ type: String }) turnId?: string;
+  /**
+   * AI replies: whether its terminal event (ai:end / ai:error) was sent. The turn that stores a reply
+   * while its lease is still sure sends it at once; otherwise the next holder of the lease does.
+   */
+  @Prop({ type: Boolean }) announced?: boolean;
 }
 
 export const MessageSchema = SchemaFactory.createForClass(MessageDoc);

@@ -5,33 +5,6 @@ export type SessionStatus = 'active' | 'ended';
 /** Who answers a session's user messages: the AI, or the admin who took it over (`admin:<id>`). */
 export type SessionOwner = 'ai' | `admin:${string}`;
 
-/** Why a running AI turn is asked to stop. */
-export type StopReason = 'stopped' | 'session_ended' | 'owner_changed' | 'abandoned';
-
-/**
- * The AI turn a session is running, and its fence. Exactly one at a time per session, taken and
- * released only by conditional updates on `turnId`; a holder that let it expire may be replaced.
- */
-export interface TurnLease {
-  turnId: string;
-  /** The replica process running it. */
-  replica: string;
-  /** The session's owner epoch when the turn began. */
-  epoch: number;
-  /** The user message being answered, and its seq. */
-  replyTo: string;
-  replyToSeq: number;
-  /** The id the reply is streamed and stored under. */
-  messageId: string;
-  /** Which answer to `replyTo` this is: 0, then +1 after each interrupted one. */
-  attempt: number;
-  expiresAt: Date;
-  /** Set when someone asked the turn to stop; the holder checks it when it renews. */
-  stop: StopReason | null;
-  /** True while another replica settles the turn of a holder that let its lease expire. */
-  recovering: boolean;
-}
-
 @Schema({ collection: 'sessions', versionKey: false })
 export class SessionDoc {
   @Prop({ type: String, required: true }) _id!: string;
@@ -49,8 +22,6 @@ export class SessionDoc {
   @Prop({ type: String, required: true, default: 'ai' }) owner!: SessionOwner;
   /** Grows on every change of owner; a turn that began under an older epoch may not run on. */
   @Prop({ required: true, default: 0 }) epoch!: number;
-  /** Always present (null when idle), so the lease is matched and indexed the same on MongoDB and FerretDB. */
-  @Prop({ type: Object, default: null }) lease!: TurnLease | null;
   @Prop({ required: true }) startedAt!: Date;
   @Prop({ required: true }) lastActivityAt!: Date;
   /** Refreshed while a device is connected; the sweeper ends sessions unseen for the reconnect window. */
@@ -80,4 +51,3 @@ SessionSchema.index({ activeKey: 1 }, { unique: true });
 SessionSchema.index({ userId: 1, lastActivityAt: -1, _id: -1 });
 SessionSchema.index({ status: 1, lastSeenAt: 1 });
 SessionSchema.index({ startedAt: -1 });
-SessionSchema.index({ 'lease.expiresAt': 1 });
