@@ -2,15 +2,15 @@ import { createPublicKey, KeyObject } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { createRemoteJWKSet, errors, JWTPayload, jwtVerify, JWTVerifyOptions } from 'jose';
 import { AppError } from '../common/errors/app-error';
-import { AppConfig } from '../config/app-config';
+import { AppConfig, AuthConfig } from '../config/app-config';
 import { ADMIN_ROLES, Principal } from './principal';
 
 const MAX_ID_LENGTH = 128;
 
 /**
  * The one place tokens are verified, for HTTP and sockets alike. The algorithm is pinned by
- * configuration (so `alg: none` and algorithm confusion fail), `exp` is required, and `iss`/`aud`
- * are enforced when configured.
+ * configuration (so `alg: none` and algorithm confusion fail), `exp` is required and bounded, and
+ * `iss`/`aud` are enforced when configured.
  */
 @Injectable()
 export class JwtVerifier {
@@ -45,7 +45,24 @@ export class JwtVerifier {
       if (error instanceof errors.JWTExpired) throw new AppError('token_expired', 'The token has expired');
       throw new AppError('unauthorized', 'The token is not valid');
     }
+    checkTimes(payload, this.config.auth);
     return toPrincipal(payload);
+  }
+}
+
+/**
+ * jose has checked that `exp` is a number that has not passed and that `nbf` has come. These bound the
+ * rest, so every time derived from a token (expiry timers, ISO dates) stays representable: an `exp` in
+ * milliseconds by mistake, or 1e300, is refused instead of overflowing a timer downstream.
+ */
+function checkTimes(payload: JWTPayload, { maxLifetimeS, clockSkewS }: AuthConfig): void {
+  const nowS = Date.now() / 1000;
+  // Written as a negation so that Infinity (JSON's 1e999) and NaN fail too.
+  if (!((payload.exp as number) <= nowS + maxLifetimeS + clockSkewS)) {
+    throw new AppError('unauthorized', 'The token expires too far in the future');
+  }
+  if (payload.iat !== undefined && !(payload.iat <= nowS + clockSkewS)) {
+    throw new AppError('unauthorized', 'The token was issued in the future');
   }
 }
 

@@ -30,6 +30,8 @@ export interface AuthConfig {
   issuer?: string;
   audience?: string;
   clockSkewS: number;
+  /** The furthest ahead a token's `exp` may lie, in seconds. */
+  maxLifetimeS: number;
   expiryWarningS: number;
 }
 

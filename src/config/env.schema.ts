@@ -37,6 +37,7 @@ export class EnvVars {
   @Expose() @IsOptional() @IsString() JWT_ISSUER?: string;
   @Expose() @IsOptional() @IsString() JWT_AUDIENCE?: string;
   @Expose() @Type(() => Number) @Min(0) @Max(60) @IsInt() JWT_CLOCK_SKEW_S = 30;
+  @Expose() @Type(() => Number) @Min(60) @Max(315360000) @IsInt() JWT_MAX_LIFETIME_S = 2592000;
   @Expose() @Type(() => Number) @Min(5) @Max(3600) @IsInt() AUTH_EXPIRY_WARNING_S = 60;
 
   @Expose() @Type(() => Number) @Min(1000) @Max(86400000) @IsInt() RECONNECT_WINDOW_MS = 900000;

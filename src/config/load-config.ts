@@ -188,6 +188,7 @@ export function loadConfig(
       issuer: env.JWT_ISSUER,
       audience: env.JWT_AUDIENCE,
       clockSkewS: env.JWT_CLOCK_SKEW_S,
+      maxLifetimeS: env.JWT_MAX_LIFETIME_S,
       expiryWarningS: env.AUTH_EXPIRY_WARNING_S,
     },
     chat: {

@@ -17,6 +17,7 @@ import { Principal } from '../auth/principal';
 import { socketAuthMiddleware, SocketData } from '../auth/socket-auth.middleware';
 import { AppError } from '../common/errors/app-error';
 import { ServerToClientEvents } from '../common/realtime/client-events';
+import { setTimeoutAt } from '../common/timers/timeout-at';
 import { RoomBroadcaster, sessionRoom, userRoom } from '../common/realtime/room-broadcaster';
 import { AppConfig } from '../config/app-config';
 import { LlmService } from '../llm/llm.service';
@@ -172,27 +173,41 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
     await socket.join(sessionRoom(sessionId));
   }
 
-  /** `auth:expiring` ahead of `exp`; at `exp` (plus the allowed skew) the socket is closed. */
+  /**
+   * `auth:expiring` ahead of `exp`; at `exp` (plus the allowed skew) the socket is closed. A token may
+   * live longer than one timer can wait, so each deadline is reached in steps; its slot in
+   * `expiryTimers` always holds the live step, which a refresh or a disconnect clears.
+   */
   private scheduleExpiry(socket: ChatSocket): void {
     socket.data.expiryTimers.forEach(clearTimeout);
+    const timers: NodeJS.Timeout[] = [];
+    socket.data.expiryTimers = timers;
     const { expiryWarningS, clockSkewS } = this.config.auth;
     const expiresAtMs = socket.data.principal.exp * 1000;
-    const untilExpiry = expiresAtMs - Date.now();
-    const timers = [
-      setTimeout(
-        () => socket.emit('auth:expiring', { expiresAt: new Date(expiresAtMs).toISOString() }),
-        Math.max(0, untilExpiry - expiryWarningS * 1000),
-      ),
-      setTimeout(
-        () => {
-          this.logger.log({ userId: socket.data.principal.userId }, 'token expired: disconnecting socket');
-          socket.emit('error', { code: 'token_expired', message: 'The token has expired', recoverable: true });
-          socket.disconnect(true);
-        },
-        untilExpiry + clockSkewS * 1000,
-      ),
-    ];
-    timers.forEach((t) => t.unref());
-    socket.data.expiryTimers = timers;
+    const at = (atMs: number, what: string, task: () => void): void => {
+      const slot = timers.length;
+      setTimeoutAt(
+        atMs,
+        () => this.guarded(socket, what, task),
+        (timer) => (timers[slot] = timer),
+      );
+    };
+    at(expiresAtMs - expiryWarningS * 1000, 'expiry warning', () =>
+      socket.emit('auth:expiring', { expiresAt: new Date(expiresAtMs).toISOString() }),
+    );
+    at(expiresAtMs + clockSkewS * 1000, 'expiry', () => {
+      this.logger.log({ userId: socket.data.principal.userId }, 'token expired: disconnecting socket');
+      socket.emit('error', { code: 'token_expired', message: 'The token has expired', recoverable: true });
+      socket.disconnect(true);
+    });
+  }
+
+  /** Timer callbacks run outside any request: whatever they throw is logged here, never thrown into the process. */
+  private guarded(socket: ChatSocket, what: string, task: () => void): void {
+    try {
+      task();
+    } catch (error) {
+      this.logger.error({ err: error, userId: socket.data.principal.userId }, `socket ${what} failed`);
+    }
   }
 }

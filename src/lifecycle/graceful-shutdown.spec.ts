@@ -12,7 +12,7 @@ function setup(close: () => Promise<void>, env: Record<string, string>) {
   const exited = new Promise<number>((resolve) => (resolveExit = resolve));
   const afterClose = jest.fn(() => Promise.resolve());
   const onDrain = jest.fn(() => expect(drain.draining).toBe(true));
-  installGracefulShutdown({
+  const shutdown = installGracefulShutdown({
     app: { close },
     drain,
     config: loadConfig(env),
@@ -22,7 +22,7 @@ function setup(close: () => Promise<void>, env: Record<string, string>) {
     signals,
     exit: (code) => resolveExit(code),
   });
-  return { signals, drain, exited, afterClose, onDrain };
+  return { signals, drain, exited, afterClose, onDrain, shutdown };
 }
 
 describe('installGracefulShutdown', () => {
@@ -64,5 +64,14 @@ describe('installGracefulShutdown', () => {
     signals.emit('SIGTERM');
     await expect(exited).resolves.toBe(1);
     expect(closes).toBe(1);
+  });
+
+  it('shuts down the same way when the process starts it itself', async () => {
+    const close = jest.fn(() => Promise.resolve());
+    const { shutdown, drain, exited } = setup(close, { SHUTDOWN_DRAIN_DELAY_MS: '0' });
+    shutdown('too many uncaught errors');
+    expect(drain.draining).toBe(true);
+    await expect(exited).resolves.toBe(0);
+    expect(close).toHaveBeenCalledTimes(1);
   });
 });

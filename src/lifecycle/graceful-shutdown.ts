@@ -21,18 +21,19 @@ const SIGNALS = ['SIGTERM', 'SIGINT'] as const;
  * On SIGTERM or SIGINT: readiness fails at once, traffic keeps being served for the drain delay
  * (while the load balancer removes the pod), then the app closes. A timer started with the
  * signal ends the process at SHUTDOWN_TIMEOUT_MS whatever happens, so no path can hang.
+ * Returns the same shutdown, for the process to start itself (the reason is logged).
  */
-export function installGracefulShutdown(options: GracefulShutdownOptions): void {
+export function installGracefulShutdown(options: GracefulShutdownOptions): (reason: string) => void {
   const { app, drain, config, logger } = options;
   const signals = options.signals ?? process;
   const exit = options.exit ?? ((code: number) => process.exit(code));
   const { timeoutMs, drainDelayMs } = config.shutdown;
 
-  const shutdown = async (signal: string): Promise<void> => {
+  const shutdown = async (reason: string): Promise<void> => {
     if (drain.draining) return;
     drain.begin();
     options.onDrain?.();
-    logger.log(`${signal} received: draining for ${drainDelayMs} ms, then closing (deadline ${timeoutMs} ms)`);
+    logger.log(`${reason}: draining for ${drainDelayMs} ms, then closing (deadline ${timeoutMs} ms)`);
     const deadline = setTimeout(() => {
       logger.error(`shutdown did not finish within ${timeoutMs} ms; exiting now`);
       exit(1);
@@ -52,6 +53,7 @@ export function installGracefulShutdown(options: GracefulShutdownOptions): void 
   };
 
   for (const signal of SIGNALS) {
-    signals.on(signal, () => void shutdown(signal));
+    signals.on(signal, () => void shutdown(`${signal} received`));
   }
+  return (reason) => void shutdown(reason);
 }
