@@ -149,6 +149,11 @@ describe(JwtVerifier.name, () => {
       await expect(sut.verify(await signTimes({ exp, iat: nowS() + 10 }))).resolves.toBeDefined();
     });
 
+    it('cuts a long name to 100 code units without splitting an emoji', async () => {
+      const principal = await sut.verify(await sign({ sub: 'u', name: `${'a'.repeat(99)}😀 and more` }, key, 'HS256'));
+      expect(principal.name).toBe('a'.repeat(99));
+    });
+
     it.each([undefined, '', 42, 'not.a.jwt'])('refuses %p as a token', async (token) => {
       await expect(sut.verify(token)).rejects.toMatchObject({ code: 'unauthorized' });
     });

@@ -73,6 +73,8 @@ function toPrincipal(payload: JWTPayload): Principal {
     throw new AppError('unauthorized', 'The token names no user');
   }
   const roles = Array.isArray(payload.roles) ? payload.roles.filter((r): r is string => typeof r === 'string') : [];
-  const name = typeof payload.name === 'string' ? payload.name.slice(0, 100) : undefined;
+  // Cut to 100 code units, but never between the halves of a surrogate pair.
+  const name =
+    typeof payload.name === 'string' ? payload.name.slice(0, 100).replace(/[\uD800-\uDBFF]$/, '') : undefined;
   return { userId, name, roles, isAdmin: roles.some((r) => ADMIN_ROLES.includes(r)), exp: payload.exp as number };
 }
