@@ -7,6 +7,7 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import { Logger } from 'nestjs-pino';
 import { AppModule, AppModuleOptions } from './app.module';
 import { AppError } from './common/errors/app-error';
+import { acceptJsonBodiesOnly } from './common/http/json-body.parser';
 import { AppConfig } from './config/app-config';
 import { RedisIoAdapter } from './gateway/redis-io.adapter';
 
@@ -33,7 +34,10 @@ export async function createApp(config: AppConfig, options: AppModuleOptions = {
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, options), adapter, {
     bufferLogs: true,
     abortOnError: false,
+    // Nest's parsers would add form bodies; acceptJsonBodiesOnly below installs the only one.
+    bodyParser: false,
   });
+  acceptJsonBodiesOnly(app.getHttpAdapter().getInstance(), http.bodyLimitBytes);
   app.useLogger(app.get(Logger));
   app.flushLogs();
   const ioAdapter = new RedisIoAdapter(app, config);
