@@ -8,6 +8,7 @@ import { Logger } from 'nestjs-pino';
 import { AppModule, AppModuleOptions } from './app.module';
 import { AppError } from './common/errors/app-error';
 import { acceptJsonBodiesOnly } from './common/http/json-body.parser';
+import { securityHeaders } from './common/http/security-headers';
 import { AppConfig } from './config/app-config';
 import { RedisIoAdapter } from './gateway/redis-io.adapter';
 
@@ -44,23 +45,7 @@ export async function createApp(config: AppConfig, options: AppModuleOptions = {
   await ioAdapter.connect();
   app.useWebSocketAdapter(ioAdapter);
 
-  await app.register(helmet, {
-    contentSecurityPolicy: {
-      directives: {
-        defaultSrc: ["'self'"],
-        scriptSrc: ["'self'"],
-        styleSrc: ["'self'"],
-        imgSrc: ["'self'", 'data:'],
-        connectSrc: ["'self'"],
-        objectSrc: ["'none'"],
-        baseUri: ["'none'"],
-        formAction: ["'self'"],
-        frameAncestors: http.allowedParentOrigins.length > 0 ? http.allowedParentOrigins : ["'none'"],
-      },
-    },
-    // Embedding is governed by frame-ancestors above; X-Frame-Options cannot express an allow-list.
-    frameguard: false,
-  });
+  await app.register(helmet, securityHeaders(http));
   app.enableCors({ origin: http.corsOrigins, credentials: false, maxAge: 600 });
   app
     .getHttpAdapter()

@@ -2,8 +2,10 @@ import type { IncomingMessage } from 'node:http';
 import { INestApplicationContext } from '@nestjs/common';
 import { IoAdapter } from '@nestjs/platform-socket.io';
 import { createAdapter } from '@socket.io/redis-adapter';
+import helmet from 'helmet';
 import Redis from 'ioredis';
 import type { Server, ServerOptions } from 'socket.io';
+import { securityHeaders } from '../common/http/security-headers';
 import { AppConfig } from '../config/app-config';
 
 /**
@@ -46,6 +48,9 @@ export class RedisIoAdapter extends IoAdapter {
         callback(null, http.corsOrigins === true || origin === undefined || http.corsOrigins.includes(origin));
       },
     }) as Server;
+    // engine.io answers the Socket.IO path before Fastify sees it (handshakes, long polling, its own
+    // errors), so the Fastify hooks that set security headers never run there: its middleware does.
+    server.engine.use(helmet(securityHeaders(http)));
     if (this.adapter) server.adapter(this.adapter);
     return server;
   }
