@@ -43,6 +43,10 @@ export interface ChatConfig {
   rateLimit: { events: number; windowMs: number };
   turnQueueLimit: number;
   demoDeltaIntervalMs: number;
+  /** Sockets one user may hold across replicas; a newer one closes the oldest. */
+  socketsPerUser: number;
+  /** Socket.IO handshakes, and namespace connects, per client address per minute, counted before authentication. */
+  handshakesPerMinute: number;
 }
 
 export interface LlmConfig {

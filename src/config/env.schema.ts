@@ -47,6 +47,8 @@ export class EnvVars {
   @Expose() @Type(() => Number) @Min(1) @Max(100000) @IsInt() RATE_LIMIT_EVENTS = 60;
   @Expose() @Type(() => Number) @Min(100) @Max(3600000) @IsInt() RATE_LIMIT_WINDOW_MS = 10000;
   @Expose() @Type(() => Number) @Min(0) @Max(100) @IsInt() TURN_QUEUE_LIMIT = 5;
+  @Expose() @Type(() => Number) @Min(1) @Max(1000) @IsInt() SOCKETS_PER_USER = 10;
+  @Expose() @Type(() => Number) @Min(1) @Max(100000) @IsInt() HANDSHAKE_RATE_LIMIT_PER_MINUTE = 120;
   @Expose() @Type(() => Number) @Min(1) @Max(100000) @IsInt() PUBLIC_RATE_LIMIT_PER_MINUTE = 60;
   @Expose() @Type(() => Number) @Min(0) @Max(10000) @IsInt() DEMO_DELTA_INTERVAL_MS = 30;
 

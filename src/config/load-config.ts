@@ -199,6 +199,8 @@ export function loadConfig(
       rateLimit: { events: env.RATE_LIMIT_EVENTS, windowMs: env.RATE_LIMIT_WINDOW_MS },
       turnQueueLimit: env.TURN_QUEUE_LIMIT,
       demoDeltaIntervalMs: env.DEMO_DELTA_INTERVAL_MS,
+      socketsPerUser: env.SOCKETS_PER_USER,
+      handshakesPerMinute: env.HANDSHAKE_RATE_LIMIT_PER_MINUTE,
     },
     encryption,
     llm: {

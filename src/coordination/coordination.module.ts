@@ -6,6 +6,9 @@ import { RedisConnection } from '../redis/redis-connection';
 import { GenerationRegistryStore } from './generation-registry.store';
 import { MemoryGenerationRegistryStore } from './memory/memory-generation-registry.store';
 import { RedisGenerationRegistryStore } from './redis/redis-generation-registry.store';
+import { MemorySocketRegistryStore } from './memory/memory-socket-registry.store';
+import { RedisSocketRegistryStore } from './redis/redis-socket-registry.store';
+import { SocketRegistryStore } from './socket-registry.store';
 
 /** The named limits; `events` is per user on sockets, `public` per client address on unauthenticated routes. */
 export const EVENTS_THROTTLER = 'events';
@@ -34,7 +37,13 @@ export const PUBLIC_THROTTLER = 'public';
       useFactory: ({ client }: RedisConnection) =>
         client ? new RedisGenerationRegistryStore(client) : new MemoryGenerationRegistryStore(),
     },
+    {
+      provide: SocketRegistryStore,
+      inject: [RedisConnection],
+      useFactory: ({ client }: RedisConnection) =>
+        client ? new RedisSocketRegistryStore(client) : new MemorySocketRegistryStore(),
+    },
   ],
-  exports: [GenerationRegistryStore, ThrottlerModule],
+  exports: [GenerationRegistryStore, SocketRegistryStore, ThrottlerModule],
 })
 export class CoordinationModule {}

@@ -24,6 +24,7 @@ import { LlmService } from '../llm/llm.service';
 import { SOCKETS_CONNECTED } from '../metrics/chatbox.metrics';
 import { MessageRouter } from '../router/message-router.service';
 import { AckInterceptor } from './ack.interceptor';
+import { ConnectionLimiter } from './connection-limiter.service';
 import {
   AuthRefreshPayload,
   ResumeSessionPayload,
@@ -58,6 +59,7 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
     private readonly llm: LlmService,
     private readonly broadcaster: RoomBroadcaster,
     @InjectMetric(SOCKETS_CONNECTED) private readonly sockets: Gauge<string>,
+    private readonly limiter: ConnectionLimiter,
   ) {}
 
   beforeApplicationShutdown(): void {
@@ -65,6 +67,9 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
   }
 
   afterInit(namespace: Namespace): void {
+    this.limiter.attach(namespace);
+    // Counted before the token is verified, so refused handshakes count too.
+    namespace.use(this.limiter.connectLimit());
     namespace.use(socketAuthMiddleware(this.verifier));
     this.broadcaster.attach(namespace);
   }
@@ -76,6 +81,7 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
     await socket.join(userRoom(socket.data.principal.userId));
     this.scheduleExpiry(socket);
     socket.emit('models', this.llm.listModels());
+    await this.limiter.admit(socket);
   }
 
   async handleDisconnect(socket: ChatSocket): Promise<void> {
