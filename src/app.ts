@@ -7,6 +7,7 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import { Logger } from 'nestjs-pino';
 import { AppModule, AppModuleOptions } from './app.module';
 import { AppError } from './common/errors/app-error';
+import { clientErrorHandler, frameworkErrorHandler } from './common/http/unrouted-errors';
 import { acceptJsonBodiesOnly } from './common/http/json-body.parser';
 import { securityHeaders } from './common/http/security-headers';
 import { AppConfig } from './config/app-config';
@@ -31,6 +32,8 @@ export async function createApp(config: AppConfig, options: AppModuleOptions = {
     requestTimeout: 30000,
     forceCloseConnections: true,
     return503OnClosing: true,
+    clientErrorHandler: clientErrorHandler(http),
+    frameworkErrors: frameworkErrorHandler(http),
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, options), adapter, {
     bufferLogs: true,
