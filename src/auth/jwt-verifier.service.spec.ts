@@ -82,7 +82,7 @@ describe(JwtVerifier.name, () => {
       await expect(sut.verify(future)).rejects.toMatchObject({ code: 'unauthorized' });
     });
 
-    it.each([[{}], [{ sub: '' }], [{ user_id: 42 }], [{ sub: 'x'.repeat(129) }]])(
+    it.each([[{}], [{ sub: '' }], [{ user_id: 42 }], [{ sub: 'x'.repeat(129) }], [{ sub: 'user-\uD800' }]])(
       'refuses a token naming no usable user: %p',
       async (claims) => {
         await expect(sut.verify(await sign(claims, key, 'HS256'))).rejects.toMatchObject({ code: 'unauthorized' });

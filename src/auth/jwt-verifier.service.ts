@@ -2,6 +2,7 @@ import { createPublicKey, KeyObject } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { createRemoteJWKSet, errors, JWTPayload, jwtVerify, JWTVerifyOptions } from 'jose';
 import { AppError } from '../common/errors/app-error';
+import { isWellFormedText } from '../common/validation/well-formed.decorator';
 import { AppConfig, AuthConfig } from '../config/app-config';
 import { ADMIN_ROLES, Principal } from './principal';
 
@@ -69,7 +70,8 @@ function checkTimes(payload: JWTPayload, { maxLifetimeS, clockSkewS }: AuthConfi
 function toPrincipal(payload: JWTPayload): Principal {
   // The Go service's host apps send user_id instead of sub.
   const userId = payload.sub ?? payload.user_id;
-  if (typeof userId !== 'string' || userId === '' || userId.length > MAX_ID_LENGTH) {
+  // A lone surrogate would be stored as U+FFFD, so two such ids could name the same owner.
+  if (typeof userId !== 'string' || userId === '' || userId.length > MAX_ID_LENGTH || !isWellFormedText(userId)) {
     throw new AppError('unauthorized', 'The token names no user');
   }
   const roles = Array.isArray(payload.roles) ? payload.roles.filter((r): r is string => typeof r === 'string') : [];
