@@ -7,9 +7,9 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import { Logger } from 'nestjs-pino';
 import { AppModule, AppModuleOptions } from './app.module';
 import { AppError } from './common/errors/app-error';
-import { clientErrorHandler, frameworkErrorHandler } from './common/http/unrouted-errors';
 import { acceptJsonBodiesOnly } from './common/http/json-body.parser';
 import { securityHeaders } from './common/http/security-headers';
+import { clientErrorHandler, frameworkErrorHandler } from './common/http/unrouted-errors';
 import { AppConfig } from './config/app-config';
 import { RedisIoAdapter } from './gateway/redis-io.adapter';
 

@@ -51,6 +51,7 @@ export class RedisIoAdapter extends IoAdapter {
         if (!(http.corsOrigins === true || origin === undefined || http.corsOrigins.includes(origin))) {
           return callback(null, false);
         }
+        // Then the address's handshake budget, spent before any token is read.
         void limiter
           .countAttempt('handshake', req)
           .then(({ retryAfterMs }) =>
