@@ -125,6 +125,12 @@ function shouldAccept({ alg, claims }: TokenCase, now: number): boolean {
   return alg === 'HS256' && timesOk && subOk;
 }
 
+/** One token of each verdict, run first, so every branch of an oracle is taken whatever the draw. */
+const plainTokens = (now: number): { valid: TokenCase; invalid: TokenCase } => ({
+  valid: { alg: 'HS256', claims: { sub: JSON.stringify(`u-${randomUUID()}`), exp: String(now + 3600) } },
+  invalid: { alg: 'HS256', claims: { sub: JSON.stringify(`u-${randomUUID()}`), exp: '1e300' } },
+});
+
 function encodeToken({ alg, claims }: TokenCase, secret: string): Promise<string> {
   const json = `{${Object.entries(claims)
     .map(([name, raw]) => `"${name}":${raw}`)
@@ -279,7 +285,8 @@ describe('the hostile-input corpus, against the service process', () => {
         if (accept) expect(outcome).toBe('connected');
         else expect(['unauthorized', 'token_expired']).toContain(outcome);
       }),
-      RUNS,
+      // Examples count among the runs: 100 drawn ones besides.
+      { numRuns: RUNS.numRuns + 2, examples: [[plainTokens(nowS()).valid], [plainTokens(nowS()).invalid]] },
     );
     expect(kinds).toEqual(new Set([true, false]));
   });
@@ -308,7 +315,14 @@ describe('the hostile-input corpus, against the service process', () => {
           expect(ack.error?.code).toBe('forbidden');
         }
       }),
-      RUNS,
+      {
+        numRuns: RUNS.numRuns + 3,
+        examples: [
+          [plainTokens(nowS()).valid, true],
+          [plainTokens(nowS()).valid, false],
+          [plainTokens(nowS()).invalid, true],
+        ],
+      },
     );
     expect(outcomes).toEqual(new Set(['refused', 'swapped', 'forbidden']));
     expect(refresher.socket.connected).toBe(true);
