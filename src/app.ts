@@ -7,6 +7,9 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import { Logger } from 'nestjs-pino';
 import { AppModule, AppModuleOptions } from './app.module';
 import { AppError } from './common/errors/app-error';
+import { acceptJsonBodiesOnly } from './common/http/json-body.parser';
+import { securityHeaders } from './common/http/security-headers';
+import { clientErrorHandler, frameworkErrorHandler } from './common/http/unrouted-errors';
 import { AppConfig } from './config/app-config';
 import { RedisIoAdapter } from './gateway/redis-io.adapter';
 
@@ -29,34 +32,23 @@ export async function createApp(config: AppConfig, options: AppModuleOptions = {
     requestTimeout: 30000,
     forceCloseConnections: true,
     return503OnClosing: true,
+    clientErrorHandler: clientErrorHandler(http),
+    frameworkErrors: frameworkErrorHandler(http),
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, options), adapter, {
     bufferLogs: true,
     abortOnError: false,
+    // Nest's parsers would add form bodies; acceptJsonBodiesOnly below installs the only one.
+    bodyParser: false,
   });
+  acceptJsonBodiesOnly(app.getHttpAdapter().getInstance(), http.bodyLimitBytes);
   app.useLogger(app.get(Logger));
   app.flushLogs();
   const ioAdapter = new RedisIoAdapter(app, config);
   await ioAdapter.connect();
   app.useWebSocketAdapter(ioAdapter);
 
-  await app.register(helmet, {
-    contentSecurityPolicy: {
-      directives: {
-        defaultSrc: ["'self'"],
-        scriptSrc: ["'self'"],
-        styleSrc: ["'self'"],
-        imgSrc: ["'self'", 'data:'],
-        connectSrc: ["'self'"],
-        objectSrc: ["'none'"],
-        baseUri: ["'none'"],
-        formAction: ["'self'"],
-        frameAncestors: http.allowedParentOrigins.length > 0 ? http.allowedParentOrigins : ["'none'"],
-      },
-    },
-    // Embedding is governed by frame-ancestors above; X-Frame-Options cannot express an allow-list.
-    frameguard: false,
-  });
+  await app.register(helmet, securityHeaders(http));
   app.enableCors({ origin: http.corsOrigins, credentials: false, maxAge: 600 });
   app
     .getHttpAdapter()

@@ -11,6 +11,7 @@ import { ConfigError, loadConfig, randomSecret } from './config/load-config';
 import { EmbeddedMongo, ensureFerretDb, startFerretDb } from './database/embedded-mongo';
 import { DrainState } from './health/drain-state';
 import { installGracefulShutdown } from './lifecycle/graceful-shutdown';
+import { installLastResort } from './lifecycle/last-resort';
 
 function printDevBanner(
   config: AppConfig,
@@ -58,10 +59,8 @@ async function main(): Promise<void> {
   try {
     const app = await createApp(config);
     const logger = app.get(Logger);
-    // A stray rejection (a library's unawaited promise) is logged; it must not take the process down.
-    process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled promise rejection'));
     const broadcaster = app.get(RoomBroadcaster);
-    installGracefulShutdown({
+    const shutdown = installGracefulShutdown({
       app,
       drain: app.get(DrainState),
       config,
@@ -70,6 +69,8 @@ async function main(): Promise<void> {
       onDrain: () => broadcaster.toLocal('server:draining', {}),
       afterClose: () => embedded?.stop() ?? Promise.resolve(),
     });
+    // From here on one failed callback must not cut every user of this replica (see last-resort.ts).
+    installLastResort({ logger, giveUp: shutdown });
     await app.listen({ port: config.http.port, host: config.http.host });
     const { port } = app.getHttpServer().address() as AddressInfo;
     logger.log(`listening on http://${config.http.host}:${port} under ${config.http.pathPrefix}`);

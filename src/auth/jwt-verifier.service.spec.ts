@@ -1,5 +1,5 @@
 import { createServer, Server } from 'node:http';
-import { exportJWK, exportSPKI, generateKeyPair, SignJWT } from 'jose';
+import { CompactSign, exportJWK, exportSPKI, generateKeyPair, SignJWT } from 'jose';
 import { loadConfig } from '../config/load-config';
 import { JwtVerifier } from './jwt-verifier.service';
 
@@ -82,7 +82,7 @@ describe(JwtVerifier.name, () => {
       await expect(sut.verify(future)).rejects.toMatchObject({ code: 'unauthorized' });
     });
 
-    it.each([[{}], [{ sub: '' }], [{ user_id: 42 }], [{ sub: 'x'.repeat(129) }]])(
+    it.each([[{}], [{ sub: '' }], [{ user_id: 42 }], [{ sub: 'x'.repeat(129) }], [{ sub: 'user-\uD800' }]])(
       'refuses a token naming no usable user: %p',
       async (claims) => {
         await expect(sut.verify(await sign(claims, key, 'HS256'))).rejects.toMatchObject({ code: 'unauthorized' });
@@ -100,6 +100,58 @@ describe(JwtVerifier.name, () => {
         isAdmin: true,
         exp: expect.any(Number) as number,
       });
+    });
+
+    const nowS = () => Math.floor(Date.now() / 1000);
+    const DAY = 86400;
+    // Claims as raw JSON text, so values JSON can carry but JavaScript cannot write back (1e999) get through.
+    const signRaw = (claimsJson: string) =>
+      new CompactSign(new TextEncoder().encode(claimsJson)).setProtectedHeader({ alg: 'HS256' }).sign(key);
+    const signTimes = (claims: { exp: number; iat?: number }) => signRaw(JSON.stringify({ sub: 'u', ...claims }));
+
+    it.each([
+      ['1e300', 1e300],
+      ['in milliseconds', Date.now() + 3600 * 1000],
+      ['31 days ahead', nowS() + 31 * DAY],
+    ])('refuses an exp too far ahead (%s) with unauthorized', async (_label, exp) => {
+      await expect(sut.verify(await signTimes({ exp }))).rejects.toMatchObject({
+        code: 'unauthorized',
+      });
+    });
+
+    it('refuses an exp of 1e999, which JSON parses as Infinity', async () => {
+      await expect(sut.verify(await signRaw('{"sub":"u","exp":1e999}'))).rejects.toMatchObject({
+        code: 'unauthorized',
+      });
+    });
+
+    it('accepts a 29-day token, within the default 30-day lifetime', async () => {
+      const exp = nowS() + 29 * DAY;
+      await expect(sut.verify(await signTimes({ exp }))).resolves.toMatchObject({ exp });
+    });
+
+    it('applies JWT_MAX_LIFETIME_S', async () => {
+      const strict = new JwtVerifier(loadConfig({ JWT_SECRET: secret, JWT_MAX_LIFETIME_S: '3600' }));
+      await expect(strict.verify(await signTimes({ exp: nowS() + 7200 }))).rejects.toMatchObject({
+        code: 'unauthorized',
+      });
+      await expect(strict.verify(await signTimes({ exp: nowS() + 1800 }))).resolves.toBeDefined();
+    });
+
+    it('refuses a token issued in the future beyond the clock skew, and tolerates the skew', async () => {
+      const exp = nowS() + 3600;
+      await expect(sut.verify(await signTimes({ exp, iat: nowS() + 600 }))).rejects.toMatchObject({
+        code: 'unauthorized',
+      });
+      await expect(sut.verify(await signRaw(`{"sub":"u","exp":${exp},"iat":1e999}`))).rejects.toMatchObject({
+        code: 'unauthorized',
+      });
+      await expect(sut.verify(await signTimes({ exp, iat: nowS() + 10 }))).resolves.toBeDefined();
+    });
+
+    it('cuts a long name to 100 code units without splitting an emoji', async () => {
+      const principal = await sut.verify(await sign({ sub: 'u', name: `${'a'.repeat(99)}😀 and more` }, key, 'HS256'));
+      expect(principal.name).toBe('a'.repeat(99));
     });
 
     it.each([undefined, '', 42, 'not.a.jwt'])('refuses %p as a token', async (token) => {

@@ -2,15 +2,16 @@ import { createPublicKey, KeyObject } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { createRemoteJWKSet, errors, JWTPayload, jwtVerify, JWTVerifyOptions } from 'jose';
 import { AppError } from '../common/errors/app-error';
-import { AppConfig } from '../config/app-config';
+import { isWellFormedText } from '../common/validation/well-formed.decorator';
+import { AppConfig, AuthConfig } from '../config/app-config';
 import { ADMIN_ROLES, Principal } from './principal';
 
 const MAX_ID_LENGTH = 128;
 
 /**
  * The one place tokens are verified, for HTTP and sockets alike. The algorithm is pinned by
- * configuration (so `alg: none` and algorithm confusion fail), `exp` is required, and `iss`/`aud`
- * are enforced when configured.
+ * configuration (so `alg: none` and algorithm confusion fail), `exp` is required and bounded, and
+ * `iss`/`aud` are enforced when configured.
  */
 @Injectable()
 export class JwtVerifier {
@@ -45,17 +46,37 @@ export class JwtVerifier {
       if (error instanceof errors.JWTExpired) throw new AppError('token_expired', 'The token has expired');
       throw new AppError('unauthorized', 'The token is not valid');
     }
+    checkTimes(payload, this.config.auth);
     return toPrincipal(payload);
+  }
+}
+
+/**
+ * jose has checked that `exp` is a number that has not passed and that `nbf` has come. These bound the
+ * rest, so every time derived from a token (expiry timers, ISO dates) stays representable: an `exp` in
+ * milliseconds by mistake, or 1e300, is refused instead of overflowing a timer downstream.
+ */
+function checkTimes(payload: JWTPayload, { maxLifetimeS, clockSkewS }: AuthConfig): void {
+  const nowS = Date.now() / 1000;
+  // Written as a negation so that Infinity (JSON's 1e999) and NaN fail too.
+  if (!((payload.exp as number) <= nowS + maxLifetimeS + clockSkewS)) {
+    throw new AppError('unauthorized', 'The token expires too far in the future');
+  }
+  if (payload.iat !== undefined && !(payload.iat <= nowS + clockSkewS)) {
+    throw new AppError('unauthorized', 'The token was issued in the future');
   }
 }
 
 function toPrincipal(payload: JWTPayload): Principal {
   // The Go service's host apps send user_id instead of sub.
   const userId = payload.sub ?? payload.user_id;
-  if (typeof userId !== 'string' || userId === '' || userId.length > MAX_ID_LENGTH) {
+  // A lone surrogate would be stored as U+FFFD, so two such ids could name the same owner.
+  if (typeof userId !== 'string' || userId === '' || userId.length > MAX_ID_LENGTH || !isWellFormedText(userId)) {
     throw new AppError('unauthorized', 'The token names no user');
   }
   const roles = Array.isArray(payload.roles) ? payload.roles.filter((r): r is string => typeof r === 'string') : [];
-  const name = typeof payload.name === 'string' ? payload.name.slice(0, 100) : undefined;
+  // Cut to 100 code units, but never between the halves of a surrogate pair.
+  const name =
+    typeof payload.name === 'string' ? payload.name.slice(0, 100).replace(/[\uD800-\uDBFF]$/, '') : undefined;
   return { userId, name, roles, isAdmin: roles.some((r) => ADMIN_ROLES.includes(r)), exp: payload.exp as number };
 }

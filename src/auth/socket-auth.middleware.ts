@@ -9,11 +9,11 @@ export interface SocketData {
 
 /** The socket.io `connect_error` a client receives: `err.message` and `err.data.code` say why. */
 export class HandshakeError extends Error {
-  readonly data: { code: string; message: string };
+  readonly data: { code: string; message: string; retryAfterMs?: number };
 
-  constructor(code: string, message: string) {
+  constructor(code: string, message: string, details: { retryAfterMs?: number } = {}) {
     super(code);
-    this.data = { code, message };
+    this.data = { code, message, ...details };
   }
 }
 

@@ -30,6 +30,8 @@ export interface AuthConfig {
   issuer?: string;
   audience?: string;
   clockSkewS: number;
+  /** The furthest ahead a token's `exp` may lie, in seconds. */
+  maxLifetimeS: number;
   expiryWarningS: number;
 }
 
@@ -46,6 +48,10 @@ export interface ChatConfig {
   /** A reply stops when no device has been in its session for this long. */
   turnAbandonAfterMs: number;
   demoDeltaIntervalMs: number;
+  /** Sockets one user may hold across replicas; a newer one closes the oldest. */
+  socketsPerUser: number;
+  /** Socket.IO handshakes, and namespace connects, per client address per minute, counted before authentication. */
+  handshakesPerMinute: number;
 }
 
 export interface LlmConfig {

@@ -37,6 +37,7 @@ export class EnvVars {
   @Expose() @IsOptional() @IsString() JWT_ISSUER?: string;
   @Expose() @IsOptional() @IsString() JWT_AUDIENCE?: string;
   @Expose() @Type(() => Number) @Min(0) @Max(60) @IsInt() JWT_CLOCK_SKEW_S = 30;
+  @Expose() @Type(() => Number) @Min(60) @Max(315360000) @IsInt() JWT_MAX_LIFETIME_S = 2592000;
   @Expose() @Type(() => Number) @Min(5) @Max(3600) @IsInt() AUTH_EXPIRY_WARNING_S = 60;
 
   @Expose() @Type(() => Number) @Min(1000) @Max(86400000) @IsInt() RECONNECT_WINDOW_MS = 900000;
@@ -49,6 +50,8 @@ export class EnvVars {
   @Expose() @Type(() => Number) @Min(0) @Max(100) @IsInt() TURN_QUEUE_LIMIT = 5;
   @Expose() @Type(() => Number) @Min(1000) @Max(300000) @IsInt() TURN_LEASE_MS = 15000;
   @Expose() @Type(() => Number) @Min(1000) @Max(3600000) @IsInt() TURN_ABANDON_AFTER_MS = 60000;
+  @Expose() @Type(() => Number) @Min(1) @Max(1000) @IsInt() SOCKETS_PER_USER = 10;
+  @Expose() @Type(() => Number) @Min(1) @Max(100000) @IsInt() HANDSHAKE_RATE_LIMIT_PER_MINUTE = 120;
   @Expose() @Type(() => Number) @Min(1) @Max(100000) @IsInt() PUBLIC_RATE_LIMIT_PER_MINUTE = 60;
   @Expose() @Type(() => Number) @Min(0) @Max(10000) @IsInt() DEMO_DELTA_INTERVAL_MS = 30;
 

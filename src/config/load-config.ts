@@ -188,6 +188,7 @@ export function loadConfig(
       issuer: env.JWT_ISSUER,
       audience: env.JWT_AUDIENCE,
       clockSkewS: env.JWT_CLOCK_SKEW_S,
+      maxLifetimeS: env.JWT_MAX_LIFETIME_S,
       expiryWarningS: env.AUTH_EXPIRY_WARNING_S,
     },
     chat: {
@@ -204,6 +205,8 @@ export function loadConfig(
       turnLeaseMs: env.TURN_LEASE_MS,
       turnAbandonAfterMs: env.TURN_ABANDON_AFTER_MS,
       demoDeltaIntervalMs: env.DEMO_DELTA_INTERVAL_MS,
+      socketsPerUser: env.SOCKETS_PER_USER,
+      handshakesPerMinute: env.HANDSHAKE_RATE_LIMIT_PER_MINUTE,
     },
     encryption,
     llm: {

@@ -5,11 +5,14 @@ import { AppConfig } from '../config/app-config';
 import { RedisConnection } from '../redis/redis-connection';
 import { LeadershipStore } from './leadership.store';
 import { MemoryLeadershipStore } from './memory/memory-leadership.store';
+import { MemorySocketRegistryStore } from './memory/memory-socket-registry.store';
 import { MemoryTurnBufferStore } from './memory/memory-turn-buffer.store';
 import { MemoryTurnSignalStore } from './memory/memory-turn-signal.store';
 import { RedisLeadershipStore } from './redis/redis-leadership.store';
+import { RedisSocketRegistryStore } from './redis/redis-socket-registry.store';
 import { RedisTurnBufferStore } from './redis/redis-turn-buffer.store';
 import { RedisTurnSignalStore } from './redis/redis-turn-signal.store';
+import { SocketRegistryStore } from './socket-registry.store';
 import { TurnBufferStore } from './turn-buffer.store';
 import { TurnSignalStore } from './turn-signal.store';
 
@@ -52,7 +55,13 @@ export const PUBLIC_THROTTLER = 'public';
       useFactory: ({ client }: RedisConnection) =>
         client ? new RedisLeadershipStore(client) : new MemoryLeadershipStore(),
     },
+    {
+      provide: SocketRegistryStore,
+      inject: [RedisConnection],
+      useFactory: ({ client }: RedisConnection) =>
+        client ? new RedisSocketRegistryStore(client) : new MemorySocketRegistryStore(),
+    },
   ],
-  exports: [TurnSignalStore, TurnBufferStore, LeadershipStore, ThrottlerModule],
+  exports: [TurnSignalStore, TurnBufferStore, LeadershipStore, SocketRegistryStore, ThrottlerModule],
 })
 export class CoordinationModule {}

@@ -18,11 +18,13 @@ import { socketAuthMiddleware, SocketData } from '../auth/socket-auth.middleware
 import { AppError } from '../common/errors/app-error';
 import { ServerToClientEvents } from '../common/realtime/client-events';
 import { RoomBroadcaster, sessionRoom, userRoom } from '../common/realtime/room-broadcaster';
+import { setTimeoutAt } from '../common/timers/timeout-at';
 import { AppConfig } from '../config/app-config';
 import { LlmService } from '../llm/llm.service';
 import { SOCKETS_CONNECTED } from '../metrics/chatbox.metrics';
 import { MessageRouter } from '../router/message-router.service';
 import { AckInterceptor } from './ack.interceptor';
+import { ConnectionLimiter } from './connection-limiter.service';
 import {
   AuthRefreshPayload,
   ResumeSessionPayload,
@@ -58,9 +60,13 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
     private readonly llm: LlmService,
     private readonly broadcaster: RoomBroadcaster,
     @InjectMetric(SOCKETS_CONNECTED) private readonly sockets: Gauge<string>,
+    private readonly limiter: ConnectionLimiter,
   ) {}
 
   afterInit(namespace: Namespace): void {
+    this.limiter.attach(namespace);
+    // Counted before the token is verified, so refused handshakes count too.
+    namespace.use(this.limiter.connectLimit());
     namespace.use(socketAuthMiddleware(this.verifier));
     this.broadcaster.attach(namespace);
   }
@@ -72,6 +78,7 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
     await socket.join(userRoom(socket.data.principal.userId));
     this.scheduleExpiry(socket);
     socket.emit('models', this.llm.listModels());
+    await this.limiter.admit(socket);
   }
 
   // A device leaving never stops a reply: a reload or a network change is back within moments, and the
@@ -163,27 +170,41 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
     await socket.join(sessionRoom(sessionId));
   }
 
-  /** `auth:expiring` ahead of `exp`; at `exp` (plus the allowed skew) the socket is closed. */
+  /**
+   * `auth:expiring` ahead of `exp`; at `exp` (plus the allowed skew) the socket is closed. A token may
+   * live longer than one timer can wait, so each deadline is reached in steps; its slot in
+   * `expiryTimers` always holds the live step, which a refresh or a disconnect clears.
+   */
   private scheduleExpiry(socket: ChatSocket): void {
     socket.data.expiryTimers.forEach(clearTimeout);
+    const timers: NodeJS.Timeout[] = [];
+    socket.data.expiryTimers = timers;
     const { expiryWarningS, clockSkewS } = this.config.auth;
     const expiresAtMs = socket.data.principal.exp * 1000;
-    const untilExpiry = expiresAtMs - Date.now();
-    const timers = [
-      setTimeout(
-        () => socket.emit('auth:expiring', { expiresAt: new Date(expiresAtMs).toISOString() }),
-        Math.max(0, untilExpiry - expiryWarningS * 1000),
-      ),
-      setTimeout(
-        () => {
-          this.logger.log({ userId: socket.data.principal.userId }, 'token expired: disconnecting socket');
-          socket.emit('error', { code: 'token_expired', message: 'The token has expired', recoverable: true });
-          socket.disconnect(true);
-        },
-        untilExpiry + clockSkewS * 1000,
-      ),
-    ];
-    timers.forEach((t) => t.unref());
-    socket.data.expiryTimers = timers;
+    const at = (atMs: number, what: string, task: () => void): void => {
+      const slot = timers.length;
+      setTimeoutAt(
+        atMs,
+        () => this.guarded(socket, what, task),
+        (timer) => (timers[slot] = timer),
+      );
+    };
+    at(expiresAtMs - expiryWarningS * 1000, 'expiry warning', () =>
+      socket.emit('auth:expiring', { expiresAt: new Date(expiresAtMs).toISOString() }),
+    );
+    at(expiresAtMs + clockSkewS * 1000, 'expiry', () => {
+      this.logger.log({ userId: socket.data.principal.userId }, 'token expired: disconnecting socket');
+      socket.emit('error', { code: 'token_expired', message: 'The token has expired', recoverable: true });
+      socket.disconnect(true);
+    });
+  }
+
+  /** Timer callbacks run outside any request: whatever they throw is logged here, never thrown into the process. */
+  private guarded(socket: ChatSocket, what: string, task: () => void): void {
+    try {
+      task();
+    } catch (error) {
+      this.logger.error({ err: error, userId: socket.data.principal.userId }, `socket ${what} failed`);
+    }
   }
 }

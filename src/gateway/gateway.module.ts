@@ -5,10 +5,11 @@ import { RouterModule } from '../router/router.module';
 import { SessionModule } from '../session/session.module';
 import { AckInterceptor } from './ack.interceptor';
 import { ChatGateway } from './chat.gateway';
+import { ConnectionLimiter } from './connection-limiter.service';
 import { PresenceHeartbeat } from './presence-heartbeat.service';
 
 @Module({
   imports: [AuthModule, RouterModule, LlmModule, SessionModule],
-  providers: [ChatGateway, AckInterceptor, PresenceHeartbeat],
+  providers: [ChatGateway, AckInterceptor, PresenceHeartbeat, ConnectionLimiter],
 })
 export class GatewayModule {}

@@ -2,9 +2,13 @@ import type { IncomingMessage } from 'node:http';
 import { INestApplicationContext } from '@nestjs/common';
 import { IoAdapter } from '@nestjs/platform-socket.io';
 import { createAdapter } from '@socket.io/redis-adapter';
+import helmet from 'helmet';
 import Redis from 'ioredis';
 import type { Server, ServerOptions } from 'socket.io';
+import { HandshakeError } from '../auth/socket-auth.middleware';
+import { securityHeaders } from '../common/http/security-headers';
 import { AppConfig } from '../config/app-config';
+import { ConnectionLimiter } from './connection-limiter.service';
 
 /**
  * Socket.IO under `<prefix>/socket.io`, frames capped, and with REDIS_URL the Redis adapter so a
@@ -15,7 +19,7 @@ export class RedisIoAdapter extends IoAdapter {
   private clients: Redis[] = [];
 
   constructor(
-    app: INestApplicationContext,
+    private readonly app: INestApplicationContext,
     private readonly config: AppConfig,
   ) {
     super(app);
@@ -33,6 +37,7 @@ export class RedisIoAdapter extends IoAdapter {
 
   override createIOServer(port: number, options?: ServerOptions): Server {
     const { http, chat } = this.config;
+    const limiter = this.app.get(ConnectionLimiter, { strict: false });
     const server = super.createIOServer(port, {
       ...options,
       path: `${http.pathPrefix}/socket.io`,
@@ -43,9 +48,22 @@ export class RedisIoAdapter extends IoAdapter {
       // (cross-site WebSocket hijacking). Clients that send no Origin (apps, servers) are not browsers.
       allowRequest: (req: IncomingMessage, callback: (err: string | null | undefined, success: boolean) => void) => {
         const origin = req.headers.origin;
-        callback(null, http.corsOrigins === true || origin === undefined || http.corsOrigins.includes(origin));
+        if (!(http.corsOrigins === true || origin === undefined || http.corsOrigins.includes(origin))) {
+          return callback(null, false);
+        }
+        // Then the address's handshake budget, spent before any token is read.
+        void limiter
+          .countAttempt('handshake', req)
+          .then(({ retryAfterMs }) =>
+            callback(retryAfterMs === undefined ? null : 'rate_limited', retryAfterMs === undefined),
+          );
       },
     }) as Server;
+    // Every client belongs in a namespace with authentication; the root one would hold sockets for nobody.
+    server.of('/').use((_socket, next) => next(new HandshakeError('not_found', 'No such namespace; use /chat')));
+    // engine.io answers the Socket.IO path before Fastify sees it (handshakes, long polling, its own
+    // errors), so the Fastify hooks that set security headers never run there: its middleware does.
+    server.engine.use(helmet(securityHeaders(http)));
     if (this.adapter) server.adapter(this.adapter);
     return server;
   }

@@ -12,7 +12,7 @@ function setup(close: () => Promise<void>, env: Record<string, string>, drainWor
   const exited = new Promise<number>((resolve) => (resolveExit = resolve));
   const afterClose = jest.fn(() => Promise.resolve());
   const onDrain = jest.fn(drainWork ?? (() => expect(drain.draining).toBe(true)));
-  installGracefulShutdown({
+  const shutdown = installGracefulShutdown({
     app: { close },
     drain,
     config: loadConfig(env),
@@ -22,7 +22,7 @@ function setup(close: () => Promise<void>, env: Record<string, string>, drainWor
     signals,
     exit: (code) => resolveExit(code),
   });
-  return { signals, drain, exited, afterClose, onDrain };
+  return { signals, drain, exited, afterClose, onDrain, shutdown };
 }
 
 describe('installGracefulShutdown', () => {
@@ -75,5 +75,14 @@ describe('installGracefulShutdown', () => {
     await expect(exited).resolves.toBe(1);
     expect(drain.draining).toBe(true);
     expect(close).not.toHaveBeenCalled();
+  });
+
+  it('shuts down the same way when the process starts it itself', async () => {
+    const close = jest.fn(() => Promise.resolve());
+    const { shutdown, drain, exited } = setup(close, { SHUTDOWN_DRAIN_DELAY_MS: '0' });
+    shutdown('too many uncaught errors');
+    expect(drain.draining).toBe(true);
+    await expect(exited).resolves.toBe(0);
+    expect(close).toHaveBeenCalledTimes(1);
   });
 });

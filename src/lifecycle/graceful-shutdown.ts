@@ -21,14 +21,15 @@ const SIGNALS = ['SIGTERM', 'SIGINT'] as const;
  * On SIGTERM or SIGINT: readiness fails at once, traffic keeps being served for the drain delay
  * (while the load balancer removes the pod), then the app closes. A timer started with the
  * signal ends the process at SHUTDOWN_TIMEOUT_MS whatever happens, so no path can hang.
+ * Returns the same shutdown, for the process to start itself (the reason is logged).
  */
-export function installGracefulShutdown(options: GracefulShutdownOptions): void {
+export function installGracefulShutdown(options: GracefulShutdownOptions): (reason: string) => void {
   const { app, drain, config, logger } = options;
   const signals = options.signals ?? process;
   const exit = options.exit ?? ((code: number) => process.exit(code));
   const { timeoutMs, drainDelayMs } = config.shutdown;
 
-  const shutdown = async (signal: string): Promise<void> => {
+  const shutdown = async (reason: string): Promise<void> => {
     if (drain.draining) return;
     // Armed before any drain work, so nothing the drain does (throwing or hanging) can keep the process up.
     const deadline = setTimeout(() => {
@@ -38,7 +39,7 @@ export function installGracefulShutdown(options: GracefulShutdownOptions): void 
     deadline.unref();
     try {
       drain.begin();
-      logger.log(`${signal} received: draining for ${drainDelayMs} ms, then closing (deadline ${timeoutMs} ms)`);
+      logger.log(`${reason}: draining for ${drainDelayMs} ms, then closing (deadline ${timeoutMs} ms)`);
       options.onDrain?.();
       await new Promise((resolve) => setTimeout(resolve, drainDelayMs));
       await app.close();
@@ -53,6 +54,7 @@ export function installGracefulShutdown(options: GracefulShutdownOptions): void 
   };
 
   for (const signal of SIGNALS) {
-    signals.on(signal, () => void shutdown(signal));
+    signals.on(signal, () => void shutdown(`${signal} received`));
   }
+  return (reason) => void shutdown(reason);
 }

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { Principal } from '../auth/principal';
 import { AppError } from '../common/errors/app-error';
 import { RoomBroadcaster } from '../common/realtime/room-broadcaster';
+import { isBlankText } from '../common/validation/not-blank.decorator';
 import { AppConfig } from '../config/app-config';
 import { withDbRetry } from '../database/db-retry';
 import { LlmService } from '../llm/llm.service';
@@ -92,7 +93,7 @@ export class MessageRouter {
     if ([...input.content].length > this.config.chat.maxMessageChars) {
       throw new AppError('invalid_payload', `content is longer than ${this.config.chat.maxMessageChars} characters`);
     }
-    if (input.content.trim() === '') throw new AppError('invalid_payload', 'content is empty');
+    if (isBlankText(input.content)) throw new AppError('invalid_payload', 'content is empty');
     if (input.fileIds?.length) throw new AppError('not_supported', 'File attachments are not available yet');
     const session = await this.sessions.getActiveOwned(principal, input.sessionId);
     const route = routeUserMessage(session.owner);

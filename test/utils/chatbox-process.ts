@@ -32,6 +32,10 @@ export class ChatboxProcess {
     );
   }
 
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
   signal(signal: NodeJS.Signals): void {
     this.child.kill(signal);
   }

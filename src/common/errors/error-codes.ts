@@ -13,6 +13,8 @@ export const ERRORS = {
   conflict: { status: 409, recoverable: false },
   session_ended: { status: 409, recoverable: false },
   busy: { status: 409, recoverable: true },
+  /** This socket was closed for a newer one of the same user (SOCKETS_PER_USER). */
+  connection_replaced: { status: 409, recoverable: false },
   payload_too_large: { status: 413, recoverable: false },
   unsupported_media_type: { status: 415, recoverable: false },
   content_filter: { status: 422, recoverable: false },

@@ -11,7 +11,9 @@ import {
   MaxLength,
   Min,
 } from 'class-validator';
+import { IsNotBlank } from '../../common/validation/not-blank.decorator';
 import { OptionalField } from '../../common/validation/optional-field.decorator';
+import { IsWellFormed } from '../../common/validation/well-formed.decorator';
 
 // Transport limits; the configured message length is enforced by the router.
 const ID = /^[A-Za-z0-9._:-]+$/;
@@ -36,7 +38,7 @@ export class StopMessagePayload extends SessionRefPayload {
 
 export class SendMessagePayload extends SessionRefPayload {
   @IsString() @Length(1, 64) @Matches(ID) clientMessageId!: string;
-  @IsString() @MaxLength(100000) content!: string;
+  @IsString() @MaxLength(100000) @IsWellFormed() @IsNotBlank() content!: string;
   @OptionalField()
   @IsArray()
   @ArrayMaxSize(10)

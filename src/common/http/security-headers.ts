@@ -1,0 +1,36 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import helmet, { HelmetOptions } from 'helmet';
+import { HttpConfig } from '../../config/app-config';
+
+/** The security headers of every HTTP answer: Fastify's through @fastify/helmet, engine.io's through helmet. */
+export function securityHeaders(http: HttpConfig): HelmetOptions {
+  return {
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:'],
+        connectSrc: ["'self'"],
+        objectSrc: ["'none'"],
+        baseUri: ["'none'"],
+        formAction: ["'self'"],
+        frameAncestors: http.allowedParentOrigins.length > 0 ? http.allowedParentOrigins : ["'none'"],
+      },
+    },
+    // Embedding is governed by frame-ancestors above; X-Frame-Options cannot express an allow-list.
+    frameguard: false,
+  };
+}
+
+/** The same headers as name/value pairs, for answers written straight to a socket. */
+export function securityHeaderValues(http: HttpConfig): Record<string, string> {
+  const values: Record<string, string> = {};
+  // With fixed options helmet only sets headers: a recording response is all it needs.
+  const recorder = {
+    setHeader: (name: string, value: string | number) => (values[name.toLowerCase()] = String(value)),
+    removeHeader: (name: string) => delete values[name.toLowerCase()],
+  };
+  helmet(securityHeaders(http))({} as IncomingMessage, recorder as unknown as ServerResponse, () => undefined);
+  return values;
+}
