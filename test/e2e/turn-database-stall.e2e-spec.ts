@@ -1,11 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, readFile } from 'node:fs/promises';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { EmbeddedMongo, ensureFerretDb, startFerretDb } from '../../src/database/embedded-mongo';
 import { DemoLlmProvider } from '../../src/llm/providers/demo-llm.provider';
 import { SessionService } from '../../src/session/session.service';
-import { TOOLS_DIR } from '../setup/test-env';
+import { OwnFerretDb, startOwnFerretDb } from '../servers/own-ferretdb';
 import { ChatClient, signToken } from '../utils/chat-client';
 import { startTestApp, TestApp } from '../utils/test-app';
 import { waitFor } from '../utils/wait-for';
@@ -15,23 +11,19 @@ type Message = { id: string; sender: string; status: string; content: string };
 const LEASE_MS = 3000;
 
 describe('a reply whose save outlives its lease', () => {
-  let db: EmbeddedMongo;
-  let dataDir: string;
+  let db: OwnFerretDb;
   let t: TestApp;
   let client: ChatClient;
-  const signal = async (name: NodeJS.Signals) =>
-    process.kill(Number(await readFile(path.join(dataDir, 'ferretdb.pid'), 'utf8')), name);
 
   afterEach(async () => {
     client?.close();
-    await signal('SIGCONT').catch(() => undefined);
+    await db?.signal('SIGCONT').catch(() => undefined);
     await t?.close();
     await db?.stop();
   });
 
   it('is stored once and announced once, by its runner or by the replica that took the lease over', async () => {
-    dataDir = await mkdtemp(path.join(os.tmpdir(), 'chatbox-db-stall-'));
-    db = await startFerretDb({ binary: await ensureFerretDb(TOOLS_DIR), dataDir });
+    db = await startOwnFerretDb();
     t = await startTestApp({ MONGODB_URI: db.uri, DEMO_DELTA_INTERVAL_MS: '20', TURN_LEASE_MS: String(LEASE_MS) });
     client = await ChatClient.connect(t.baseUrl, await signToken(t.env.JWT_SECRET, { sub: `u-${randomUUID()}` }));
     const { sessionId } = await client.ok<{ sessionId: string }>('session:start', {});
@@ -39,12 +31,12 @@ describe('a reply whose save outlives its lease', () => {
     const { messageId } = await client.waitForEvent('ai:delta');
     // The database freezes (as in a long election): the reply finishes streaming, and its save, the lease
     // renewals and the recovery scan all wait until the lease has long expired.
-    await signal('SIGSTOP');
+    await db.signal('SIGSTOP');
     const answer = DemoLlmProvider.replyTo([{ role: 'user', content: 'hello' }]);
     await waitFor(() => client.streamedText(messageId as string) === answer, { what: 'the reply to finish streaming' });
     const expired = Date.now() + LEASE_MS;
     await waitFor(() => Date.now() > expired, { timeoutMs: LEASE_MS * 2, what: 'the lease to run out' });
-    await signal('SIGCONT');
+    await db.signal('SIGCONT');
 
     const end = await client.waitForEvent('ai:end', () => true, 30000);
     const { messages } = await waitFor(

@@ -321,33 +321,35 @@ describe('the turn engine', () => {
     }
   });
 
-  it('stops a reply whose stop signal was lost: the runner reads the request from the lease when it renews', async () => {
-    // A slow reply (about 3 s) outlasts several renewals (every 333 ms).
-    const fenced = await startTestApp({ ...t.env, PORT: '0', TURN_LEASE_MS: '1000', DEMO_DELTA_INTERVAL_MS: '100' });
+  /** A reply (about 3 s) that outlasts several renewals of its lease (every 333 ms), on an app of its own. */
+  const slowReplyUnderShortLease = async (
+    scene: (context: { app: TestApp; a: ChatClient; sessionId: string; messageId: string }) => Promise<void>,
+  ) => {
+    const app = await startTestApp({ ...t.env, PORT: '0', TURN_LEASE_MS: '1000', DEMO_DELTA_INTERVAL_MS: '100' });
     try {
-      const a = await device(fenced, `u-${randomUUID()}`);
+      const a = await device(app, `u-${randomUUID()}`);
       const { sessionId } = await a.ok<{ sessionId: string }>('session:start', {});
       await send(a, sessionId, 'a long answer please');
       const { messageId } = await a.waitForEvent('ai:delta');
+      await scene({ app, a, sessionId, messageId: messageId as string });
+    } finally {
+      await app.close();
+    }
+  };
+
+  it('stops a reply whose stop signal was lost: the runner reads the request from the lease when it renews', () =>
+    slowReplyUnderShortLease(async ({ app, a, sessionId, messageId }) => {
       // message:stop writes the request to the lease and publishes a signal; only the first half happens here.
-      expect(await fenced.app.get(SessionService).flagStop(sessionId, 'stopped', messageId as string)).not.toBeNull();
+      expect(await app.app.get(SessionService).flagStop(sessionId, 'stopped', messageId)).not.toBeNull();
       expect(await a.waitForEvent('ai:end', (e) => e.messageId === messageId)).toMatchObject({
         finishReason: 'stopped',
       });
-    } finally {
-      await fenced.close();
-    }
-  });
+    }));
 
-  it('stops a running reply when the session changes owner, and owes the new owner, not the AI, what follows', async () => {
-    const fenced = await startTestApp({ ...t.env, PORT: '0', TURN_LEASE_MS: '1000', DEMO_DELTA_INTERVAL_MS: '100' });
-    try {
-      const a = await device(fenced, `u-${randomUUID()}`);
-      const { sessionId } = await a.ok<{ sessionId: string }>('session:start', {});
-      await send(a, sessionId, 'a long answer please');
-      const { messageId } = await a.waitForEvent('ai:delta');
+  it('stops a running reply when the session changes owner, and owes the new owner, not the AI, what follows', () =>
+    slowReplyUnderShortLease(async ({ app, a, sessionId, messageId }) => {
       // What a takeover does to the record; no stop signal is sent, so the runner must see it at renewal.
-      expect(await fenced.app.get(SessionService).changeOwner(sessionId, 0, 'admin:ops-1')).toMatchObject({ epoch: 1 });
+      expect(await app.app.get(SessionService).changeOwner(sessionId, 0, 'admin:ops-1')).toMatchObject({ epoch: 1 });
       expect(await a.waitForEvent('ai:end', (e) => e.messageId === messageId)).toMatchObject({
         finishReason: 'owner_changed',
       });
@@ -357,10 +359,7 @@ describe('the turn engine', () => {
       const { session } = await a.ok<Resumed>('session:resume', { sessionId });
       expect(session.owner).toBe('admin:ops-1');
       expect(a.named('ai:start')).toHaveLength(1);
-    } finally {
-      await fenced.close();
-    }
-  });
+    }));
 
   it('settles a lease left behind by a finished turn without a second terminal event or a changed reply', async () => {
     const fenced = await startTestApp({ ...t.env, PORT: '0', TURN_LEASE_MS: '1000' });
