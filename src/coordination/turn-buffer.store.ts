@@ -1,5 +1,3 @@
-import { ProtocolError } from '../common/realtime/client-events';
-
 /** A finished reply as it will be stored: kept here first, so a reply the database refused is not lost. */
 export interface FinishedReply {
   content: string;
@@ -10,7 +8,7 @@ export interface FinishedReply {
   usage?: { promptTokens: number; completionTokens: number; estimated: boolean };
   latency: { firstDeltaMs?: number; totalMs: number };
   /** What `ai:error` says, for a reply that did not end well. */
-  error?: ProtocolError;
+  error?: { code: string; message: string };
 }
 
 export interface TurnSnapshot {

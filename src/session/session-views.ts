@@ -40,6 +40,8 @@ export interface MessageView {
   model?: string;
   usage?: { promptTokens: number; completionTokens: number; estimated: boolean };
   finishReason?: string;
+  /** For a reply that did not end well: what its `ai:error` said. */
+  error?: { code: string; message: string; recoverable: boolean };
 }
 
 /** One page of a transcript, in seq order. */

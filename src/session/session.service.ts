@@ -4,6 +4,7 @@ import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import { Counter } from 'prom-client';
 import { Principal } from '../auth/principal';
 import { AppError } from '../common/errors/app-error';
+import { ERRORS } from '../common/errors/error-codes';
 import { MESSAGES } from '../metrics/chatbox.metrics';
 import { ContentCipher } from './content-cipher';
 import { MessageRecord, MessageRepository } from './message.repository';
@@ -44,15 +45,15 @@ export interface NewReply {
   model?: string;
   usage?: { promptTokens: number; completionTokens: number; estimated: boolean };
   latency?: { firstDeltaMs?: number; totalMs: number };
-  /** Whether its writer sends the terminal event itself (it still holds a sure lease). */
-  announced: boolean;
+  /** For a reply that did not end well: what its `ai:error` says. */
+  error?: { code: string; message: string };
 }
 
 export type ReplyOutcome =
   /** This writer stored the answer for its (user message, attempt). */
-  | { stored: true; message: MessageView; announced: boolean }
+  | { stored: true; message: MessageView }
   /** Another writer stored the answer first under the same (user message, attempt); this one was refused. */
-  | { stored: false; winner: MessageView; announced: boolean };
+  | { stored: false; winner: MessageView };
 
 export interface AppendResult {
   message: MessageView;
@@ -61,6 +62,8 @@ export interface AppendResult {
 }
 
 const SEQ_ATTEMPTS = 5;
+
+const isRecoverable = (code: string) => (ERRORS as Record<string, { recoverable: boolean }>)[code]?.recoverable ?? true;
 export const PAGE_LIMIT = 200;
 
 /** Conversation lifecycle, the durable record and the turn leases; the facade other modules use. */
@@ -221,16 +224,16 @@ export class SessionService implements OnModuleInit {
       replyTo: reply.replyTo,
       replyToSeq: reply.replyToSeq,
       turnId: reply.turnId,
-      announced: reply.announced,
+      announced: false,
+      error: reply.error,
     }));
     const message = this.toMessageView(record);
-    const announced = record.announced !== false;
-    if (duplicate && record.turnId !== reply.turnId) return { stored: false, winner: message, announced };
+    if (duplicate && record.turnId !== reply.turnId) return { stored: false, winner: message };
     if (!duplicate) this.messageCounter.inc({ sender: 'ai' });
-    return { stored: true, message, announced };
+    return { stored: true, message };
   }
 
-  /** True only for the caller that marked the reply's terminal event as sent. */
+  /** True only for the caller that marked the reply's terminal event as sent: it sends it. */
   markAnnounced(messageId: string): Promise<boolean> {
     return this.messages.markAnnounced(messageId);
   }
@@ -276,16 +279,22 @@ export class SessionService implements OnModuleInit {
 
   /**
    * Takes the session's turn lease for the AI if nobody holds it and the session is active and owned by
-   * the AI; the lease records the session's epoch. The session as read and the lease, or null.
+   * the AI; the lease records the session's epoch. The session is read again once the lease is taken: a
+   * session that ended or changed owner meanwhile (its stop found no lease yet) gets no turn.
    */
   async claimTurn(
     sessionId: string,
     draft: Omit<TurnLease, 'epoch'>,
   ): Promise<{ session: SessionRecord; lease: TurnLease } | null> {
-    const session = await this.sessions.findById(sessionId);
-    if (session?.status !== 'active' || session.owner !== 'ai') return null;
-    const lease = { ...draft, epoch: session.epoch };
-    return (await this.leases.claim(sessionId, lease)) ? { session, lease } : null;
+    const usable = (s: SessionRecord | null): s is SessionRecord => s?.status === 'active' && s.owner === 'ai';
+    const before = await this.sessions.findById(sessionId);
+    if (!usable(before)) return null;
+    const lease = { ...draft, epoch: before.epoch };
+    if (!(await this.leases.claim(sessionId, lease))) return null;
+    const after = await this.sessions.findById(sessionId);
+    if (usable(after) && after.epoch === lease.epoch) return { session: after, lease };
+    await this.leases.release(sessionId, lease.turnId);
+    return null;
   }
 
   takeExpiredTurn(sessionId: string, expiredTurnId: string, lease: TurnLease): Promise<boolean> {
@@ -437,6 +446,7 @@ export class SessionService implements OnModuleInit {
       model: record.model,
       usage: record.usage,
       finishReason: record.finishReason,
+      ...(record.error ? { error: { ...record.error, recoverable: isRecoverable(record.error.code) } } : {}),
     };
   }
 }

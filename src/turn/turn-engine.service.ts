@@ -191,16 +191,31 @@ export class TurnEngine implements OnModuleInit, OnApplicationBootstrap, BeforeA
       const deadline = Date.now() + this.config.chat.turnLeaseMs;
       const next = await withDbRetry(() => this.sessions.nextPending(sessionId), { deadline });
       if (!next) return;
-      const claimed = await this.sessions.claimTurn(sessionId, this.draftLease(next));
-      // Another turn runs (here or elsewhere; its holder answers what follows), or the AI may not answer.
-      if (!claimed) return;
-      const { session, lease } = claimed;
-      const result = this.closing ? 'not_started' : await this.run(session, lease, next);
-      // Unsettled: the lease is left to expire, and whoever takes it over stores the kept reply.
-      if (result === 'unsettled') return;
-      await this.release(sessionId, lease.turnId);
-      // The turn could not begin (its history could not be read): the message stays owed for later.
-      if (result === 'not_started') return;
+      const draft = this.draftLease(next);
+      // Registered before the lease exists, so a stop signal naming the turn always finds it.
+      const controller = new AbortController();
+      this.running.set(draft.turnId, controller);
+      try {
+        const claimed = await this.sessions.claimTurn(sessionId, draft);
+        // Another turn runs (here or elsewhere; its holder answers what follows), or the AI may not answer.
+        if (!claimed) return;
+        const { session, lease } = claimed;
+        // Read again under the lease: the message read before may have been answered by the turn that
+        // held the lease until just now.
+        const still = await withDbRetry(() => this.sessions.nextPending(sessionId), { deadline });
+        const result =
+          this.closing || still?.id !== next.id || still.attempt !== next.attempt
+            ? 'not_started'
+            : await this.run(session, lease, next, controller);
+        // Unsettled: the lease is left to expire, and whoever takes it over stores the kept reply.
+        if (result === 'unsettled') return;
+        await this.release(sessionId, lease.turnId);
+        // The turn could not begin (its history could not be read, or it lost its lease first): the
+        // message stays owed, for the next kick or the presence heartbeat.
+        if (result === 'not_started' && still?.id === next.id) return;
+      } finally {
+        this.running.delete(draft.turnId);
+      }
     }
   }
 
@@ -231,15 +246,15 @@ export class TurnEngine implements OnModuleInit, OnApplicationBootstrap, BeforeA
     session: SessionRecord,
     lease: TurnLease,
     message: PendingMessage,
+    controller: AbortController,
   ): Promise<'settled' | 'unsettled' | 'not_started'> {
     const sessionId = session._id;
     const { turnId, messageId, replyTo } = lease;
-    const controller = new AbortController();
-    const hold: Hold = { until: Date.now() + this.config.chat.turnLeaseMs - this.skewMs, lost: false };
+    // Sure until the expiry the lease was written with (by this replica's clock), less the allowance.
+    const hold: Hold = { until: new Date(lease.expiresAt).getTime() - this.skewMs, lost: false };
     const unwatch = this.watch(sessionId, lease, hold, (reason) => {
       if (!controller.signal.aborted) controller.abort(reason);
     });
-    this.running.set(turnId, controller);
     try {
       let answering = this.llm.modelOrDefault(session.modelId);
       let history: HistoryMessage[];
@@ -249,6 +264,10 @@ export class TurnEngine implements OnModuleInit, OnApplicationBootstrap, BeforeA
         this.logger.warn({ err: error, sessionId, turnId }, 'history not read: the message is answered later');
         return 'not_started';
       }
+      // Nothing has been shown yet: a lease no longer sure (a long history read), or a shutdown that
+      // began meanwhile, is not worth starting on.
+      if (hold.lost) return 'unsettled';
+      if (Date.now() > hold.until || controller.signal.reason === 'shutdown') return 'not_started';
       this.inFlightGauge.inc();
       const startedAt = Date.now();
       let firstDeltaMs: number | undefined;
@@ -309,7 +328,6 @@ export class TurnEngine implements OnModuleInit, OnApplicationBootstrap, BeforeA
       } catch (error) {
         if (!controller.signal.aborted) failure = error;
       } finally {
-        this.running.delete(turnId);
         this.inFlightGauge.dec();
       }
       // Every delta goes out before the turn's single terminal event.
@@ -328,11 +346,11 @@ export class TurnEngine implements OnModuleInit, OnApplicationBootstrap, BeforeA
       if (failure !== undefined) {
         const cause =
           failure instanceof AppError ? failure : new AppError('unavailable', 'The assistant could not answer');
-        const error = toProtocolError(cause);
-        this.logger.warn({ err: failure, sessionId, turnId, code: error.code }, 'AI turn failed');
+        this.logger.warn({ err: failure, sessionId, turnId, code: cause.code }, 'AI turn failed');
+        const error = { code: cause.code, message: cause.message };
         reply = { ...base, status: text ? 'interrupted' : 'failed', finishReason: 'error', error };
       } else if (reason === 'shutdown') {
-        const error = interrupted('The reply was cut by a server restart; it is answered again');
+        const error = { code: 'interrupted', message: 'The reply was cut by a server restart; it is answered again' };
         reply = { ...base, status: 'interrupted', finishReason: 'shutdown', error };
       } else if (reason !== undefined) {
         reply = { ...base, status: 'stopped', finishReason: reason };
@@ -355,7 +373,6 @@ export class TurnEngine implements OnModuleInit, OnApplicationBootstrap, BeforeA
       }
       return settled === 'unsettled' ? 'unsettled' : 'settled';
     } finally {
-      this.running.delete(turnId);
       unwatch();
     }
   }
@@ -431,10 +448,10 @@ export class TurnEngine implements OnModuleInit, OnApplicationBootstrap, BeforeA
   /**
    * Stores the reply answering `reply.replyTo` under `writer`'s lease and sends its one terminal event.
    * The reply is kept in the turn buffer first (under `bufferTurnId`): if the database refuses it past
-   * the retries, the lease expires and whoever takes it over stores it from there. The writer sends the
-   * terminal event only if it stored the reply while still sure of its lease; otherwise the next holder
-   * of the lease finds the reply stored but not announced, and sends it. If another writer stored the
-   * answer first, this one only makes sure the user message is marked.
+   * the retries, the lease expires and whoever takes it over stores it from there. Whoever marks the
+   * stored reply announced — its writer right after storing it, or, if the writer stopped first, the
+   * next holder of the lease — sends its terminal event, built from what was stored. If another writer
+   * stored the answer first, this one only helps finish it (announcement, marker).
    */
   private async settle(
     sessionId: string,
@@ -446,63 +463,56 @@ export class TurnEngine implements OnModuleInit, OnApplicationBootstrap, BeforeA
     const { messageId, replyTo } = writer;
     const log = { sessionId, turnId: writer.turnId };
     const deadline = Date.now() + this.config.chat.turnLeaseMs;
+    const retrying = {
+      deadline,
+      onRetry: (error: unknown) => this.logger.warn({ ...log, err: error }, 'reply not saved yet: retrying'),
+    };
     await this.buffer
       .finish(bufferTurnId, reply)
       .catch((error: unknown) => this.logger.warn({ ...log, err: error }, 'finished reply not kept'));
     let outcome;
     try {
-      outcome = await withDbRetry(
-        () => {
-          if (hold.lost) throw new LeaseLost();
-          return this.sessions.storeReply(sessionId, {
-            id: messageId,
-            turnId: writer.turnId,
-            replyTo,
-            replyToSeq: writer.replyToSeq,
-            attempt: writer.attempt,
-            content: reply.content,
-            status: reply.status,
-            finishReason: reply.finishReason,
-            model: reply.model,
-            usage: reply.usage,
-            latency: reply.latency,
-            announced: Date.now() < hold.until,
-          });
-        },
-        { deadline, onRetry: (error) => this.logger.warn({ ...log, err: error }, 'reply not saved yet: retrying') },
-      );
-      await this.mark(writer, outcome.stored ? outcome.message : outcome.winner, deadline);
+      outcome = await withDbRetry(() => {
+        if (hold.lost) throw new LeaseLost();
+        return this.sessions.storeReply(sessionId, {
+          id: messageId,
+          turnId: writer.turnId,
+          replyTo,
+          replyToSeq: writer.replyToSeq,
+          attempt: writer.attempt,
+          content: reply.content,
+          status: reply.status,
+          finishReason: reply.finishReason,
+          model: reply.model,
+          usage: reply.usage,
+          latency: reply.latency,
+          error: reply.error,
+        });
+      }, retrying);
+      const stored = outcome.stored ? outcome.message : outcome.winner;
+      if (!outcome.stored) {
+        this.logger.warn({ ...log, storedReply: stored.id }, 'another reply answered this message');
+        // This reply was streamed but will never be stored: its devices drop it.
+        if (stored.id !== messageId && Date.now() < hold.until) {
+          const error = interrupted('Another reply answered this message');
+          this.broadcaster.toSession(sessionId, 'ai:error', { sessionId, messageId, replyTo, error });
+        }
+      }
+      if (await withDbRetry(() => this.sessions.markAnnounced(stored.id), retrying)) this.announce(sessionId, stored);
+      await this.mark(writer, stored, deadline);
     } catch (error) {
       if (error instanceof LeaseLost)
         this.logger.warn(log, 'turn lease lost while saving: the reply is left to its new holder');
       else this.logger.error({ ...log, err: error }, 'reply not saved: it is kept for the next attempt');
       return 'unsettled';
     }
-    if (outcome.stored) {
-      this.turns.inc({ outcome: reply.status });
-      if (outcome.announced) this.announce(sessionId, outcome.message, reply.error);
-    } else {
-      this.logger.warn({ ...log, storedReply: outcome.winner.id }, 'another reply answered this message');
-      if (outcome.winner.id !== messageId && Date.now() < hold.until) {
-        // This reply was streamed but will never be stored: its devices drop it.
-        this.broadcaster.toSession(sessionId, 'ai:error', {
-          sessionId,
-          messageId,
-          replyTo,
-          error: interrupted('Another reply answered this message'),
-        });
-      }
-      // A stored reply whose writer was not sure of its lease waits for the next holder to announce it.
-      if (!outcome.announced && (await this.sessions.markAnnounced(outcome.winner.id))) {
-        this.announce(sessionId, outcome.winner, reply.error);
-      }
-    }
+    if (outcome.stored) this.turns.inc({ outcome: reply.status });
     await this.buffer.discard(bufferTurnId).catch(() => undefined);
     return outcome.stored ? 'stored' : 'found';
   }
 
   /** The one terminal event of a stored reply, built from what was stored. */
-  private announce(sessionId: string, stored: MessageView, error?: ProtocolError): void {
+  private announce(sessionId: string, stored: MessageView): void {
     const replyTo = stored.replyTo ?? '';
     if (stored.status === 'complete' || stored.status === 'stopped') {
       this.broadcaster.toSession(sessionId, 'ai:end', {
@@ -515,17 +525,13 @@ export class TurnEngine implements OnModuleInit, OnApplicationBootstrap, BeforeA
       });
       return;
     }
-    const told =
-      error ??
-      (REOPENING_REASONS.has(stored.finishReason ?? '')
-        ? interrupted('The reply was cut; it is answered again')
-        : toProtocolError(new AppError('unavailable', 'The assistant could not answer')));
+    const error = stored.error ?? interrupted('The reply was cut');
     this.broadcaster.toSession(sessionId, 'ai:error', {
       sessionId,
       messageId: stored.id,
       replyTo,
       seq: stored.seq,
-      error: told,
+      error,
     });
   }
 
@@ -571,7 +577,7 @@ export class TurnEngine implements OnModuleInit, OnApplicationBootstrap, BeforeA
       { sessionId, turnId: settling, replica: expired.replica },
       'settling a turn whose replica stopped',
     );
-    const hold: Hold = { until: Date.now() + this.config.chat.turnLeaseMs - this.skewMs, lost: false };
+    const hold: Hold = { until: lease.expiresAt.getTime() - this.skewMs, lost: false };
     const unwatch = this.watch(sessionId, lease, hold, () => undefined);
     try {
       const snapshot = await this.buffer.read(settling).catch(() => undefined);
@@ -581,7 +587,7 @@ export class TurnEngine implements OnModuleInit, OnApplicationBootstrap, BeforeA
         status: 'interrupted',
         finishReason: 'replica_lost',
         latency: { totalMs: 0 },
-        error: interrupted('The reply was cut by a server failure; it is answered again'),
+        error: { code: 'interrupted', message: 'The reply was cut by a server failure; it is answered again' },
       };
       if ((await this.settle(sessionId, lease, settling, reply, hold)) === 'unsettled') return;
     } finally {

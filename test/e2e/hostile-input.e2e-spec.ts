@@ -152,25 +152,28 @@ interface Route {
   path: (id: string, other: string) => string;
   body?: boolean;
   public?: boolean;
+  /** Takes a query string (paging): hostile ones are drawn too. */
+  query?: boolean;
 }
 
 const REST_ROUTES: Route[] = [
   { method: 'GET', path: () => '/sessions' },
   { method: 'GET', path: (id) => `/sessions/${id}` },
+  { method: 'GET', path: (id) => `/sessions/${id}/messages`, query: true },
   { method: 'POST', path: (id) => `/sessions/${id}/end`, body: true },
   { method: 'POST', path: (id) => `/sessions/${id}/shares`, body: true },
   { method: 'GET', path: (id) => `/sessions/${id}/shares` },
   { method: 'DELETE', path: (id, other) => `/sessions/${id}/shares/${other}` },
-  { method: 'GET', path: (_id, other) => `/shared/${other}`, public: true },
+  { method: 'GET', path: (_id, other) => `/shared/${other}`, public: true, query: true },
   { method: 'GET', path: () => '/healthz', public: true },
   { method: 'GET', path: () => '/readyz', public: true },
 ];
 
 const SOCKET_EVENTS: Record<string, string[]> = {
   'session:start': ['modelId'],
-  'session:resume': ['sessionId', 'afterSeq'],
+  'session:resume': ['sessionId', 'afterSeq', 'limit'],
   'message:send': ['sessionId', 'clientMessageId', 'content', 'fileIds'],
-  'message:stop': ['sessionId'],
+  'message:stop': ['sessionId', 'messageId'],
   'model:select': ['sessionId', 'modelId'],
   typing: ['sessionId', 'isTyping'],
   'session:end': ['sessionId'],
@@ -184,6 +187,17 @@ const pathSegment = (realId: string) =>
     hostileText.map((t) => encodeURIComponent(t.replace(/\p{Cs}/gu, '\uFFFD'))),
     fc.constantFrom('%E0%A4%A', '..%2F..%2Fetc%2Fpasswd', '%00', 'x'.repeat(5000), '%7B%22%24ne%22%3A1%7D'),
   );
+const queryValue = fc.oneof(
+  fc.integer({ min: -5, max: 1e6 }).map(String),
+  fc.constantFrom('', '1e309', 'NaN', '0x10', '1.5', '-0', '9007199254740993', '[$gt]=0', '%00', 'x'.repeat(5000)),
+  hostileText.map((t) => encodeURIComponent(t.replace(/\p{Cs}/gu, '\uFFFD'))),
+);
+const queryString = fc.oneof(
+  fc.constant(''),
+  fc.tuple(queryValue, queryValue).map(([before, limit]) => `?beforeSeq=${before}&limit=${limit}`),
+  queryValue.map((v) => `?beforeSeq[$gt]=${v}&limit=1&limit=2`),
+  fc.constantFrom('?', '?&&', '?beforeSeq', '?unknown=1', '?__proto__[x]=1', '?limit=1&limit=2'),
+);
 const contentType = fc.constantFrom(
   'application/json',
   'application/json; charset=utf-8',
@@ -433,18 +447,19 @@ describe('the hostile-input corpus, against the service process', () => {
         pathSegment(restSession),
         pathSegment(randomUUID()),
         fc.option(fc.tuple(rawBody, contentType)),
+        queryString,
         fc.oneof(
           fc.constant(signToken(secret, { sub: `u-${randomUUID()}` })),
           tokenCase(nowS()).map((t) => encodeToken(t, secret)),
           fc.constantFrom('', 'Bearer', 'Bearer a.b.c', 'Basic dXNlcjpwYXNz').map((h) => Promise.resolve(h)),
         ),
-        async (route, id, other, body, token) => {
+        async (route, id, other, body, query, token) => {
           const raw = await token;
           const headers: Record<string, string> = {
             authorization: raw.startsWith('ey') ? `Bearer ${raw}` : raw,
           };
           if (body) headers['content-type'] = body[1];
-          const res = await fetch(`${baseUrl}/chatbox${route.path(id, other)}`, {
+          const res = await fetch(`${baseUrl}/chatbox${route.path(id, other)}${route.query ? query : ''}`, {
             method: route.method,
             headers,
             body: route.body && body ? body[0] : undefined,

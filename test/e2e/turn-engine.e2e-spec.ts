@@ -368,6 +368,9 @@ describe('the turn engine', () => {
       const { sessionId } = await a.ok<{ sessionId: string }>('session:start', {});
       const { messageId: question } = await send(a, sessionId, 'answer me once');
       const end = await a.waitForEvent('ai:end');
+      const leaseGone = async () =>
+        (await db.collection('turn_leases').countDocuments({ _id: sessionId as never })) === 0;
+      await waitFor(leaseGone, { what: 'the turn to release its lease' });
       const stored = await db.collection('messages').findOne({ _id: end.messageId as never });
       // What a replica that died after storing the reply, before releasing its lease, leaves behind.
       await db.collection('turn_leases').insertOne({
@@ -393,6 +396,53 @@ describe('the turn engine', () => {
       expect(a.named('ai:error')).toEqual([]);
       expect(await db.collection('messages').findOne({ _id: end.messageId as never })).toEqual(stored);
       expect(await db.collection('messages').countDocuments({ sessionId })).toBe(2);
+    } finally {
+      await fenced.close();
+    }
+  });
+
+  it('announces, once, a reply its writer stored but did not live to announce', async () => {
+    const fenced = await startTestApp({ ...t.env, PORT: '0', TURN_LEASE_MS: '1000' });
+    try {
+      const user = `u-${randomUUID()}`;
+      const a = await device(fenced, user);
+      const { sessionId } = await a.ok<{ sessionId: string }>('session:start', {});
+      const { messageId: question } = await send(a, sessionId, 'answer me');
+      const end = await a.waitForEvent('ai:end');
+      await waitFor(
+        async () => (await db.collection('turn_leases').countDocuments({ _id: sessionId as never })) === 0,
+        {
+          what: 'the turn to release its lease',
+        },
+      );
+      // Make the stored reply one that was never announced, as a writer killed right after storing it leaves it.
+      await db.collection('messages').updateOne({ _id: end.messageId as never }, { $set: { announced: false } });
+      const stored = await db.collection('messages').findOne({ _id: end.messageId as never });
+      const again = await device(fenced, user);
+      await again.ok('session:resume', { sessionId });
+      await db.collection('turn_leases').insertOne({
+        _id: sessionId as never,
+        turnId: stored?.turnId as string,
+        replica: 'dead-replica',
+        epoch: 0,
+        replyTo: question,
+        replyToSeq: 1,
+        messageId: end.messageId,
+        attempt: 0,
+        expiresAt: new Date(Date.now() - 1000),
+        stop: null,
+        settling: null,
+      });
+      const announced = await again.waitForEvent('ai:end');
+      expect(announced).toEqual({ ...end });
+      await waitFor(
+        async () => (await db.collection('turn_leases').countDocuments({ _id: sessionId as never })) === 0,
+        {
+          what: 'the lease to be released',
+        },
+      );
+      expect(again.named('ai:end')).toHaveLength(1);
+      expect(again.named('ai:error')).toEqual([]);
     } finally {
       await fenced.close();
     }

@@ -53,13 +53,14 @@ function cluster(overrides: Record<string, string> = {}) {
   };
 }
 
-/** Every turn a client heard about, with its terminal events in order. */
+/** Every reply a client heard of (started, streamed or ended), with its terminal events in order. */
 const terminalsById = (client: ChatClient) => {
   const byId = new Map<string, string[]>();
   for (const { event, payload } of client.events) {
-    if (event !== 'ai:end' && event !== 'ai:error') continue;
+    if (!event.startsWith('ai:')) continue;
     const id = payload.messageId as string;
-    byId.set(id, [...(byId.get(id) ?? []), event]);
+    const terminal = event === 'ai:end' || event === 'ai:error' ? [event] : [];
+    byId.set(id, [...(byId.get(id) ?? []), ...terminal]);
   }
   return byId;
 };
@@ -128,6 +129,37 @@ describe('a turn whose replica fails', () => {
     const db = await c.db();
     expect(await db.collection('messages').countDocuments({ sessionId, sender: 'ai' })).toBe(2);
     for (const [, events] of terminalsById(onB)) expect(events).toHaveLength(1);
+  });
+});
+
+describe('a turn whose lease is taken over while its replica runs', () => {
+  let c: ReturnType<typeof cluster>;
+  afterEach(() => c.close());
+
+  it('stops, sends no terminal event and stores nothing: the new holder settles it', async () => {
+    c = cluster();
+    const { process: replica, url } = await c.replica();
+    const client = await c.device(url, `u-${randomUUID()}`);
+    const { sessionId } = await client.ok<{ sessionId: string }>('session:start', {});
+    await client.ok('message:send', { sessionId, clientMessageId: randomUUID(), content: 'keep talking' });
+    const { messageId } = await client.waitForEvent('ai:delta');
+    const db = await c.db();
+    // Another replica's lease now stands where this turn's was, as after a takeover.
+    await db
+      .collection('turn_leases')
+      .updateOne(
+        { _id: sessionId as never },
+        { $set: { turnId: randomUUID(), expiresAt: new Date(Date.now() + 60000) } },
+      );
+    await waitFor(() => replica.stdout.includes('"msg":"turn lease lost: the reply is left to its new holder"'), {
+      what: 'the runner to find its lease gone',
+    });
+    const metrics = async () =>
+      (await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${c.env.METRICS_TOKEN}` } })).text();
+    await waitFor(async () => /^chatbox_ai_turns_in_flight 0$/m.test(await metrics()), { what: 'the turn to be over' });
+    expect(client.events.filter((e) => ['ai:end', 'ai:error'].includes(e.event))).toEqual([]);
+    expect(await db.collection('messages').countDocuments({ _id: messageId as never })).toBe(0);
+    expect(await db.collection('turn_leases').countDocuments({ _id: sessionId as never })).toBe(1);
   });
 });
 

@@ -52,7 +52,6 @@ describe(SessionService.name, () => {
     content: 'an answer',
     status: 'complete',
     finishReason: 'stop',
-    announced: true,
     ...overrides,
   });
 
@@ -146,7 +145,6 @@ describe(SessionService.name, () => {
     expect(await sut.storeReply(session.id, first)).toMatchObject({ stored: true, message: { id: first.id } });
     expect(await sut.storeReply(session.id, second)).toEqual({
       stored: false,
-      announced: true,
       winner: expect.objectContaining({ id: first.id, content: 'from the turn that was taken over' }) as unknown,
     });
     // A write retried by its writer after a lost acknowledgement finds itself.
@@ -159,14 +157,19 @@ describe(SessionService.name, () => {
     expect(messages.filter((m) => m.sender === 'ai').map((m) => m.replyTo)).toEqual([question.id, question.id]);
   });
 
-  it('leaves a reply stored by a writer unsure of its lease to be announced once, by one caller', async () => {
+  it('lets exactly one caller announce a stored reply, and keeps what ai:error said with a reply that failed', async () => {
     const { session } = await sut.start(principal(), 'demo');
     const { message: question } = await sendAs(session.id, 'q');
-    const late = reply(question.id, { announced: false });
-    expect(await sut.storeReply(session.id, late)).toMatchObject({ stored: true, announced: false });
-    expect(await sut.storeReply(session.id, reply(question.id))).toMatchObject({ stored: false, announced: false });
-    expect(await sut.markAnnounced(late.id)).toBe(true);
-    expect(await sut.markAnnounced(late.id)).toBe(false);
+    const failed = reply(question.id, {
+      content: '',
+      status: 'failed',
+      finishReason: 'error',
+      error: { code: 'timeout', message: 'The model did not answer in time' },
+    });
+    const { message } = (await sut.storeReply(session.id, failed)) as { message: { error?: unknown } };
+    expect(message.error).toEqual({ code: 'timeout', message: 'The model did not answer in time', recoverable: true });
+    expect(await sut.markAnnounced(failed.id)).toBe(true);
+    expect(await sut.markAnnounced(failed.id)).toBe(false);
   });
 
   it('lets one turn hold a session: claims, renewals and releases are fenced by the turn id', async () => {

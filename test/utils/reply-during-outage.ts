@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { DemoLlmProvider } from '../../src/llm/providers/demo-llm.provider';
+import { SessionService } from '../../src/session/session.service';
 import { OwnFerretDb, startOwnFerretDb } from '../servers/own-ferretdb';
 import { ChatClient, signToken } from './chat-client';
 import { startTestApp, TestApp } from './test-app';
+import { waitFor } from './wait-for';
 
 type Message = { id: string; sender: string; status: string; content: string };
 
@@ -42,6 +44,10 @@ export async function replyDuringOutage(env: Record<string, string>) {
       expect(messages.filter((m) => m.sender === 'ai').map((m) => [m.id, m.status, m.content])).toEqual([
         [reply, 'complete', answer],
       ]);
+      // Counted once the turn is over (its lease gone), so a late second event would be seen.
+      await waitFor(async () => (await app.app.get(SessionService).turnLease(sessionId)) === null, {
+        what: 'the turn to be over',
+      });
       expect(client.named('ai:error')).toEqual([]);
       expect(client.named('ai:end')).toHaveLength(1);
     },

@@ -39,10 +39,13 @@ export class MessageDoc {
   /** AI replies: the turn that stored it (the one that streamed it, or the one that settled it after a crash). */
   @Prop({ type: String }) turnId?: string;
   /**
-   * AI replies: whether its terminal event (ai:end / ai:error) was sent. The turn that stores a reply
-   * while its lease is still sure sends it at once; otherwise the next holder of the lease does.
+   * AI replies: whether its terminal event (ai:end / ai:error) was sent. Stored false; whoever sets it
+   * (the writer right after storing, or, if the writer stopped first, the next holder of the lease)
+   * sends the event, built from this record.
    */
   @Prop({ type: Boolean }) announced?: boolean;
+  /** AI replies that did not end well: what `ai:error` says. */
+  @Prop({ type: Object }) error?: { code: string; message: string };
 }
 
 export const MessageSchema = SchemaFactory.createForClass(MessageDoc);
