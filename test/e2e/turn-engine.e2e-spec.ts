@@ -361,6 +361,27 @@ describe('the turn engine', () => {
       expect(a.named('ai:start')).toHaveLength(1);
     }));
 
+  const leaseGone = async (sessionId: string) =>
+    (await db.collection('turn_leases').countDocuments({ _id: sessionId as never })) === 0;
+  /** The lease a replica that died before releasing it leaves behind, already expired, for a stored reply. */
+  const leaveExpiredLease = async (sessionId: string, question: string, replyId: string) => {
+    const stored = await db.collection('messages').findOne({ _id: replyId as never });
+    await db.collection('turn_leases').insertOne({
+      _id: sessionId as never,
+      turnId: stored?.turnId as string,
+      replica: 'dead-replica',
+      epoch: 0,
+      replyTo: question,
+      replyToSeq: 1,
+      messageId: replyId,
+      attempt: 0,
+      expiresAt: new Date(Date.now() - 1000),
+      stop: null,
+      settling: null,
+    });
+    return stored;
+  };
+
   it('settles a lease left behind by a finished turn without a second terminal event or a changed reply', async () => {
     const fenced = await startTestApp({ ...t.env, PORT: '0', TURN_LEASE_MS: '1000' });
     try {
@@ -368,30 +389,10 @@ describe('the turn engine', () => {
       const { sessionId } = await a.ok<{ sessionId: string }>('session:start', {});
       const { messageId: question } = await send(a, sessionId, 'answer me once');
       const end = await a.waitForEvent('ai:end');
-      const leaseGone = async () =>
-        (await db.collection('turn_leases').countDocuments({ _id: sessionId as never })) === 0;
-      await waitFor(leaseGone, { what: 'the turn to release its lease' });
-      const stored = await db.collection('messages').findOne({ _id: end.messageId as never });
+      await waitFor(() => leaseGone(sessionId), { what: 'the turn to release its lease' });
       // What a replica that died after storing the reply, before releasing its lease, leaves behind.
-      await db.collection('turn_leases').insertOne({
-        _id: sessionId as never,
-        turnId: stored?.turnId as string,
-        replica: 'dead-replica',
-        epoch: 0,
-        replyTo: question,
-        replyToSeq: 1,
-        messageId: end.messageId,
-        attempt: 0,
-        expiresAt: new Date(Date.now() - 1000),
-        stop: null,
-        settling: null,
-      });
-      await waitFor(
-        async () => (await db.collection('turn_leases').countDocuments({ _id: sessionId as never })) === 0,
-        {
-          what: 'the left-over lease to be settled',
-        },
-      );
+      const stored = await leaveExpiredLease(sessionId, question, end.messageId as string);
+      await waitFor(() => leaseGone(sessionId), { what: 'the left-over lease to be settled' });
       expect(a.named('ai:end')).toEqual([end]);
       expect(a.named('ai:error')).toEqual([]);
       expect(await db.collection('messages').findOne({ _id: end.messageId as never })).toEqual(stored);
@@ -409,38 +410,15 @@ describe('the turn engine', () => {
       const { sessionId } = await a.ok<{ sessionId: string }>('session:start', {});
       const { messageId: question } = await send(a, sessionId, 'answer me');
       const end = await a.waitForEvent('ai:end');
-      await waitFor(
-        async () => (await db.collection('turn_leases').countDocuments({ _id: sessionId as never })) === 0,
-        {
-          what: 'the turn to release its lease',
-        },
-      );
+      await waitFor(() => leaseGone(sessionId), { what: 'the turn to release its lease' });
       // Make the stored reply one that was never announced, as a writer killed right after storing it leaves it.
       await db.collection('messages').updateOne({ _id: end.messageId as never }, { $set: { announced: false } });
-      const stored = await db.collection('messages').findOne({ _id: end.messageId as never });
       const again = await device(fenced, user);
       await again.ok('session:resume', { sessionId });
-      await db.collection('turn_leases').insertOne({
-        _id: sessionId as never,
-        turnId: stored?.turnId as string,
-        replica: 'dead-replica',
-        epoch: 0,
-        replyTo: question,
-        replyToSeq: 1,
-        messageId: end.messageId,
-        attempt: 0,
-        expiresAt: new Date(Date.now() - 1000),
-        stop: null,
-        settling: null,
-      });
+      await leaveExpiredLease(sessionId, question, end.messageId as string);
       const announced = await again.waitForEvent('ai:end');
       expect(announced).toEqual({ ...end });
-      await waitFor(
-        async () => (await db.collection('turn_leases').countDocuments({ _id: sessionId as never })) === 0,
-        {
-          what: 'the lease to be released',
-        },
-      );
+      await waitFor(() => leaseGone(sessionId), { what: 'the lease to be released' });
       expect(again.named('ai:end')).toHaveLength(1);
       expect(again.named('ai:error')).toEqual([]);
     } finally {
