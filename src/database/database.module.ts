@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { MongooseModule } from '@nestjs/mongoose';
 import mongoose from 'mongoose';
 import { AppConfig } from '../config/app-config';
+import { DatabaseCommandMetrics } from './database-command.metrics';
 
 // Query filters never carry operators from user input, even if a caller forgets to validate.
 mongoose.set('sanitizeFilter', true);
@@ -14,10 +15,13 @@ mongoose.set('strictQuery', 'throw');
       useFactory: (config: AppConfig) => ({
         uri: config.mongo.uri,
         serverSelectionTimeoutMS: 5000,
+        // Feeds chatbox_db_commands_total.
+        monitorCommands: true,
         retryAttempts: 5,
         retryDelay: 2000,
       }),
     }),
   ],
+  providers: [DatabaseCommandMetrics],
 })
 export class DatabaseModule {}

@@ -9,6 +9,7 @@ export const TURN_DURATION = 'chatbox_ai_turn_duration_seconds';
 export const FIRST_DELTA = 'chatbox_ai_first_delta_seconds';
 export const ACTIVE_SESSIONS = 'chatbox_active_sessions';
 export const TURNS_IN_FLIGHT = 'chatbox_ai_turns_in_flight';
+export const DB_COMMANDS = 'chatbox_db_commands_total';
 export const DECRYPT_FAILURES = 'chatbox_decrypt_failures_total';
 export const LLM_REQUESTS = 'chatbox_llm_requests_total';
 export const LLM_TOKENS = 'chatbox_llm_tokens_total';
@@ -67,6 +68,11 @@ export const chatboxMetricProviders = [
     labelNames: ['from', 'to'],
   }),
   makeGaugeProvider({ name: LLM_CIRCUIT_OPEN, help: '1 while a provider circuit is open', labelNames: ['provider'] }),
+  makeCounterProvider({
+    name: DB_COMMANDS,
+    help: 'Commands sent to MongoDB by this replica, by command name (find, insert, update, delete, findAndModify…)',
+    labelNames: ['command'],
+  }),
   makeCounterProvider({
     name: DECRYPT_FAILURES,
     help: 'Stored values that failed to decrypt',

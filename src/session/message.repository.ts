@@ -52,20 +52,18 @@ export class MessageRepository {
     return this.model.distinct('sessionId', { sessionId: trusted({ $in: sessionIds }), answered: false }).exec();
   }
 
-  async markAnswered(messageId: string): Promise<void> {
-    await this.model.updateOne({ _id: messageId, answered: false }, { $set: { answered: true } });
-  }
-
-  /** True only for the caller that marked the reply announced. */
-  async markAnnounced(messageId: string): Promise<boolean> {
-    return (
-      (await this.model.updateOne({ _id: messageId, announced: false }, { $set: { announced: true } }))
-        .modifiedCount === 1
+  /**
+   * Records that `replyId` answers the user message — or, with `reopenAttempt`, that the message is owed
+   * another answer stored under that attempt — and claims the reply's announcement in the same write:
+   * true only for the one caller that added the reply to `announced`.
+   */
+  async answer(messageId: string, replyId: string, reopenAttempt?: number): Promise<boolean> {
+    const result = await this.model.updateOne(
+      { _id: messageId, announced: trusted({ $ne: replyId }) },
+      reopenAttempt === undefined
+        ? { $set: { answered: true }, $addToSet: { announced: replyId } }
+        : { $max: { attempt: reopenAttempt }, $addToSet: { announced: replyId } },
     );
-  }
-
-  /** After an interrupted reply, the next answer is stored under a later attempt (idempotent: never goes back). */
-  async advanceAttempt(messageId: string, attempt: number): Promise<void> {
-    await this.model.updateOne({ _id: messageId }, { $max: { attempt } });
+    return result.modifiedCount === 1;
   }
 }

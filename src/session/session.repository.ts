@@ -82,14 +82,20 @@ export class SessionRepository {
 
   /**
    * The next seq of an active session, or of any for a reply already under way (`evenIfEnded`). A
-   * message from a device also marks the session seen; a reply, which needs no device, does not.
+   * message from a device also marks the session seen; a reply, which needs no device, does not, and
+   * adds its turn's figures in the same write.
    */
-  async allocateSeq(id: string, now: Date, evenIfEnded = false): Promise<number | undefined> {
+  async allocateSeq(id: string, now: Date, evenIfEnded = false, stats?: TurnStats): Promise<number | undefined> {
     const seen = evenIfEnded ? {} : { lastSeenAt: now };
+    const figures = stats && addStats(stats);
     const doc = await this.model
       .findOneAndUpdate(
         evenIfEnded ? { _id: id } : { _id: id, status: 'active' },
-        { $inc: { lastSeq: 1, messageCount: 1 }, $set: { lastActivityAt: now, lastMessageAt: now, ...seen } },
+        {
+          $inc: { lastSeq: 1, messageCount: 1, ...figures?.$inc },
+          $set: { lastActivityAt: now, lastMessageAt: now, ...seen },
+          ...(figures ? { $max: figures.$max } : {}),
+        },
         { returnDocument: 'after' },
       )
       .lean<{ lastSeq: number }>()
@@ -97,9 +103,11 @@ export class SessionRepository {
     return doc?.lastSeq;
   }
 
-  /** A seq taken by a write that turned out to be a duplicate stores no message. */
-  async uncount(id: string): Promise<void> {
-    await this.model.updateOne({ _id: id }, { $inc: { messageCount: -1 } });
+  /** A seq taken by a write that turned out to be a duplicate stores no message (nor counts its turn). */
+  async uncount(id: string, stats?: TurnStats): Promise<void> {
+    const taken = stats ? addStats(stats).$inc : {};
+    const back = Object.fromEntries(Object.entries({ messageCount: 1, ...taken }).map(([k, v]) => [k, -v]));
+    await this.model.updateOne({ _id: id }, { $inc: back });
   }
 
   async setNameIfUnset(id: string, encryptedName: string): Promise<void> {
@@ -151,11 +159,6 @@ export class SessionRepository {
         }
       : { userId };
     return this.model.find(filter).sort({ lastActivityAt: -1, _id: -1 }).limit(limit).lean<SessionRecord[]>().exec();
-  }
-
-  /** Adds a finished turn's figures to its session. */
-  async recordTurn(id: string, stats: TurnStats): Promise<void> {
-    await this.model.updateOne({ _id: id }, addStats(stats));
   }
 
   /** Hands the session to a new owner if nobody changed it since `epoch`; the epoch grows. */

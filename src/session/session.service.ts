@@ -47,6 +47,8 @@ export interface NewReply {
   latency?: { firstDeltaMs?: number; totalMs: number };
   /** For a reply that did not end well: what its `ai:error` says. */
   error?: { code: string; message: string };
+  /** The turn's figures, added to the session with the reply (once, by the writer that stores it). */
+  stats?: TurnStats;
 }
 
 export type ReplyOutcome =
@@ -172,12 +174,11 @@ export class SessionService implements OnModuleInit {
 
   /** Persists first, with the next seq; a resend with a known clientMessageId returns the stored copy. */
   async appendUserMessage(session: SessionRecord, input: NewUserMessage): Promise<AppendResult> {
+    // A resend is found by the unique client key when its insert collides: no read before every send.
     const clientKey = `c:${input.clientMessageId}`;
-    const existing = await this.messages.findByClientKey(session._id, clientKey);
-    if (existing) return { message: this.toMessageView(existing), duplicate: true };
     const id = randomUUID();
     const content = this.cipher.encrypt(input.content);
-    const { record, duplicate } = await this.insertWithSeq(session._id, clientKey, false, (seq, now) => ({
+    const { record, duplicate } = await this.insertWithSeq(session._id, clientKey, undefined, (seq, now) => ({
       _id: id,
       sessionId: session._id,
       seq,
@@ -208,38 +209,33 @@ export class SessionService implements OnModuleInit {
    */
   async storeReply(sessionId: string, reply: NewReply): Promise<ReplyOutcome> {
     const clientKey = `r:${reply.replyTo}:${reply.attempt}`;
-    const { record, duplicate } = await this.insertWithSeq(sessionId, clientKey, true, (seq, now) => ({
-      _id: reply.id,
+    const { record, duplicate } = await this.insertWithSeq(
       sessionId,
-      seq,
       clientKey,
-      sender: 'ai',
-      content: this.cipher.encrypt(reply.content),
-      status: reply.status,
-      model: reply.model,
-      finishReason: reply.finishReason,
-      usage: reply.usage,
-      latency: reply.latency,
-      createdAt: now,
-      replyTo: reply.replyTo,
-      replyToSeq: reply.replyToSeq,
-      turnId: reply.turnId,
-      announced: false,
-      error: reply.error,
-    }));
+      { stats: reply.stats },
+      (seq, now) => ({
+        _id: reply.id,
+        sessionId,
+        seq,
+        clientKey,
+        sender: 'ai',
+        content: this.cipher.encrypt(reply.content),
+        status: reply.status,
+        model: reply.model,
+        finishReason: reply.finishReason,
+        usage: reply.usage,
+        latency: reply.latency,
+        createdAt: now,
+        replyTo: reply.replyTo,
+        replyToSeq: reply.replyToSeq,
+        turnId: reply.turnId,
+        error: reply.error,
+      }),
+    );
     const message = this.toMessageView(record);
     if (duplicate && record.turnId !== reply.turnId) return { stored: false, winner: message };
     if (!duplicate) this.messageCounter.inc({ sender: 'ai' });
     return { stored: true, message };
-  }
-
-  /** True only for the caller that marked the reply's terminal event as sent: it sends it. */
-  markAnnounced(messageId: string): Promise<boolean> {
-    return this.messages.markAnnounced(messageId);
-  }
-
-  recordTurn(sessionId: string, stats: TurnStats): Promise<void> {
-    return this.sessions.recordTurn(sessionId, stats);
   }
 
   async selectModel(principal: Principal, sessionId: string, modelId: string): Promise<SessionView> {
@@ -264,13 +260,13 @@ export class SessionService implements OnModuleInit {
     return this.sessions.setProviderConversation(sessionId, conversationId);
   }
 
-  markAnswered(messageId: string): Promise<void> {
-    return this.messages.markAnswered(messageId);
-  }
-
-  /** The user message is owed another answer, stored under `attempt`. */
-  reopen(messageId: string, attempt: number): Promise<void> {
-    return this.messages.advanceAttempt(messageId, attempt);
+  /**
+   * Records that `replyId` answers the user message — or, with `reopenAttempt`, that the message is owed
+   * another answer under that attempt — and claims the reply's announcement in the same write: true only
+   * for the one caller that claimed it, which sends the reply's terminal event.
+   */
+  answer(userMessageId: string, replyId: string, reopenAttempt?: number): Promise<boolean> {
+    return this.messages.answer(userMessageId, replyId, reopenAttempt);
   }
 
   changeOwner(sessionId: string, epoch: number, owner: SessionOwner): Promise<SessionRecord | null> {
@@ -278,21 +274,15 @@ export class SessionService implements OnModuleInit {
   }
 
   /**
-   * Takes the session's turn lease for the AI if nobody holds it and the session is active and owned by
-   * the AI; the lease records the session's epoch. The session is read again once the lease is taken: a
-   * session that ended or changed owner meanwhile (its stop found no lease yet) gets no turn.
+   * Takes the session's turn lease for the AI if nobody holds it, then reads the session: the turn is the
+   * AI's only while the session is active and owned by the AI (a session that ended or changed owner
+   * before the lease existed, so that its stop found no lease, gets no turn). The session read then,
+   * whose epoch the turn holds on to, or null.
    */
-  async claimTurn(
-    sessionId: string,
-    draft: Omit<TurnLease, 'epoch'>,
-  ): Promise<{ session: SessionRecord; lease: TurnLease } | null> {
-    const usable = (s: SessionRecord | null): s is SessionRecord => s?.status === 'active' && s.owner === 'ai';
-    const before = await this.sessions.findById(sessionId);
-    if (!usable(before)) return null;
-    const lease = { ...draft, epoch: before.epoch };
+  async claimTurn(sessionId: string, lease: TurnLease): Promise<SessionRecord | null> {
     if (!(await this.leases.claim(sessionId, lease))) return null;
-    const after = await this.sessions.findById(sessionId);
-    if (usable(after) && after.epoch === lease.epoch) return { session: after, lease };
+    const session = await this.sessions.findById(sessionId);
+    if (session?.status === 'active' && session.owner === 'ai') return session;
     await this.leases.release(sessionId, lease.turnId);
     return null;
   }
@@ -399,12 +389,14 @@ export class SessionService implements OnModuleInit {
   private async insertWithSeq(
     sessionId: string,
     clientKey: string,
-    evenIfEnded: boolean,
+    /** For an AI reply (stored even after the session ended), with its turn's figures if any. */
+    reply: { stats?: TurnStats } | undefined,
     build: (seq: number, now: Date) => MessageRecord,
   ): Promise<{ record: MessageRecord; duplicate: boolean }> {
+    const stats = reply?.stats;
     for (let attempt = 0; attempt < SEQ_ATTEMPTS; attempt++) {
       const now = new Date();
-      const seq = await this.sessions.allocateSeq(sessionId, now, evenIfEnded);
+      const seq = await this.sessions.allocateSeq(sessionId, now, reply !== undefined, stats);
       if (seq === undefined) throw new AppError('session_ended', 'This session has ended');
       const candidate = build(seq, now);
       try {
@@ -412,7 +404,7 @@ export class SessionService implements OnModuleInit {
         return { record: candidate, duplicate: false };
       } catch (error) {
         if (!isDuplicateKey(error)) throw error;
-        await this.sessions.uncount(sessionId);
+        await this.sessions.uncount(sessionId, stats);
         const existing = await this.messages.findByClientKey(sessionId, clientKey);
         if (existing) return { record: existing, duplicate: true };
       }

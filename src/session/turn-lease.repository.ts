@@ -9,7 +9,6 @@ export type LeaseRecord = TurnLeaseDoc;
 const toLease = (d: LeaseRecord): TurnLease => ({
   turnId: d.turnId,
   replica: d.replica,
-  epoch: d.epoch,
   replyTo: d.replyTo,
   replyToSeq: d.replyToSeq,
   messageId: d.messageId,

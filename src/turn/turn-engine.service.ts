@@ -191,15 +191,14 @@ export class TurnEngine implements OnModuleInit, OnApplicationBootstrap, BeforeA
       const deadline = Date.now() + this.config.chat.turnLeaseMs;
       const next = await withDbRetry(() => this.sessions.nextPending(sessionId), { deadline });
       if (!next) return;
-      const draft = this.draftLease(next);
+      const lease = this.newLease(next);
       // Registered before the lease exists, so a stop signal naming the turn always finds it.
       const controller = new AbortController();
-      this.running.set(draft.turnId, controller);
+      this.running.set(lease.turnId, controller);
       try {
-        const claimed = await this.sessions.claimTurn(sessionId, draft);
+        const session = await this.sessions.claimTurn(sessionId, lease);
         // Another turn runs (here or elsewhere; its holder answers what follows), or the AI may not answer.
-        if (!claimed) return;
-        const { session, lease } = claimed;
+        if (!session) return;
         // Read again under the lease: the message read before may have been answered by the turn that
         // held the lease until just now.
         const still = await withDbRetry(() => this.sessions.nextPending(sessionId), { deadline });
@@ -214,7 +213,7 @@ export class TurnEngine implements OnModuleInit, OnApplicationBootstrap, BeforeA
         // message stays owed, for the next kick or the presence heartbeat.
         if (result === 'not_started' && still?.id === next.id) return;
       } finally {
-        this.running.delete(draft.turnId);
+        this.running.delete(lease.turnId);
       }
     }
   }
@@ -228,7 +227,7 @@ export class TurnEngine implements OnModuleInit, OnApplicationBootstrap, BeforeA
     );
   }
 
-  private draftLease(message: PendingMessage): Omit<TurnLease, 'epoch'> {
+  private newLease(message: PendingMessage): TurnLease {
     return {
       turnId: randomUUID(),
       replica: this.replica,
@@ -252,7 +251,7 @@ export class TurnEngine implements OnModuleInit, OnApplicationBootstrap, BeforeA
     const { turnId, messageId, replyTo } = lease;
     // Sure until the expiry the lease was written with (by this replica's clock), less the allowance.
     const hold: Hold = { until: new Date(lease.expiresAt).getTime() - this.skewMs, lost: false };
-    const unwatch = this.watch(sessionId, lease, hold, (reason) => {
+    const unwatch = this.watch(sessionId, lease, session.epoch, hold, (reason) => {
       if (!controller.signal.aborted) controller.abort(reason);
     });
     try {
@@ -331,7 +330,7 @@ export class TurnEngine implements OnModuleInit, OnApplicationBootstrap, BeforeA
         this.inFlightGauge.dec();
       }
       // Every delta goes out before the turn's single terminal event.
-      coalescer.flush();
+      coalescer.finish();
       await frames;
 
       const reason = controller.signal.aborted ? (controller.signal.reason as AbortReason) : undefined;
@@ -357,19 +356,16 @@ export class TurnEngine implements OnModuleInit, OnApplicationBootstrap, BeforeA
       } else {
         reply = { ...base, status: 'complete', finishReason };
       }
-      const settled = await this.settle(sessionId, lease, lease.turnId, reply, hold);
+      const stats: TurnStats = {
+        tokens: { prompt: usage?.promptTokens ?? 0, completion: usage?.completionTokens ?? 0 },
+        responseMs: firstDeltaMs ?? latency.totalMs,
+        turnMs: latency.totalMs,
+      };
+      const settled = await this.settle(sessionId, lease, lease.turnId, reply, hold, stats);
       if (settled === 'stored') {
         const labels = { provider: answering.provider, model: answering.id };
         this.turnDuration.observe(labels, latency.totalMs / 1000);
         if (firstDeltaMs !== undefined) this.firstDelta.observe(labels, firstDeltaMs / 1000);
-        const stats: TurnStats = {
-          tokens: { prompt: usage?.promptTokens ?? 0, completion: usage?.completionTokens ?? 0 },
-          responseMs: firstDeltaMs ?? latency.totalMs,
-          turnMs: latency.totalMs,
-        };
-        await this.sessions
-          .recordTurn(sessionId, stats)
-          .catch((error: unknown) => this.logger.warn({ err: error, sessionId, turnId }, 'turn figures not recorded'));
       }
       return settled === 'unsettled' ? 'unsettled' : 'settled';
     } finally {
@@ -384,7 +380,13 @@ export class TurnEngine implements OnModuleInit, OnApplicationBootstrap, BeforeA
    * and counting devices run on timers of their own: a count asks every replica and may wait on a
    * slow one, which must never delay a renewal.
    */
-  private watch(sessionId: string, lease: TurnLease, hold: Hold, stop: (reason: AbortReason) => void): () => void {
+  private watch(
+    sessionId: string,
+    lease: TurnLease,
+    epoch: number | undefined,
+    hold: Hold,
+    stop: (reason: AbortReason) => void,
+  ): () => void {
     const { turnLeaseMs, turnAbandonAfterMs } = this.config.chat;
     const log = { sessionId, turnId: lease.turnId };
     const renew = async (): Promise<void> => {
@@ -399,7 +401,7 @@ export class TurnEngine implements OnModuleInit, OnApplicationBootstrap, BeforeA
         const { session } = renewed;
         if (renewed.lease.stop) stop(renewed.lease.stop);
         else if (session?.status !== 'active') stop('session_ended');
-        else if (session.owner !== 'ai' || session.epoch !== lease.epoch) stop('owner_changed');
+        else if (session.owner !== 'ai' || (epoch !== undefined && session.epoch !== epoch)) stop('owner_changed');
       } catch (error) {
         // The lease keeps its time left; the next renewal tries again.
         if (!isTransientDbError(error)) this.logger.warn({ ...log, err: error }, 'lease not renewed');
@@ -448,10 +450,10 @@ export class TurnEngine implements OnModuleInit, OnApplicationBootstrap, BeforeA
   /**
    * Stores the reply answering `reply.replyTo` under `writer`'s lease and sends its one terminal event.
    * The reply is kept in the turn buffer first (under `bufferTurnId`): if the database refuses it past
-   * the retries, the lease expires and whoever takes it over stores it from there. Whoever marks the
-   * stored reply announced — its writer right after storing it, or, if the writer stopped first, the
+   * the retries, the lease expires and whoever takes it over stores it from there. Whoever records the
+   * stored reply as the answer — its writer right after storing it, or, if the writer stopped first, the
    * next holder of the lease — sends its terminal event, built from what was stored. If another writer
-   * stored the answer first, this one only helps finish it (announcement, marker).
+   * stored the answer first, this one only helps finish it.
    */
   private async settle(
     sessionId: string,
@@ -459,6 +461,7 @@ export class TurnEngine implements OnModuleInit, OnApplicationBootstrap, BeforeA
     bufferTurnId: string,
     reply: FinishedReply,
     hold: Hold,
+    stats?: TurnStats,
   ): Promise<'stored' | 'found' | 'unsettled'> {
     const { messageId, replyTo } = writer;
     const log = { sessionId, turnId: writer.turnId };
@@ -487,6 +490,7 @@ export class TurnEngine implements OnModuleInit, OnApplicationBootstrap, BeforeA
           usage: reply.usage,
           latency: reply.latency,
           error: reply.error,
+          stats,
         });
       }, retrying);
       const stored = outcome.stored ? outcome.message : outcome.winner;
@@ -498,8 +502,11 @@ export class TurnEngine implements OnModuleInit, OnApplicationBootstrap, BeforeA
           this.broadcaster.toSession(sessionId, 'ai:error', { sessionId, messageId, replyTo, error });
         }
       }
-      if (await withDbRetry(() => this.sessions.markAnnounced(stored.id), retrying)) this.announce(sessionId, stored);
-      await this.mark(writer, stored, deadline);
+      // Marks the user message and claims the announcement in one write; the one caller that claims it sends it.
+      const reopen = REOPENING_REASONS.has(stored.finishReason ?? '') ? writer.attempt + 1 : undefined;
+      if (await withDbRetry(() => this.sessions.answer(replyTo, stored.id, reopen), retrying)) {
+        this.announce(sessionId, stored);
+      }
     } catch (error) {
       if (error instanceof LeaseLost)
         this.logger.warn(log, 'turn lease lost while saving: the reply is left to its new holder');
@@ -535,17 +542,6 @@ export class TurnEngine implements OnModuleInit, OnApplicationBootstrap, BeforeA
     });
   }
 
-  /** The user message is answered by this stored reply, or owed another one if the reply was cut. */
-  private mark(lease: TurnLease, stored: MessageView, deadline: number): Promise<void> {
-    return withDbRetry(
-      () =>
-        REOPENING_REASONS.has(stored.finishReason ?? '')
-          ? this.sessions.reopen(lease.replyTo, lease.attempt + 1)
-          : this.sessions.markAnswered(lease.replyTo),
-      { deadline },
-    );
-  }
-
   /** Settles turns whose replica stopped renewing their lease (it died, or stalled past the lease). */
   private async recoverExpired(): Promise<void> {
     try {
@@ -578,7 +574,8 @@ export class TurnEngine implements OnModuleInit, OnApplicationBootstrap, BeforeA
       'settling a turn whose replica stopped',
     );
     const hold: Hold = { until: lease.expiresAt.getTime() - this.skewMs, lost: false };
-    const unwatch = this.watch(sessionId, lease, hold, () => undefined);
+    // Settling only: the lease is kept while the reply is stored, whoever owns the session now.
+    const unwatch = this.watch(sessionId, lease, undefined, hold, () => undefined);
     try {
       const snapshot = await this.buffer.read(settling).catch(() => undefined);
       // A reply its runner finished but could not store is stored as it was; anything else was cut.

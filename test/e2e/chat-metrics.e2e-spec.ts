@@ -39,6 +39,9 @@ describe('chat metrics', () => {
     expect(value(during, 'chatbox_llm_tokens_total{provider="demo",model="demo",kind="completion"}')).toBeGreaterThan(
       0,
     );
+    // Both messages were written, each after taking its seq.
+    expect(value(during, 'chatbox_db_commands_total{command="insert"}')).toBeGreaterThanOrEqual(2);
+    expect(value(during, 'chatbox_db_commands_total{command="findAndModify"}')).toBeGreaterThanOrEqual(2);
 
     await client.ok('session:end', { sessionId });
     client.close();

@@ -370,7 +370,6 @@ describe('the turn engine', () => {
       _id: sessionId as never,
       turnId: stored?.turnId as string,
       replica: 'dead-replica',
-      epoch: 0,
       replyTo: question,
       replyToSeq: 1,
       messageId: replyId,
@@ -402,7 +401,7 @@ describe('the turn engine', () => {
     }
   });
 
-  it('announces, once, a reply its writer stored but did not live to announce', async () => {
+  it('records and announces, once, a reply its writer stored but did not live to record', async () => {
     const fenced = await startTestApp({ ...t.env, PORT: '0', TURN_LEASE_MS: '1000' });
     try {
       const user = `u-${randomUUID()}`;
@@ -411,8 +410,11 @@ describe('the turn engine', () => {
       const { messageId: question } = await send(a, sessionId, 'answer me');
       const end = await a.waitForEvent('ai:end');
       await waitFor(() => leaseGone(sessionId), { what: 'the turn to release its lease' });
-      // Make the stored reply one that was never announced, as a writer killed right after storing it leaves it.
-      await db.collection('messages').updateOne({ _id: end.messageId as never }, { $set: { announced: false } });
+      // As a writer killed right after storing its reply leaves it: stored, but not yet the recorded answer.
+      await db.collection('messages').updateOne({ _id: question as never }, {
+        $set: { answered: false },
+        $pull: { announced: end.messageId },
+      } as never);
       const again = await device(fenced, user);
       await again.ok('session:resume', { sessionId });
       await leaveExpiredLease(sessionId, question, end.messageId as string);

@@ -33,7 +33,6 @@ describe(SessionService.name, () => {
   const lease = (replyTo: string, overrides: Partial<TurnLease> = {}): TurnLease => ({
     turnId: randomUUID(),
     replica: 'r1',
-    epoch: 0,
     replyTo,
     replyToSeq: 1,
     messageId: randomUUID(),
@@ -91,11 +90,11 @@ describe(SessionService.name, () => {
     const higher = await sendAs(session.id, 'sent second');
     expect(lower.message.seq).toBeLessThan(higher.message.seq);
     // The turn loop saw only the higher one (the lower insert was not visible yet) and answered it.
-    await sut.markAnswered(higher.message.id);
+    await sut.answer(higher.message.id, 'reply-to-higher');
     expect((await sut.nextPending(session.id))?.id).toBe(lower.message.id);
     expect(await sut.pendingCount(session.id)).toBe(1);
     expect(await sut.owingTurns([session.id])).toEqual([session.id]);
-    await sut.markAnswered(lower.message.id);
+    await sut.answer(lower.message.id, 'reply-to-lower');
     expect(await sut.nextPending(session.id)).toBeUndefined();
     expect(await sut.owingTurns([session.id])).toEqual([]);
   });
@@ -157,7 +156,7 @@ describe(SessionService.name, () => {
     expect(messages.filter((m) => m.sender === 'ai').map((m) => m.replyTo)).toEqual([question.id, question.id]);
   });
 
-  it('lets exactly one caller announce a stored reply, and keeps what ai:error said with a reply that failed', async () => {
+  it('keeps what ai:error said with a reply that failed', async () => {
     const { session } = await sut.start(principal(), 'demo');
     const { message: question } = await sendAs(session.id, 'q');
     const failed = reply(question.id, {
@@ -168,8 +167,33 @@ describe(SessionService.name, () => {
     });
     const { message } = (await sut.storeReply(session.id, failed)) as { message: { error?: unknown } };
     expect(message.error).toEqual({ code: 'timeout', message: 'The model did not answer in time', recoverable: true });
-    expect(await sut.markAnnounced(failed.id)).toBe(true);
-    expect(await sut.markAnnounced(failed.id)).toBe(false);
+  });
+
+  it('records each answer once, claiming its announcement for one caller, and reopens a message cut short', async () => {
+    const { session } = await sut.start(principal(), 'demo');
+    const { message: question } = await sendAs(session.id, 'q');
+    // A reply cut by a replica that stopped: the message is owed another answer, under attempt 1.
+    expect(await sut.answer(question.id, 'cut-reply', 1)).toBe(true);
+    expect(await sut.answer(question.id, 'cut-reply', 1)).toBe(false);
+    expect(await sut.nextPending(session.id)).toMatchObject({ id: question.id, attempt: 1 });
+    expect(await sut.answer(question.id, 'full-reply')).toBe(true);
+    expect(await sut.answer(question.id, 'full-reply')).toBe(false);
+    expect(await sut.nextPending(session.id)).toBeUndefined();
+  });
+
+  it("adds a stored turn's figures to its session once, with the reply", async () => {
+    const { session } = await sut.start(principal(), 'demo');
+    const { message: question } = await sendAs(session.id, 'q');
+    const stats = { tokens: { prompt: 7, completion: 3 }, responseMs: 40, turnMs: 90 };
+    const first = reply(question.id, { stats });
+    await sut.storeReply(session.id, first);
+    await sut.storeReply(session.id, { ...reply(question.id), stats });
+    expect(await sut.find(session.id)).toMatchObject({
+      tokens: { prompt: 7, completion: 3 },
+      responseTime: { count: 1, sumMs: 40, maxMs: 40 },
+      turnTime: { count: 1, sumMs: 90, maxMs: 90 },
+      messageCount: 2,
+    });
   });
 
   it('lets one turn hold a session: claims, renewals and releases are fenced by the turn id', async () => {
@@ -177,7 +201,7 @@ describe(SessionService.name, () => {
     const { message } = await sendAs(session.id, 'q');
     const mine = lease(message.id);
     const theirs = lease(message.id);
-    expect(await sut.claimTurn(session.id, mine)).toMatchObject({ lease: { turnId: mine.turnId, epoch: 0 } });
+    expect(await sut.claimTurn(session.id, mine)).toMatchObject({ _id: session.id, epoch: 0 });
     expect(await sut.claimTurn(session.id, theirs)).toBeNull();
     expect(await sut.takeExpiredTurn(session.id, mine.turnId, theirs)).toBe(false);
     expect(await sut.renewTurn(session.id, theirs.turnId, new Date())).toBeNull();
@@ -207,7 +231,7 @@ describe(SessionService.name, () => {
     });
   });
 
-  it('grows the epoch on every change of owner, gives the AI no lease while an admin owns the session, and records the epoch', async () => {
+  it('grows the epoch on every change of owner, and gives the AI no lease while an admin owns the session', async () => {
     const { session } = await sut.start(principal(), 'demo');
     const { message } = await sendAs(session.id, 'q');
     expect(await sut.changeOwner(session.id, 0, 'admin:ann')).toMatchObject({ owner: 'admin:ann', epoch: 1 });
@@ -215,7 +239,7 @@ describe(SessionService.name, () => {
     expect(await sut.changeOwner(session.id, 0, 'admin:bob')).toBeNull();
     expect(await sut.claimTurn(session.id, lease(message.id))).toBeNull();
     expect(await sut.changeOwner(session.id, 1, 'ai')).toMatchObject({ owner: 'ai', epoch: 2 });
-    expect(await sut.claimTurn(session.id, lease(message.id))).toMatchObject({ lease: { epoch: 2 } });
+    expect(await sut.claimTurn(session.id, lease(message.id))).toMatchObject({ epoch: 2 });
     expect(sut.toView(await sut.find(session.id))).toMatchObject({ owner: 'ai', epoch: 2 });
   });
 

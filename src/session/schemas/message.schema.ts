@@ -33,17 +33,16 @@ export class MessageDoc {
   @Prop({ type: Boolean }) answered?: boolean;
   /** User messages only: how many replies to it were interrupted (the next one is stored under this attempt). */
   @Prop({ type: Number }) attempt?: number;
+  /**
+   * User messages only: the replies to it whose terminal event (ai:end / ai:error) was sent. Whoever adds
+   * a reply here (its writer, or the next holder of the lease if the writer stopped first) sends it.
+   */
+  @Prop({ type: [String] }) announced?: string[];
   /** AI replies: the user message answered, and its seq (for conversation order without a lookup). */
   @Prop({ type: String }) replyTo?: string;
   @Prop({ type: Number }) replyToSeq?: number;
   /** AI replies: the turn that stored it (the one that streamed it, or the one that settled it after a crash). */
   @Prop({ type: String }) turnId?: string;
-  /**
-   * AI replies: whether its terminal event (ai:end / ai:error) was sent. Stored false; whoever sets it
-   * (the writer right after storing, or, if the writer stopped first, the next holder of the lease)
-   * sends the event, built from this record.
-   */
-  @Prop({ type: Boolean }) announced?: boolean;
   /** AI replies that did not end well: what `ai:error` says. */
   @Prop({ type: Object }) error?: { code: string; message: string };
 }

@@ -16,8 +16,6 @@ export class TurnLeaseDoc {
   @Prop({ required: true }) turnId!: string;
   /** The replica process running it. */
   @Prop({ required: true }) replica!: string;
-  /** The session's owner epoch when the turn began. */
-  @Prop({ required: true }) epoch!: number;
   /** The user message being answered, and its seq. */
   @Prop({ required: true }) replyTo!: string;
   @Prop({ required: true }) replyToSeq!: number;
