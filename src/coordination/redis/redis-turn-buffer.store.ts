@@ -15,9 +15,24 @@ redis.call('pexpire', KEYS[1], ARGV[4])
 redis.call('pexpire', KEYS[2], ARGV[4])
 return 1`;
 
+type AppendCommand = (
+  meta: string,
+  text: string,
+  previous: number,
+  index: number,
+  chunk: string,
+  ttlMs: number,
+) => Promise<number>;
+
 export class RedisTurnBufferStore extends TurnBufferStore {
+  private readonly appendFrame: AppendCommand;
+
   constructor(private readonly redis: Redis) {
     super();
+    // Sent by its SHA after the first call (EVALSHA), not as a script with every frame.
+    redis.defineCommand('chatboxTurnAppend', { numberOfKeys: 2, lua: APPEND });
+    const commands = redis as unknown as { chatboxTurnAppend: AppendCommand };
+    this.appendFrame = (...args) => commands.chatboxTurnAppend(...args);
   }
 
   async open(turnId: string): Promise<void> {
@@ -25,7 +40,7 @@ export class RedisTurnBufferStore extends TurnBufferStore {
   }
 
   async append(turnId: string, index: number, text: string): Promise<boolean> {
-    return (await this.redis.eval(APPEND, 2, META(turnId), TEXT(turnId), index - 1, index, text, TTL_MS)) === 1;
+    return (await this.appendFrame(META(turnId), TEXT(turnId), index - 1, index, text, TTL_MS)) === 1;
   }
 
   async finish(turnId: string, reply: FinishedReply): Promise<void> {
