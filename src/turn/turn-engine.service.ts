@@ -291,6 +291,9 @@ export class TurnEngine implements OnModuleInit, OnApplicationBootstrap, BeforeA
           if (mirrored) {
             mirrored = await this.buffer.append(turnId, index, delta).catch(() => false);
             if (!mirrored) void this.buffer.discard(turnId).catch(() => undefined);
+            // Checked again: the process may have stalled during the append.
+            if (Date.now() > hold.until && !controller.signal.aborted) controller.abort('lease_lost');
+            if (controller.signal.reason === 'lease_lost') return;
           }
           this.broadcaster.toSession(sessionId, 'ai:delta', { sessionId, messageId, index, text: delta });
         });

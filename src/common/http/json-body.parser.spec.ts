@@ -35,7 +35,11 @@ describe('jsonBodyProblem', () => {
         outcomes.add(problem?.replace(/ .*(deeper|keys).*/, ' $1'));
         expect(problem === undefined).toBe(depth <= limits.depth && entries <= limits.entries);
       }),
-      { numRuns: 500 },
+      {
+        numRuns: 500,
+        // One body of each verdict always runs, so the oracle's every branch is checked, not only the drawn ones.
+        examples: [[{ a: 1 }], [{ a: [[[[[1]]]]] }], [{ a: Array.from({ length: 20 }, (_, i) => i) }]],
+      },
     );
     expect(outcomes).toEqual(new Set([undefined, 'The deeper', 'The keys']));
   });
