@@ -30,7 +30,7 @@ function printDevBanner(
         (config.metrics.token ? `  (Authorization: Bearer ${config.metrics.token})` : ''),
       embedded
         ? `  database:   embedded MongoDB-compatible server at ${embedded.uri} (FerretDB on ${embedded.storage})` +
-          (embedded.backend === 'sqlite' ? ' — slow as data grows, see the warning above' : '')
+          (embedded.backend === 'sqlite' ? ': it slows down as data accumulates' : '')
         : '',
       `  user token:  ${tokens.user}`,
       `  admin token: ${tokens.admin}`,

@@ -57,8 +57,8 @@ export async function startEmbeddedDatabase(options: EmbeddedDatabaseOptions): P
       }
       options.warn(
         `PostgreSQL cannot be used: ${reason}\nThe embedded database falls back to SQLite, which gets slower as data accumulates ` +
-          '(FerretDB reads a whole collection for most queries). Install PostgreSQL (apt-get install postgresql) ' +
-          'or set EMBEDDED_POSTGRES_URL; EMBEDDED_MONGO_BACKEND=sqlite silences this warning.',
+          '(FerretDB reads a whole collection for most queries). Install PostgreSQL if it is missing ' +
+          '(apt-get install postgresql) or set EMBEDDED_POSTGRES_URL; EMBEDDED_MONGO_BACKEND=sqlite silences this warning.',
       );
     }
   }
