@@ -8,7 +8,7 @@ import { RoomBroadcaster } from './common/realtime/room-broadcaster';
 import { AppConfig } from './config/app-config';
 import { persistedDevSecrets } from './config/dev-secrets';
 import { ConfigError, loadConfig, randomSecret } from './config/load-config';
-import { EmbeddedMongo, ensureFerretDb, startFerretDb } from './database/embedded-mongo';
+import { EmbeddedDatabase, startEmbeddedDatabase } from './database/embedded-database';
 import { DrainState } from './health/drain-state';
 import { installGracefulShutdown } from './lifecycle/graceful-shutdown';
 import { installLastResort } from './lifecycle/last-resort';
@@ -17,7 +17,7 @@ function printDevBanner(
   config: AppConfig,
   port: number,
   tokens: { user: string; admin: string },
-  embedded?: EmbeddedMongo,
+  embedded?: EmbeddedDatabase,
 ): void {
   const base = `http://${config.http.host}:${port}${config.http.pathPrefix}`;
   process.stdout.write(
@@ -28,7 +28,10 @@ function printDevBanner(
       `  readiness:  ${base}/readyz`,
       `  metrics:    http://${config.http.host}:${config.metrics.port ?? port}/metrics` +
         (config.metrics.token ? `  (Authorization: Bearer ${config.metrics.token})` : ''),
-      embedded ? `  database:   embedded MongoDB-compatible server at ${embedded.uri} (data in ${config.dataDir})` : '',
+      embedded
+        ? `  database:   embedded MongoDB-compatible server at ${embedded.uri} (FerretDB on ${embedded.storage})` +
+          (embedded.backend === 'sqlite' ? ': it slows down as data accumulates' : '')
+        : '',
       `  user token:  ${tokens.user}`,
       `  admin token: ${tokens.admin}`,
       '',
@@ -48,11 +51,15 @@ async function main(): Promise<void> {
     process.exit(1);
   }
 
-  let embedded: EmbeddedMongo | undefined;
+  let embedded: EmbeddedDatabase | undefined;
   if (!config.mongo.uri) {
     process.stdout.write('MONGODB_URI is not set: starting the embedded MongoDB-compatible server (FerretDB)…\n');
-    const binary = await ensureFerretDb(path.resolve('.tools'));
-    embedded = await startFerretDb({ binary, dataDir: path.join(config.dataDir, 'mongo') });
+    embedded = await startEmbeddedDatabase({
+      toolsDir: path.resolve('.tools'),
+      dataDir: config.dataDir,
+      ...config.mongo.embedded,
+      warn: (message) => process.stderr.write(`\nWARNING: ${message}\n\n`),
+    });
     config = config.withMongoUri(embedded.uri);
   }
 

@@ -1,3 +1,4 @@
+import type { EmbeddedMongoBackend } from './env.schema';
 import { ModelConfig } from './llm-models';
 
 export type NodeEnv = 'development' | 'production' | 'test';
@@ -70,7 +71,12 @@ export interface LlmConfig {
 export class AppConfig {
   readonly env!: NodeEnv;
   readonly http!: HttpConfig;
-  readonly mongo!: { uri?: string; readinessTimeoutMs: number };
+  /** `embedded`: the server started when `uri` is unset (development only). */
+  readonly mongo!: {
+    uri?: string;
+    readinessTimeoutMs: number;
+    embedded: { backend: EmbeddedMongoBackend; postgresUrl?: string };
+  };
   readonly redis!: { url?: string };
   readonly auth!: AuthConfig;
   readonly chat!: ChatConfig;

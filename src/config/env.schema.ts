@@ -5,6 +5,9 @@ import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-vali
 export const NODE_ENVS = ['development', 'production', 'test'] as const;
 export const JWT_ALGORITHMS = ['HS256', 'RS256', 'ES256'] as const;
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+/** `auto`: the embedded server runs on PostgreSQL when it can be started, else on SQLite with a warning. */
+export const EMBEDDED_MONGO_BACKENDS = ['auto', 'postgresql', 'sqlite'] as const;
+export type EmbeddedMongoBackend = (typeof EMBEDDED_MONGO_BACKENDS)[number];
 
 /** Every environment variable Chatbox reads, with its rule. Empty strings count as unset. */
 export class EnvVars {
@@ -22,6 +25,11 @@ export class EnvVars {
   @IsOptional()
   @Matches(/^mongodb(\+srv)?:\/\/\S+$/, { message: 'must be a mongodb:// or mongodb+srv:// URI' })
   MONGODB_URI?: string;
+  @Expose() @IsIn(EMBEDDED_MONGO_BACKENDS) EMBEDDED_MONGO_BACKEND: EmbeddedMongoBackend = 'auto';
+  @Expose()
+  @IsOptional()
+  @Matches(/^postgres(ql)?:\/\/\S+$/, { message: 'must be a postgres:// or postgresql:// URL' })
+  EMBEDDED_POSTGRES_URL?: string;
   @Expose()
   @IsOptional()
   @Matches(/^rediss?:\/\/\S+$/, { message: 'must be a redis:// or rediss:// URL' })

@@ -40,6 +40,7 @@ describe('loadConfig', () => {
       publicRateLimitPerMinute: 60,
     });
     expect(config.mongo.uri).toBeUndefined();
+    expect(config.mongo.embedded).toEqual({ backend: 'auto', postgresUrl: undefined });
     expect(config.shutdown).toEqual({ timeoutMs: 25000, drainDelayMs: 0 });
     expect(Buffer.byteLength(config.auth.jwtSecret)).toBeGreaterThanOrEqual(32);
     expect(config.encryption.keys.get(config.encryption.activeKeyId)).toHaveLength(32);
@@ -93,6 +94,12 @@ describe('loadConfig', () => {
     [{ CHATBOX_PATH_PREFIX: 'chatbox/' }, /^CHATBOX_PATH_PREFIX must start with "\/"/],
     [{ MONGODB_URI: 'postgres://x' }, /^MONGODB_URI must be a mongodb:\/\//],
     [{ REDIS_URL: 'http://x' }, /^REDIS_URL must be a redis:\/\//],
+    [{ EMBEDDED_MONGO_BACKEND: 'mysql' }, /^EMBEDDED_MONGO_BACKEND must be one of the following values/],
+    [{ EMBEDDED_POSTGRES_URL: 'mongodb://x' }, /^EMBEDDED_POSTGRES_URL must be a postgres:\/\//],
+    [
+      { EMBEDDED_MONGO_BACKEND: 'sqlite', EMBEDDED_POSTGRES_URL: 'postgres://127.0.0.1/chatbox' },
+      /^EMBEDDED_POSTGRES_URL is set but EMBEDDED_MONGO_BACKEND is sqlite/,
+    ],
     [{ LOG_LEVEL: 'loud' }, /^LOG_LEVEL must be one of the following values/],
     [{ TRUSTED_PROXIES: '10.0.0.0/8, 10.0.0.0/33' }, /^TRUSTED_PROXIES entry "10.0.0.0\/33" is not an IP address/],
     [{ TRUSTED_PROXIES: 'proxy.local' }, /^TRUSTED_PROXIES entry "proxy.local"/],
@@ -145,7 +152,11 @@ describe('loadConfig', () => {
   it('keeps the rest of the config when swapping in the embedded database URI', () => {
     const config = loadConfig({});
     const withUri = config.withMongoUri('mongodb://127.0.0.1:4000/chatbox');
-    expect(withUri.mongo).toEqual({ uri: 'mongodb://127.0.0.1:4000/chatbox', readinessTimeoutMs: 1000 });
+    expect(withUri.mongo).toEqual({
+      uri: 'mongodb://127.0.0.1:4000/chatbox',
+      readinessTimeoutMs: 1000,
+      embedded: { backend: 'auto', postgresUrl: undefined },
+    });
     expect(withUri.auth).toBe(config.auth);
   });
 });

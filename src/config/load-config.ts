@@ -135,6 +135,9 @@ export function loadConfig(
   if (production && !env.MONGODB_URI) {
     problems.push('MONGODB_URI is required in production (the embedded server is for development only)');
   }
+  if (env.EMBEDDED_POSTGRES_URL && env.EMBEDDED_MONGO_BACKEND === 'sqlite') {
+    problems.push('EMBEDDED_POSTGRES_URL is set but EMBEDDED_MONGO_BACKEND is sqlite; unset one of them');
+  }
   if (env.METRICS_PORT !== undefined && env.METRICS_PORT === env.PORT) {
     problems.push('METRICS_PORT must differ from PORT');
   }
@@ -178,7 +181,11 @@ export function loadConfig(
       allowedParentOrigins: parents,
       publicRateLimitPerMinute: env.PUBLIC_RATE_LIMIT_PER_MINUTE,
     },
-    mongo: { uri: env.MONGODB_URI, readinessTimeoutMs: env.READINESS_CHECK_TIMEOUT_MS },
+    mongo: {
+      uri: env.MONGODB_URI,
+      readinessTimeoutMs: env.READINESS_CHECK_TIMEOUT_MS,
+      embedded: { backend: env.EMBEDDED_MONGO_BACKEND, postgresUrl: env.EMBEDDED_POSTGRES_URL },
+    },
     redis: { url: env.REDIS_URL },
     auth: {
       jwtSecret,

@@ -1,18 +1,23 @@
-import { ChildProcess, execFile, spawn } from 'node:child_process';
-import { createWriteStream, existsSync, promises as fs } from 'node:fs';
-import { createServer } from 'node:net';
+import { execFile } from 'node:child_process';
+import { existsSync, promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
+import mongoose from 'mongoose';
+import { freePort, startServerProcess, stopChild } from './server-process';
 
 const run = promisify(execFile);
 
 export const FERRETDB_MODULE = 'github.com/FerretDB/FerretDB';
 export const FERRETDB_VERSION = 'v1.24.2';
 
+export type FerretDbBackend = 'postgresql' | 'sqlite';
+
 export interface EmbeddedMongo {
   readonly uri: string;
   readonly port: number;
+  readonly backend: FerretDbBackend;
+  readonly pid?: number;
   /** Graceful: FerretDB waits for its clients to disconnect (at most 5 s, then it is killed). */
   stop(): Promise<void>;
   /** Abrupt, as when the server crashes. */
@@ -24,7 +29,7 @@ export class EmbeddedMongoError extends Error {
 }
 
 /**
- * Builds FerretDB (a MongoDB wire-protocol server on SQLite) once into `toolsDir/bin`.
+ * Builds FerretDB (a MongoDB wire-protocol server on PostgreSQL or SQLite) once into `toolsDir/bin`.
  * `go install` leaves its embedded version file empty and the binary refuses to start, so the
  * module source is copied, given that file, and built.
  */
@@ -64,31 +69,6 @@ export async function ensureFerretDb(toolsDir: string): Promise<string> {
   return binary;
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-function exited(child: ChildProcess): Promise<void> {
-  return child.exitCode !== null || child.signalCode !== null
-    ? Promise.resolve()
-    : new Promise((resolve) => child.once('exit', () => resolve()));
-}
-
-async function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-  const done = exited(child);
-  child.kill(signal);
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-  await done;
-  clearTimeout(timer);
-}
-
 async function killStale(pidFile: string): Promise<void> {
   const pid = Number(await fs.readFile(pidFile, 'utf8').catch(() => ''));
   if (!Number.isInteger(pid) || pid <= 0) return;
@@ -98,70 +78,53 @@ async function killStale(pidFile: string): Promise<void> {
 
 export interface StartOptions {
   binary: string;
+  /** FerretDB's own files (state, log, pid) and, without `postgresqlUrl`, its SQLite databases. */
   dataDir: string;
+  /** A PostgreSQL database for FerretDB's PostgreSQL backend, which this FerretDB alone may use. */
+  postgresqlUrl?: string;
   port?: number;
   startTimeoutMs?: number;
 }
 
-/** Starts FerretDB on loopback with its SQLite files under `dataDir`, which survive a restart. */
+/**
+ * Starts FerretDB on loopback, on PostgreSQL when given a database, else on SQLite files under
+ * `dataDir`; either way the data survives a restart.
+ */
 export async function startFerretDb(options: StartOptions): Promise<EmbeddedMongo> {
+  const backend: FerretDbBackend = options.postgresqlUrl ? 'postgresql' : 'sqlite';
   const sqliteDir = path.join(options.dataDir, 'sqlite');
   const stateDir = path.join(options.dataDir, 'state');
-  await fs.mkdir(sqliteDir, { recursive: true });
+  await fs.mkdir(options.postgresqlUrl ? options.dataDir : sqliteDir, { recursive: true });
   await fs.mkdir(stateDir, { recursive: true });
   const pidFile = path.join(options.dataDir, 'ferretdb.pid');
   await killStale(pidFile);
 
   const port = options.port ?? (await freePort());
-  const log = createWriteStream(path.join(options.dataDir, 'ferretdb.log'), { flags: 'a' });
-  const child = spawn(
-    options.binary,
-    [
-      '--handler=sqlite',
-      `--sqlite-url=file:${sqliteDir}/`,
+  const storage = options.postgresqlUrl
+    ? ['--handler=postgresql', `--postgresql-url=${options.postgresqlUrl}`]
+    : ['--handler=sqlite', `--sqlite-url=file:${sqliteDir}/`];
+  const { child, log } = await startServerProcess({
+    command: options.binary,
+    args: [
+      ...storage,
       `--listen-addr=127.0.0.1:${port}`,
       '--debug-addr=-',
       `--state-dir=${stateDir}`,
       '--telemetry=disable',
       '--log-level=info',
     ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let output = '';
-  const listeningLine = `Listening on TCP 127.0.0.1:${port}`;
-  // Resolves once this very process reports the port bound; a TCP probe could reach another server.
-  const listening = new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new EmbeddedMongoError(`FerretDB did not start on port ${port} in time:\n${output}`)),
-      options.startTimeoutMs ?? 20000,
-    );
-    for (const stream of [child.stdout, child.stderr]) {
-      stream?.on('data', (chunk: Buffer) => {
-        output = (output + chunk.toString()).slice(-4000);
-        log.write(chunk);
-        if (output.includes(listeningLine)) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-    }
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new EmbeddedMongoError(`FerretDB did not start on port ${port} (exit code ${code}):\n${output}`));
-    });
+    logFile: path.join(options.dataDir, 'ferretdb.log'),
+    readyLine: `Listening on TCP 127.0.0.1:${port}`,
+    timeoutMs: options.startTimeoutMs ?? 20000,
+    pidFile,
+    failure: (reason, output) => new EmbeddedMongoError(`FerretDB did not start on port ${port} ${reason}:\n${output}`),
   });
-  await fs.writeFile(pidFile, String(child.pid));
-  try {
-    await listening;
-  } catch (error) {
-    await stopChild(child);
-    log.end();
-    throw error;
-  }
-
-  return {
-    uri: `mongodb://127.0.0.1:${port}/chatbox`,
+  const uri = `mongodb://127.0.0.1:${port}/chatbox`;
+  const server: EmbeddedMongo = {
+    uri,
     port,
+    backend,
+    pid: child.pid,
     stop: async () => {
       await stopChild(child);
       log.end();
@@ -172,4 +135,25 @@ export async function startFerretDb(options: StartOptions): Promise<EmbeddedMong
       log.end();
     },
   };
+  if (backend === 'postgresql') {
+    // FerretDB listens before it connects to PostgreSQL; a ping reaches PostgreSQL, so a wrong URL
+    // or an unsupported server setting (FerretDB requires UTF8 and a C or en_US locale) fails here.
+    try {
+      await ping(uri);
+    } catch (error) {
+      await server.stop();
+      throw new EmbeddedMongoError(`FerretDB cannot use PostgreSQL: ${(error as Error).message}`, { cause: error });
+    }
+  }
+  return server;
+}
+
+async function ping(uri: string): Promise<void> {
+  const connection = mongoose.createConnection(uri, { serverSelectionTimeoutMS: 5000 });
+  try {
+    await connection.asPromise();
+    await connection.db!.admin().ping();
+  } finally {
+    await connection.close();
+  }
 }

@@ -1,5 +1,5 @@
 import { startTestApp, TestApp } from '../utils/test-app';
-import { freePort } from '../../src/database/embedded-mongo';
+import { freePort } from '../../src/database/server-process';
 
 describe('/metrics behind a bearer token', () => {
   let t: TestApp;

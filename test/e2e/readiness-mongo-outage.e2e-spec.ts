@@ -1,23 +1,15 @@
-import { mkdtemp } from 'node:fs/promises';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { EmbeddedMongo, ensureFerretDb, startFerretDb } from '../../src/database/embedded-mongo';
-import { TOOLS_DIR } from '../setup/test-env';
+import { OwnFerretDb, startOwnFerretDb } from '../servers/own-ferretdb';
 import { startTestApp, TestApp } from '../utils/test-app';
 import { waitFor } from '../utils/wait-for';
 
 describe('readiness follows MongoDB', () => {
-  let mongo: EmbeddedMongo;
+  let mongo: OwnFerretDb;
   let t: TestApp;
-  let binary: string;
-  let dataDir: string;
 
   const readyStatus = async () => (await fetch(`${t.baseUrl}/chatbox/readyz`)).status;
 
   beforeAll(async () => {
-    binary = await ensureFerretDb(TOOLS_DIR);
-    dataDir = await mkdtemp(path.join(os.tmpdir(), 'chatbox-outage-'));
-    mongo = await startFerretDb({ binary, dataDir });
+    mongo = await startOwnFerretDb();
     t = await startTestApp({ MONGODB_URI: mongo.uri, READINESS_CHECK_TIMEOUT_MS: '500' });
   });
   afterAll(async () => {
@@ -38,7 +30,7 @@ describe('readiness follows MongoDB', () => {
     });
     expect((await fetch(`${t.baseUrl}/chatbox/healthz`)).status).toBe(200);
 
-    mongo = await startFerretDb({ binary, dataDir, port: mongo.port });
+    await mongo.start();
     await waitFor(async () => (await readyStatus()) === 200, { timeoutMs: 30000, what: 'readiness 200 again' });
   });
 });

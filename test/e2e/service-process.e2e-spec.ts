@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { JwtService } from '@nestjs/jwt';
 import mongoose from 'mongoose';
+import { TEST_ENV } from '../setup/test-env';
 import { ChatboxProcess } from '../utils/chatbox-process';
 import { ChatClient, signToken } from '../utils/chat-client';
 import { testMongoUri } from '../utils/test-app';
@@ -63,9 +64,17 @@ describe('the service process in production', () => {
 });
 
 describe('the service process in development, on embedded defaults', () => {
-  it('starts its own database, prints working tokens, and keeps data across a restart', async () => {
+  const dataDirs: string[] = [];
+  afterAll(() => Promise.all(dataDirs.map((dir) => rm(dir, { recursive: true, force: true }))));
+
+  it('starts its own database on the backend the tests run on, prints working tokens, and keeps data across a restart', async () => {
     const dataDir = await mkdtemp(path.join(os.tmpdir(), 'chatbox-dev-'));
-    const env = { NODE_ENV: 'development', PORT: '0', DATA_DIR: dataDir };
+    dataDirs.push(dataDir);
+    // Run by root, PostgreSQL runs as the postgres user, which must reach its cluster under DATA_DIR.
+    await chmod(dataDir, 0o711);
+    const backend = process.env[TEST_ENV.ferretDbBackend];
+    // The backend global setup found (or none, when MONGODB_URI is given): no silent fall back to SQLite.
+    const env = { NODE_ENV: 'development', PORT: '0', DATA_DIR: dataDir, EMBEDDED_MONGO_BACKEND: backend ?? 'auto' };
 
     const first = new ChatboxProcess(env);
     let baseUrl: string;
@@ -75,6 +84,13 @@ describe('the service process in development, on embedded defaults', () => {
       expect((await fetch(`${baseUrl}/chatbox/healthz`)).status).toBe(200);
       expect((await fetch(`${baseUrl}/chatbox/readyz`)).status).toBe(200);
       uri = /embedded MongoDB-compatible server at (\S+)/.exec(first.stdout)?.[1] ?? '';
+      expect(first.stdout).toContain(
+        backend === 'postgresql'
+          ? `FerretDB on PostgreSQL in ${dataDir}`
+          : backend
+            ? 'FerretDB on SQLite'
+            : 'FerretDB on',
+      );
       const userToken = /user token: +(\S+)/.exec(first.stdout)?.[1] ?? '';
       const adminToken = /admin token: +(\S+)/.exec(first.stdout)?.[1] ?? '';
 

@@ -1,5 +1,5 @@
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { freePort } from '../../src/database/embedded-mongo';
+import { freePort } from '../../src/database/server-process';
 import { waitFor } from '../utils/wait-for';
 
 export interface RedisServer {

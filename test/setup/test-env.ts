@@ -4,7 +4,10 @@ import * as path from 'node:path';
 export const TEST_ENV = {
   mongoUri: 'CHATBOX_TEST_MONGODB_URI',
   redisUrl: 'CHATBOX_TEST_REDIS_URL',
-  ferretDb: 'CHATBOX_TEST_FERRETDB_BIN',
+  /** `postgresql` or `sqlite` when the tests run on FerretDB. */
+  ferretDbBackend: 'CHATBOX_TEST_FERRETDB_BACKEND',
+  /** The PostgreSQL under the tests' FerretDB, where tests that start a FerretDB of their own create its database. */
+  postgresUrl: 'CHATBOX_TEST_POSTGRES_URL',
 } as const;
 
 export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
