@@ -19,6 +19,9 @@ interface Directives {
 }
 
 interface Stream {
+  id: string;
+  /** performance.now() when the request arrived. */
+  receivedAt: number;
   res: ServerResponse;
   prefix: string;
   suffix: string;
@@ -72,6 +75,7 @@ function pump(stream: Stream): void {
     const due = stream.startMs + stream.sent * stream.intervalMs;
     if (due > now) break;
     stream.res.write(stream.prefix + encodeStamp(EPOCH_MS, due) + ' ' + stream.suffix);
+    if (stream.sent === 0 && stream.id) firstChunkMs.set(stream.id, performance.now() - stream.receivedAt);
     lags.push(now - due);
     windowTokens++;
     stream.sent++;
@@ -95,6 +99,8 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
   res.write(chunk(model, `"choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]`));
   const stream: Stream = {
+    id,
+    receivedAt,
     res,
     model,
     prefix: head(model) + '"choices":[{"index":0,"delta":{"content":"',
@@ -110,7 +116,6 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
     open.delete(stream);
   });
   pump(stream);
-  if (id) firstChunkMs.set(id, performance.now() - receivedAt);
 }
 
 export interface UpstreamApi {
