@@ -77,7 +77,9 @@ export function markdown(report: RunReport): string {
     for (const row of figure.rows) lines.push(rowLine(row, figure));
   }
   for (const profile of report.profiles ?? []) {
-    lines.push('', `CPU profile ${profile.file} (${profile.seconds.toFixed(0)} s), top self time:`, '');
+    lines.push('', `CPU profile ${profile.file} (${profile.seconds.toFixed(0)} s), self time by module:`, '');
+    for (const entry of profile.byModule) lines.push(`- ${entry.selfPercent}% ${entry.where}`);
+    lines.push('', 'and by function:', '');
     for (const entry of profile.top) lines.push(`- ${entry.selfPercent}% ${entry.where}`);
   }
   return lines.join('\n') + '\n';
