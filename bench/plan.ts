@@ -38,8 +38,8 @@ export interface Plan {
 export const FULL: Plan = {
   name: 'full',
   repeats: 3,
-  quiet: { maxForeignCores: 0.25, windowMs: 1000, deadlineMs: 15000 },
-  quietBudgetMs: 60000,
+  quiet: { maxForeignCores: 0.25, windowMs: 1000, deadlineMs: 10000 },
+  quietBudgetMs: 45000,
   memory: { connections: [1000, 5000, 10000] },
   streams: {
     tokensPerSecond: 50,
@@ -47,12 +47,12 @@ export const FULL: Plan = {
     steps: [100, 250, 500, 750, 1000, 1250, 1500, 2000, 2500, 3000],
     latenessLimitMs: 50,
     warmupMs: 1000,
-    windowMs: 2000,
-    rampTimeoutMs: 60000,
-    budgetMs: 100000,
+    windowMs: 1500,
+    rampTimeoutMs: 30000,
+    budgetMs: 90000,
   },
-  firstToken: { sequential: 100, concurrentUsers: 50, meanPauseMs: 1000, concurrentMs: 6000, tokens: 3 },
-  crossReplica: { users: 20, turns: 3, tokens: 20, tokensPerSecond: 50 },
+  firstToken: { sequential: 50, concurrentUsers: 50, meanPauseMs: 1000, concurrentMs: 4000, tokens: 3 },
+  crossReplica: { users: 10, turns: 2, tokens: 20, tokensPerSecond: 50 },
   sendRate: { users: 100, warmupMs: 2000, windowMs: 5000, maxUnanswered: 2, tokens: 3 },
 };
 
