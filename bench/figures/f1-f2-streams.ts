@@ -186,6 +186,7 @@ export const streams: Figure = {
         chatbox: round(c && total(c.cpuUsPerToken), 1),
         target: { kind: 'ratio-max', value: 1.0 },
         outcome,
+        unjudged: short.includes('baseline'),
         details: c
           ? `Chatbox node ${fmt(c.cpuUsPerToken.server)}, database ${fmt(c.cpuUsPerToken.database)}, ` +
             `Redis ${fmt(c.cpuUsPerToken.redis)}; frame lateness p99 bare ${fmt(b?.latenessP99Ms)} ms, Chatbox ${fmt(c.latenessP99Ms)} ms`

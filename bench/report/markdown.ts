@@ -11,8 +11,13 @@ export interface RunReport {
   profiles?: ProfileSummary[];
 }
 
-const number = (value: number) =>
-  Math.abs(value) >= 100 ? value.toFixed(0) : Math.abs(value) >= 10 ? value.toFixed(1) : value.toFixed(2);
+/** Three significant digits or so, whole numbers as they are. */
+function number(value: number): string {
+  const size = Math.abs(value);
+  if (Number.isInteger(value) || size >= 100) return value.toFixed(0);
+  if (size >= 10) return value.toFixed(1);
+  return size >= 0.01 || size === 0 ? value.toFixed(2) : value.toPrecision(2);
+}
 
 const value = (v: number | undefined, unit: string) => (v === undefined ? '—' : `${number(v)} ${unit}`);
 

@@ -19,6 +19,8 @@ export interface Row {
    * figure is produced, and fails its target.
    */
   outcome?: string;
+  /** Not judged: the baseline could not do it either on this machine, so there is nothing to compare with. */
+  unjudged?: boolean;
   /** Reported when available; its absence does not fail the run. */
   optional?: boolean;
 }
@@ -43,6 +45,7 @@ export function ratio(row: Row): number | undefined {
 }
 
 export function passes(row: Row): boolean | undefined {
+  if (row.unjudged) return undefined;
   if (row.outcome !== undefined) return false;
   const r = ratio(row);
   switch (row.target?.kind) {
