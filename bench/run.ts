@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { BenchContext } from './context';
@@ -139,6 +139,8 @@ async function bench(options: Options): Promise<number> {
   let database: DatabaseHandle | undefined;
   try {
     redis = await startRedis(logDir);
+    // A PostgreSQL cluster started as root runs as the postgres user, who must reach its folder.
+    chmodSync(workDir, 0o711);
     database = await startDatabase(path.join(workDir, 'database'));
     const db = database;
     const epochMs = Date.now();

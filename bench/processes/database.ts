@@ -1,5 +1,6 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import type { EmbeddedMongoBackend } from '../../src/config/env.schema';
+import type * as EmbeddedDatabaseModule from '../../src/database/embedded-database';
 import type * as EmbeddedMongoModule from '../../src/database/embedded-mongo';
 import { log } from '../lib/log';
 import { PROJECT_ROOT } from './paths';
@@ -9,23 +10,12 @@ export interface DatabaseHandle {
   description: string;
   /** A database of its own for one Chatbox instance, so figures do not inherit each other's data. */
   uriFor(name: string): string;
-  /** Root pids of the server's processes (empty when MONGODB_URI points elsewhere). */
+  /** Pids of the server's processes whose CPU counts (FerretDB, and the PostgreSQL cluster it started). */
   pids(): number[];
   stop(): Promise<void>;
 }
 
-/**
- * The part of dist/database/embedded-database.js the benchmark uses, in builds that have it: the
- * embedded server as Chatbox starts it, FerretDB on PostgreSQL where it can, else on SQLite.
- */
-interface EmbeddedDatabaseModule {
-  startEmbeddedDatabase(options: {
-    toolsDir: string;
-    dataDir: string;
-    backend: 'auto';
-    warn(message: string): void;
-  }): Promise<{ uri: string; backend: string; stop(): Promise<void> }>;
-}
+const BACKENDS: EmbeddedMongoBackend[] = ['auto', 'postgresql', 'sqlite'];
 
 /** `mongodb://host/db?opts` with another database name. */
 function withDatabase(uri: string, name: string): string {
@@ -34,31 +24,12 @@ function withDatabase(uri: string, name: string): string {
   return `${match[1]}/${name}${match[2] ?? ''}`;
 }
 
-/** Pids in the pid files that FerretDB (ferretdb.pid) and PostgreSQL (postmaster.pid) keep under `dir`. */
-function serverPids(dir: string): number[] {
-  const pids: number[] = [];
-  const visit = (folder: string, depth: number) => {
-    for (const entry of readdirSync(folder, { withFileTypes: true })) {
-      const full = path.join(folder, entry.name);
-      if (entry.isFile() && (entry.name === 'ferretdb.pid' || entry.name === 'postmaster.pid')) {
-        const pid = Number(readFileSync(full, 'utf8').split('\n', 1)[0]);
-        if (pid > 0) pids.push(pid);
-      } else if (entry.isDirectory() && depth < 3) visit(full, depth + 1);
-    }
-  };
-  try {
-    visit(dir, 0);
-  } catch {
-    // A file went away while being read: the server is stopping.
-  }
-  return pids;
-}
-
 const distModule = (name: string) => path.join(PROJECT_ROOT, 'dist', 'database', `${name}.js`);
 
 /**
- * The MongoDB-compatible server: MONGODB_URI when given, else the embedded one that Chatbox itself would
- * start (from dist/, built by `npm run build`), with its data under `dataDir`.
+ * The MongoDB-compatible server: MONGODB_URI when given, else the embedded one as Chatbox itself starts
+ * it (from dist/, built by `npm run build`): FerretDB on a private PostgreSQL cluster where PostgreSQL is
+ * installed, else on SQLite; EMBEDDED_MONGO_BACKEND and EMBEDDED_POSTGRES_URL choose as they do for Chatbox.
  */
 export async function startDatabase(dataDir: string): Promise<DatabaseHandle> {
   const given = process.env.MONGODB_URI;
@@ -70,25 +41,25 @@ export async function startDatabase(dataDir: string): Promise<DatabaseHandle> {
       stop: () => Promise.resolve(),
     };
   }
-  const toolsDir = path.join(PROJECT_ROOT, '.tools');
-  const mongo = (await import(distModule('embedded-mongo'))) as typeof EmbeddedMongoModule;
-  let server: { uri: string; backend: string; stop(): Promise<void> };
-  if (existsSync(distModule('embedded-database'))) {
-    const embedded = (await import(distModule('embedded-database'))) as EmbeddedDatabaseModule;
-    server = await embedded.startEmbeddedDatabase({
-      toolsDir,
-      dataDir,
-      backend: 'auto',
-      warn: (message) => log('database', message),
-    });
-  } else {
-    const binary = await mongo.ensureFerretDb(toolsDir);
-    server = { ...(await mongo.startFerretDb({ binary, dataDir })), backend: 'sqlite' };
-  }
+  const backend = (process.env.EMBEDDED_MONGO_BACKEND || 'auto') as EmbeddedMongoBackend;
+  if (!BACKENDS.includes(backend)) throw new Error(`EMBEDDED_MONGO_BACKEND must be one of ${BACKENDS.join(', ')}`);
+  const { FERRETDB_VERSION } = (await import(distModule('embedded-mongo'))) as typeof EmbeddedMongoModule;
+  const { startEmbeddedDatabase } = (await import(distModule('embedded-database'))) as typeof EmbeddedDatabaseModule;
+  const server = await startEmbeddedDatabase({
+    toolsDir: path.join(PROJECT_ROOT, '.tools'),
+    dataDir,
+    backend,
+    postgresUrl: process.env.EMBEDDED_POSTGRES_URL || undefined,
+    warn: (message) => log('database', message),
+  });
+  const external = server.backend === 'postgresql' && server.postgres?.pid === undefined;
+  const pids = [server.ferretDb.pid, server.postgres?.pid].filter((pid): pid is number => pid !== undefined);
   return {
-    description: `embedded FerretDB ${mongo.FERRETDB_VERSION} on ${server.backend}`,
+    description:
+      `embedded FerretDB ${FERRETDB_VERSION} on ${server.backend}` +
+      (external ? ' (EMBEDDED_POSTGRES_URL: its CPU is not measured)' : ''),
     uriFor: (name) => withDatabase(server.uri, name),
-    pids: () => serverPids(dataDir),
+    pids: () => pids,
     stop: () => server.stop(),
   };
 }
