@@ -115,11 +115,13 @@ export const firstToken: Figure = {
       .map((c) => `${c} ${median(dbRuns.map((r) => r[c]))?.toFixed(2)}`)
       .filter((text) => !text.endsWith(' 0.00'));
     const dbRow: Row = {
-      figure: 'database operations per turn',
+      figure: 'database operations per turn (its user message included)',
       unit: 'commands',
       optional: true,
       chatbox: round(median(dbRuns.map((r) => Object.values(r).reduce((a, b) => a + b, 0))), 2),
-      details: byCommand.length ? byCommand.join(', ') : undefined,
+      details: byCommand.length
+        ? `${byCommand.join(', ')}; the floor is 3 (store the message, store the reply, one bounded history read)`
+        : undefined,
       missing: dbRuns.length ? undefined : `not available: Chatbox exports no ${DB_COMMANDS}`,
     };
     return {
