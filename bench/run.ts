@@ -175,8 +175,13 @@ async function bench(options: Options): Promise<number> {
       figures,
       profiles: profileDir ? summarizeProfiles(profileDir, PROJECT_ROOT) : undefined,
     };
+    // Only a whole, unprofiled default run is named by its date alone: the others are not kept in git.
     const stamp = startedAt.toISOString().slice(0, 19).replace(/:/g, '').replace('T', '-');
-    const base = path.join(PROJECT_ROOT, 'bench-results', `${stamp}${options.plan.name === 'quick' ? '-quick' : ''}`);
+    const suffix =
+      (options.plan.name === 'quick' ? '-quick' : '') +
+      (options.figures.length < FIGURES.length ? `-only-${options.figures.map((f) => f.id).join('-')}` : '') +
+      (options.profile ? '-profile' : '');
+    const base = path.join(PROJECT_ROOT, 'bench-results', `${stamp}${suffix}`);
     mkdirSync(path.dirname(base), { recursive: true });
     writeFileSync(`${base}.json`, JSON.stringify({ ...report, plan: options.plan }, null, 2) + '\n');
     const table = markdown(report);
