@@ -48,7 +48,7 @@ export const FULL: Plan = {
     latenessLimitMs: 50,
     warmupMs: 1000,
     windowMs: 1500,
-    rampTimeoutMs: 30000,
+    rampTimeoutMs: 45000,
     budgetMs: 90000,
   },
   firstToken: { sequential: 50, concurrentUsers: 50, meanPauseMs: 1000, concurrentMs: 4000, tokens: 3 },
