@@ -13,6 +13,8 @@ interface Window {
   cpuSeconds: Record<string, number>;
   /** How late the upstream itself wrote tokens (the whole machine's load shows here too). */
   upstreamLagP99Ms: number;
+  /** Streams the server cut while measured, and other refusals the client saw. */
+  errors: Record<string, number>;
 }
 
 interface Step {
@@ -57,6 +59,7 @@ async function measureStep(ctx: BenchContext, log: FigureLog, groups: () => Reco
       latenessP99Ms: seen.latenessMs.p99,
       cpuSeconds: usage.cpuSeconds,
       upstreamLagP99Ms: upstream.lagMs.p99,
+      errors: seen.errors,
     });
   }
   return windows;

@@ -39,7 +39,6 @@ export interface QuietOptions {
  * (the "foreign" load: busy time of all processes minus that of the benchmark's own trees).
  */
 export class CpuMeter {
-  readonly quietLog: QuietRecord[] = [];
   private waitBudgetMs: number;
 
   /** `ownRoots`: this process and any daemon the benchmark started that left its tree (a database cluster). */
@@ -82,7 +81,7 @@ export class CpuMeter {
 
   /**
    * Waits until the foreign load is low, within the step's deadline and what is left of the run's total
-   * waiting budget, and records what it saw. The benchmark's own processes may be busy meanwhile.
+   * waiting budget, and returns what it saw. The benchmark's own processes may be busy meanwhile.
    */
   async waitQuiet(step: string): Promise<QuietRecord> {
     const { maxForeignCores, windowMs, deadlineMs } = this.quietOptions;
@@ -96,9 +95,7 @@ export class CpuMeter {
         const waitedMs = Date.now() - started;
         // The first window is the measurement itself; only the waiting beyond it spends the budget.
         this.waitBudgetMs = Math.max(0, this.waitBudgetMs - Math.max(0, waitedMs - windowMs));
-        const record = { step, quiet, waitedMs, foreignCores: usage.foreignCores, stealCores: usage.stealCores };
-        this.quietLog.push(record);
-        return record;
+        return { step, quiet, waitedMs, foreignCores: usage.foreignCores, stealCores: usage.stealCores };
       }
     }
   }

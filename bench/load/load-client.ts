@@ -32,7 +32,6 @@ const api = {
     idle = [];
   },
   addStreams: (options: AddStreams) => streams.add(options),
-  streamsEnded: () => streams.endedCount,
   closeStreams: () => streams.close(),
   firstTokens: (options: FirstTokenOptions) => firstTokens(options),
   crossReplica: (options: CrossReplicaOptions) => crossReplica(options),

@@ -15,7 +15,6 @@ export interface AddStreams {
 /** Endless paced streams, one per user and session, added in steps and ended by the upstream. */
 export class StreamLoad {
   private readonly connections: ChatConnection[] = [];
-  private ended = 0;
 
   constructor(private readonly window: MeasureWindow) {}
 
@@ -35,11 +34,13 @@ export class StreamLoad {
         const connection = await ChatConnection.open(options.target, `${options.userPrefix}-${base + i}`, left());
         this.connections.push(connection);
         connection.socket.on('ai:delta', (frame: { text: string }) => this.window.frame(frame.text));
-        connection.socket.on('ai:end', () => this.ended++);
-        connection.socket.on('ai:error', (event: { error?: { code?: string } }) => {
-          this.ended++;
-          this.window.error(`ai:error ${event.error?.code ?? ''}`);
-        });
+        // These streams are endless: a reply that ends while measured was cut by the server.
+        connection.socket.on('ai:end', (event: { finishReason?: string }) =>
+          this.window.error(`ai:end ${event.finishReason ?? ''}`),
+        );
+        connection.socket.on('ai:error', (event: { error?: { code?: string } }) =>
+          this.window.error(`ai:error ${event.error?.code ?? ''}`),
+        );
         await connection.startSession(left());
         const first = connection.next(['ai:delta'], left());
         const id = randomUUID();
@@ -55,13 +56,7 @@ export class StreamLoad {
     return { started: ok, failed: options.count - ok, errors: errors.counts, ms: Date.now() - started };
   }
 
-  /** Streams that ended (normally or not) since they started. */
-  get endedCount(): number {
-    return this.ended;
-  }
-
   close(): void {
     for (const connection of this.connections.splice(0)) connection.close();
-    this.ended = 0;
   }
 }

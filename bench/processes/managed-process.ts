@@ -17,7 +17,6 @@ export interface SpawnOptions {
 export class ManagedProcess {
   readonly exited: Promise<void>;
   readonly logFile: string;
-  private stopping = false;
 
   private constructor(
     readonly name: string,
@@ -71,16 +70,10 @@ export class ManagedProcess {
   /** SIGTERM, then SIGKILL after `graceMs`. */
   async stop(graceMs = 5000): Promise<void> {
     if (!this.running) return;
-    this.stopping = true;
     this.child.kill('SIGTERM');
     const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
     await this.exited;
     clearTimeout(timer);
-  }
-
-  /** Whether it died on its own (not through `stop`). */
-  get crashed(): boolean {
-    return !this.running && !this.stopping;
   }
 }
 

@@ -127,7 +127,6 @@ export interface UpstreamApi {
   windowStop(): { lagMs: Distribution; tokens: number };
   /** Ends every open stream normally (finish reason, usage, [DONE]). */
   endAll(): number;
-  openStreams(): number;
 }
 
 const server = createServer((req, res) => void handle(req, res));
@@ -154,7 +153,6 @@ server.listen(0, '127.0.0.1', () => {
       for (const stream of [...open]) finish(stream);
       return count;
     },
-    openStreams: () => open.size,
   };
   serveRpc(api);
 });
