@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -11,7 +11,6 @@ import { persistedRate } from './figures/f6-persisted-rate';
 import { Figure, FigureLog } from './figures/figure';
 import { CpuMeter } from './lib/cpu-meter';
 import { log } from './lib/log';
-import { openFileLimit } from './lib/proc-stat';
 import { FULL, Plan, QUICK } from './plan';
 import { randomSecrets } from './processes/chatbox';
 import { DatabaseHandle, startDatabase } from './processes/database';
@@ -54,24 +53,6 @@ function parseOptions(argv: string[]): Options {
     } else throw new Error(`unknown option ${arg}\n${USAGE}`);
   }
   return { plan, figures, profile };
-}
-
-/**
- * 10k connections need that many descriptors in the client and in the server: when the soft limit is
- * lower and the hard one allows, the benchmark runs again under a raised limit (children inherit it).
- */
-function rerunWithMoreFiles(plan: Plan): Promise<number> | undefined {
-  const needed = Math.max(...plan.memory.connections) + 1000;
-  const { soft, hard } = openFileLimit();
-  if (soft >= needed || hard <= soft || process.env.BENCH_FILE_LIMIT_RAISED) return undefined;
-  const limit = Math.min(hard, needed * 2);
-  log('bench', `raising the open-file limit from ${soft} to ${limit}`);
-  const child = spawn(
-    '/bin/sh',
-    ['-c', `ulimit -n ${limit} && exec "$0" "$@"`, process.execPath, ...process.execArgv, ...process.argv.slice(1)],
-    { stdio: 'inherit', env: { ...process.env, BENCH_FILE_LIMIT_RAISED: '1' } },
-  );
-  return new Promise((resolve) => child.once('exit', (code) => resolve(code ?? 1)));
 }
 
 /** Builds dist/ when any source is newer than it: the benchmark runs the service as `npm run build` makes it. */
@@ -211,8 +192,6 @@ async function bench(options: Options): Promise<number> {
 
 async function main(): Promise<number> {
   const options = parseOptions(process.argv.slice(2));
-  const rerun = rerunWithMoreFiles(options.plan);
-  if (rerun) return rerun;
   process.once('SIGINT', () => void stopAll().then(() => process.exit(130)));
   return bench(options);
 }

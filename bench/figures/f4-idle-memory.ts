@@ -18,7 +18,8 @@ export const idleMemory: Figure = {
   id: 'f4',
   title: 'Memory per idle authenticated connection',
   async run(ctx, log) {
-    // The client and the server each hold one descriptor per connection, plus their own.
+    // The client and the server each hold one descriptor per connection, plus their own. Node.js raises
+    // its soft limit to the hard one at start, so this is the hard limit unless something lowered it.
     const { soft } = openFileLimit();
     const levels = ctx.plan.memory.connections.filter((n) => n + 1000 <= soft);
     const skipped = ctx.plan.memory.connections.filter((n) => !levels.includes(n));
@@ -90,7 +91,7 @@ export const idleMemory: Figure = {
         figure: `4. memory per idle authenticated connection, ${connections / 1000}k connections`,
         unit: 'KiB',
         target: { kind: 'ratio-max', value: 1.5 },
-        missing: `open-file limit ${soft} is too low (raise ulimit -n)`,
+        missing: `open-file limit ${soft} is too low (raise the hard limit, ulimit -Hn)`,
       });
     }
     return { rows, raw: { levels, runs } };
