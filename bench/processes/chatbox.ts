@@ -120,15 +120,6 @@ export class ChatboxReplica {
     return [...(await this.metric(name)).values()].reduce((a, b) => a + b, 0);
   }
 
-  /** Waits until no AI turn runs here (the previous step's replies have ended). */
-  async idle(timeoutMs = 30000): Promise<void> {
-    await waitFor(async () => (await this.metricTotal('chatbox_ai_turns_in_flight')) === 0, {
-      timeoutMs,
-      what: 'Chatbox to finish its AI turns',
-      intervalMs: 100,
-    });
-  }
-
   stop(): Promise<void> {
     return this.process.stop(10000);
   }
