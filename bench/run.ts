@@ -106,6 +106,14 @@ async function runFigure(ctx: BenchContext, figure: Figure): Promise<FigureResul
   }
 }
 
+/** The embedded database runs inside this process's tree but not as a ManagedProcess: it is stopped by its handle. */
+let runningDatabase: DatabaseHandle | undefined;
+
+async function stopEverything(): Promise<void> {
+  await stopAll();
+  await runningDatabase?.stop();
+}
+
 async function bench(options: Options): Promise<number> {
   ensureBuilt();
   const startedAt = new Date();
@@ -123,6 +131,7 @@ async function bench(options: Options): Promise<number> {
     // A PostgreSQL cluster started as root runs as the postgres user, who must reach its folder.
     chmodSync(workDir, 0o711);
     database = await startDatabase(path.join(workDir, 'database'));
+    runningDatabase = database;
     const db = database;
     const epochMs = Date.now();
     const upstream = await fork<UpstreamApi>('upstream', 'servers/paced-upstream', {
@@ -184,6 +193,7 @@ async function bench(options: Options): Promise<number> {
   } finally {
     await stopAll();
     await database?.stop();
+    runningDatabase = undefined;
     await redis?.stop();
     // Logs are kept when something went wrong.
     if (ok) rmSync(workDir, { recursive: true, force: true });
@@ -192,7 +202,13 @@ async function bench(options: Options): Promise<number> {
 
 async function main(): Promise<number> {
   const options = parseOptions(process.argv.slice(2));
-  process.once('SIGINT', () => void stopAll().then(() => process.exit(130)));
+  // Interrupted (Ctrl-C, or CI's timeout): nothing the run started may outlive it.
+  for (const [signal, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const) {
+    process.once(signal, () => void stopEverything().then(() => process.exit(code)));
+  }
   return bench(options);
 }
 
@@ -200,6 +216,6 @@ main().then(
   (code) => process.exit(code),
   (error: unknown) => {
     process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    void stopAll().then(() => process.exit(1));
+    void stopEverything().then(() => process.exit(1));
   },
 );
