@@ -1,10 +1,12 @@
 import type { IncomingMessage } from 'node:http';
-import { INestApplicationContext } from '@nestjs/common';
+import { INestApplicationContext, Logger } from '@nestjs/common';
 import { IoAdapter } from '@nestjs/platform-socket.io';
+import type { MessageMappingProperties } from '@nestjs/websockets';
 import { createAdapter } from '@socket.io/redis-adapter';
 import helmet from 'helmet';
 import Redis from 'ioredis';
-import type { Server, ServerOptions } from 'socket.io';
+import type { Observable } from 'rxjs';
+import type { Server, ServerOptions, Socket } from 'socket.io';
 import { HandshakeError } from '../auth/socket-auth.middleware';
 import { securityHeaders } from '../common/http/security-headers';
 import { AppConfig } from '../config/app-config';
@@ -15,6 +17,7 @@ import { ConnectionLimiter } from './connection-limiter.service';
  * room spans every replica. Without Redis: the in-memory adapter (single instance).
  */
 export class RedisIoAdapter extends IoAdapter {
+  private readonly logger = new Logger(RedisIoAdapter.name);
   private adapter?: ReturnType<typeof createAdapter>;
   private clients: Redis[] = [];
 
@@ -66,6 +69,34 @@ export class RedisIoAdapter extends IoAdapter {
     server.engine.use(helmet(securityHeaders(http)));
     if (this.adapter) server.adapter(this.adapter);
     return server;
+  }
+
+  /**
+   * Plain listeners instead of Nest's per-socket RxJS pipeline for each event (fromEvent → mergeMap →
+   * takeUntil(disconnect)): an idle socket then costs a few closures, not eight live subscriptions. What
+   * an event needs (its handler's result, the ack) is built when the event comes, and dropped after.
+   */
+  override bindMessageHandlers(
+    socket: Socket,
+    handlers: MessageMappingProperties[],
+    transform: (data: unknown) => Observable<unknown>,
+  ): void {
+    for (const { message, callback, isAckHandledManually } of handlers) {
+      socket.on(message as string, (...args: unknown[]) => {
+        const { data, ack } = this.mapPayload(args.length === 1 ? args[0] : args) as { data: unknown; ack?: unknown };
+        transform(callback(data, ack)).subscribe({
+          next: (response) => {
+            if (response === undefined || response === null) return;
+            const { event, data: payload } = response as { event?: string; data?: unknown };
+            if (event) socket.emit(event, payload);
+            else if (!isAckHandledManually && typeof ack === 'function') (ack as (r: unknown) => void)(response);
+          },
+          // The ack interceptor answers every handler's error; anything reaching here is a bug, not a client's.
+          error: (error: unknown) =>
+            this.logger.error({ err: error, event: message as string }, 'socket handler failed'),
+        });
+      });
+    }
   }
 
   // Nest calls this when the application closes.
