@@ -26,7 +26,10 @@ export interface TurnSnapshot {
 export abstract class TurnBufferStore {
   /** Starts an empty reply (`index` -1). */
   abstract open(turnId: string): Promise<void>;
-  /** Records frame `index` right after frame `index - 1`; false (and nothing kept) when the store lost that one. */
+  /**
+   * Records frame `index`; its one writer sends frames in order and stops at the first failure. False,
+   * with nothing kept, when the store no longer holds the reply (a restarted Redis lost it).
+   */
   abstract append(turnId: string, index: number, text: string): Promise<boolean>;
   abstract finish(turnId: string, reply: FinishedReply): Promise<void>;
   abstract read(turnId: string): Promise<TurnSnapshot | undefined>;

@@ -95,9 +95,13 @@ export class MessageRouter {
     }
     if (isBlankText(input.content)) throw new AppError('invalid_payload', 'content is empty');
     if (input.fileIds?.length) throw new AppError('not_supported', 'File attachments are not available yet');
-    const session = await this.sessions.getActiveOwned(principal, input.sessionId);
+    // Read together: the count says nothing about a session the caller does not own, and is used only after.
+    const [session, pending] = await Promise.all([
+      this.sessions.getActiveOwned(principal, input.sessionId),
+      this.sessions.pendingCount(input.sessionId),
+    ]);
     const route = routeUserMessage(session.owner);
-    if (route.to === 'ai' && (await this.sessions.pendingCount(session._id)) > this.config.chat.turnQueueLimit) {
+    if (route.to === 'ai' && pending > this.config.chat.turnQueueLimit) {
       throw new AppError('busy', 'The assistant is still answering earlier messages');
     }
     const { message } = await withDbRetry(
@@ -114,7 +118,8 @@ export class MessageRouter {
     // A resend is told again (devices de-duplicate by id): its first attempt may have been stored without
     // being fanned out, or without its turn starting, just before a crash or a lost acknowledgement.
     this.broadcaster.toSession(input.sessionId, 'message:new', { ...message });
-    if (route.to === 'ai') this.turns.kick(input.sessionId);
+    // The message just stored is most likely the next one owed: the turn starts from it, and checks.
+    if (route.to === 'ai') this.turns.kick(input.sessionId, { ...message, attempt: 0 });
     return { messageId: message.id, seq: message.seq };
   }
 

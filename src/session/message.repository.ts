@@ -10,8 +10,9 @@ export type MessageRecord = MessageDoc;
 export class MessageRepository {
   constructor(@InjectModel(MessageDoc.name) private readonly model: Model<MessageDoc>) {}
 
+  /** Straight to the driver: the record is built whole by the service, so no document is hydrated or cast. */
   async insert(message: MessageRecord): Promise<void> {
-    await this.model.create(message);
+    await this.model.collection.insertOne(message as never);
   }
 
   findByClientKey(sessionId: string, clientKey: string): Promise<MessageRecord | null> {

@@ -194,8 +194,11 @@ export class SessionService implements OnModuleInit {
     }));
     if (!duplicate) {
       this.messageCounter.inc({ sender: 'user' });
+      // Not waited for: a name is cosmetic, and the next message names the session if this write fails.
       if (!session.name) {
-        await this.sessions.setNameIfUnset(session._id, this.cipher.encrypt(sessionNameFrom(input.content)));
+        void this.sessions
+          .setNameIfUnset(session._id, this.cipher.encrypt(sessionNameFrom(input.content)))
+          .catch(() => undefined);
       }
     }
     return { message: this.toMessageView(record), duplicate };
@@ -273,18 +276,9 @@ export class SessionService implements OnModuleInit {
     return this.sessions.changeOwner(sessionId, epoch, owner);
   }
 
-  /**
-   * Takes the session's turn lease for the AI if nobody holds it, then reads the session: the turn is the
-   * AI's only while the session is active and owned by the AI (a session that ended or changed owner
-   * before the lease existed, so that its stop found no lease, gets no turn). The session read then,
-   * whose epoch the turn holds on to, or null.
-   */
-  async claimTurn(sessionId: string, lease: TurnLease): Promise<SessionRecord | null> {
-    if (!(await this.leases.claim(sessionId, lease))) return null;
-    const session = await this.sessions.findById(sessionId);
-    if (session?.status === 'active' && session.owner === 'ai') return session;
-    await this.leases.release(sessionId, lease.turnId);
-    return null;
+  /** Takes the session's turn lease if nobody holds it: true only for the one insert that made it. */
+  claimTurn(sessionId: string, lease: TurnLease): Promise<boolean> {
+    return this.leases.claim(sessionId, lease);
   }
 
   takeExpiredTurn(sessionId: string, expiredTurnId: string, lease: TurnLease): Promise<boolean> {

@@ -26,7 +26,8 @@ export class TurnLeaseRepository {
   /** Takes the session's lease if nobody holds it: true only for the one insert that made it. */
   async claim(sessionId: string, lease: TurnLease): Promise<boolean> {
     try {
-      await this.model.create({ _id: sessionId, ...lease });
+      // Straight to the driver, as messages are: built whole here, nothing to hydrate or cast.
+      await this.model.collection.insertOne({ _id: sessionId, ...lease } as never);
       return true;
     } catch (error) {
       if (isDuplicateKey(error)) return false;

@@ -87,6 +87,7 @@ export class TurnEngine implements OnModuleInit, OnApplicationBootstrap, BeforeA
   private readonly running = new Map<string, AbortController>();
   private readonly drives = new Map<string, Promise<void>>();
   private readonly wanted = new Set<string>();
+  private readonly hints = new Map<string, PendingMessage>();
   private readonly skewMs: number;
   private recoveryTimer?: NodeJS.Timeout;
   private recovery?: Promise<void>;
@@ -132,10 +133,14 @@ export class TurnEngine implements OnModuleInit, OnApplicationBootstrap, BeforeA
     await Promise.allSettled([...this.drives.values(), this.recovery]);
   }
 
-  /** Answers the session's owed messages in order, unless a turn for it already runs (here or elsewhere). */
-  kick(sessionId: string): void {
+  /**
+   * Answers the session's owed messages in order, unless a turn for it already runs (here or elsewhere).
+   * `likelyNext`, the message a sender just stored, spares the first read; it is checked under the lease.
+   */
+  kick(sessionId: string, likelyNext?: PendingMessage): void {
     if (this.closing) return;
     this.wanted.add(sessionId);
+    if (likelyNext) this.hints.set(sessionId, likelyNext);
     if (!this.drives.has(sessionId)) this.drives.set(sessionId, this.drive(sessionId));
   }
 
@@ -189,29 +194,48 @@ export class TurnEngine implements OnModuleInit, OnApplicationBootstrap, BeforeA
   private async answerOwed(sessionId: string): Promise<void> {
     while (!this.closing) {
       const deadline = Date.now() + this.config.chat.turnLeaseMs;
-      const next = await withDbRetry(() => this.sessions.nextPending(sessionId), { deadline });
+      const hint = this.hints.get(sessionId);
+      this.hints.delete(sessionId);
+      const next = hint ?? (await withDbRetry(() => this.sessions.nextPending(sessionId), { deadline }));
       if (!next) return;
       const lease = this.newLease(next);
       // Registered before the lease exists, so a stop signal naming the turn always finds it.
       const controller = new AbortController();
       this.running.set(lease.turnId, controller);
       try {
-        const session = await this.sessions.claimTurn(sessionId, lease);
-        // Another turn runs (here or elsewhere; its holder answers what follows), or the AI may not answer.
-        if (!session) return;
-        // Read again under the lease: the message read before may have been answered by the turn that
-        // held the lease until just now.
-        const still = await withDbRetry(() => this.sessions.nextPending(sessionId), { deadline });
+        // Another turn runs (here or elsewhere): its holder answers what follows.
+        if (!(await this.sessions.claimTurn(sessionId, lease))) return;
+        // Read together, under the lease: the session (still the AI's?), the next message owed (the one
+        // read before may have been answered by the turn that held the lease until just now), and the
+        // newest history (which may hold that turn's reply).
+        const [session, still, newest] = await withDbRetry(
+          () =>
+            Promise.all([
+              this.sessions.find(sessionId),
+              this.sessions.nextPending(sessionId),
+              this.sessions.newestMessages(sessionId, undefined, HISTORY_PAGE),
+            ]),
+          { deadline },
+        ).catch((error: unknown) => {
+          this.logger.warn(
+            { err: error, sessionId, turnId: lease.turnId },
+            'turn not started: the session could not be read',
+          );
+          return [undefined, undefined, []] as const;
+        });
+        const ours = session?.status === 'active' && session.owner === 'ai';
+        const same = still?.id === next.id && still.attempt === next.attempt;
         const result =
-          this.closing || still?.id !== next.id || still.attempt !== next.attempt
+          !session || !ours || !same || this.closing
             ? 'not_started'
-            : await this.run(session, lease, next, controller);
+            : await this.run(session, lease, next, controller, newest);
         // Unsettled: the lease is left to expire, and whoever takes it over stores the kept reply.
         if (result === 'unsettled') return;
         await this.release(sessionId, lease.turnId);
-        // The turn could not begin (its history could not be read, or it lost its lease first): the
-        // message stays owed, for the next kick or the presence heartbeat.
-        if (result === 'not_started' && still?.id === next.id) return;
+        // Only a different message owed is taken on at once; otherwise the message stays owed, for the next
+        // kick or the presence heartbeat (the session ended or changed owner, its history could not be read,
+        // the lease was not sure, the replica is closing).
+        if (result === 'not_started' && (!ours || same || !still)) return;
       } finally {
         this.running.delete(lease.turnId);
       }
@@ -246,6 +270,7 @@ export class TurnEngine implements OnModuleInit, OnApplicationBootstrap, BeforeA
     lease: TurnLease,
     message: PendingMessage,
     controller: AbortController,
+    newest: MessageView[],
   ): Promise<'settled' | 'unsettled' | 'not_started'> {
     const sessionId = session._id;
     const { turnId, messageId, replyTo } = lease;
@@ -258,7 +283,7 @@ export class TurnEngine implements OnModuleInit, OnApplicationBootstrap, BeforeA
       let answering = this.llm.modelOrDefault(session.modelId);
       let history: HistoryMessage[];
       try {
-        history = await this.history(sessionId, message, answering);
+        history = await this.history(sessionId, message, answering, newest);
       } catch (error) {
         this.logger.warn({ err: error, sessionId, turnId }, 'history not read: the message is answered later');
         return 'not_started';
@@ -430,22 +455,25 @@ export class TurnEngine implements OnModuleInit, OnApplicationBootstrap, BeforeA
 
   /**
    * The newest history that can fit the model's budget, read newest first a page at a time (never the
-   * whole session), in conversation order.
+   * whole session; the first page was read with the claim), in conversation order.
    */
-  private async history(sessionId: string, current: MessageView, model: ModelConfig): Promise<HistoryMessage[]> {
+  private async history(
+    sessionId: string,
+    current: MessageView,
+    model: ModelConfig,
+    newest: MessageView[],
+  ): Promise<HistoryMessage[]> {
     const budget = model.contextTokens - model.maxTokens;
     const deadline = Date.now() + this.config.chat.turnLeaseMs;
     const loaded: MessageView[] = [];
-    let before: number | undefined;
+    let page = newest;
     let tokens = 0;
-    while (loaded.length < HISTORY_MAX) {
-      const page = await withDbRetry(() => this.sessions.newestMessages(sessionId, before, HISTORY_PAGE), {
-        deadline,
-      });
+    for (;;) {
       loaded.push(...page);
       for (const m of page) if (m.seq < current.seq || m.sender === 'ai') tokens += estimateTokens(m.content);
-      if (page.length < HISTORY_PAGE || tokens >= budget) break;
-      before = page[page.length - 1].seq;
+      if (page.length < HISTORY_PAGE || tokens >= budget || loaded.length >= HISTORY_MAX) break;
+      const before = page[page.length - 1].seq;
+      page = await withDbRetry(() => this.sessions.newestMessages(sessionId, before, HISTORY_PAGE), { deadline });
     }
     return conversationBefore(loaded, current);
   }

@@ -348,6 +348,8 @@ describe('the turn engine', () => {
 
   it('stops a running reply when the session changes owner, and owes the new owner, not the AI, what follows', () =>
     slowReplyUnderShortLease(async ({ app, a, sessionId, messageId }) => {
+      // Queued behind the running reply, from before the change: the AI must not take it on either.
+      const { messageId: queued } = await send(a, sessionId, 'and another thing');
       // What a takeover does to the record; no stop signal is sent, so the runner must see it at renewal.
       expect(await app.app.get(SessionService).changeOwner(sessionId, 0, 'admin:ops-1')).toMatchObject({ epoch: 1 });
       expect(await a.waitForEvent('ai:end', (e) => e.messageId === messageId)).toMatchObject({
@@ -358,7 +360,9 @@ describe('the turn engine', () => {
       expect(stored).toMatchObject({ sender: 'user', answered: true });
       const { session } = await a.ok<Resumed>('session:resume', { sessionId });
       expect(session.owner).toBe('admin:ops-1');
+      await waitFor(() => leaseGone(sessionId), { what: 'the AI to give the session up' });
       expect(a.named('ai:start')).toHaveLength(1);
+      expect(await db.collection('messages').findOne({ _id: queued as never })).toMatchObject({ answered: false });
     }));
 
   const leaseGone = async (sessionId: string) =>
