@@ -194,11 +194,10 @@ export class SessionService implements OnModuleInit {
     }));
     if (!duplicate) {
       this.messageCounter.inc({ sender: 'user' });
-      // Not waited for: a name is cosmetic, and the next message names the session if this write fails.
+      // Waited for: a write to the session racing the next one would lose an update on a server whose
+      // updates are read-then-write (FerretDB), and it costs a round trip on the first message only.
       if (!session.name) {
-        void this.sessions
-          .setNameIfUnset(session._id, this.cipher.encrypt(sessionNameFrom(input.content)))
-          .catch(() => undefined);
+        await this.sessions.setNameIfUnset(session._id, this.cipher.encrypt(sessionNameFrom(input.content)));
       }
     }
     return { message: this.toMessageView(record), duplicate };
