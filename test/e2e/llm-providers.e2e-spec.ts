@@ -225,6 +225,23 @@ describe('LLM providers through the socket', () => {
     );
   });
 
+  it('OpenAI: an error sent inside the stream ends the turn with ai:error and keeps the deltas before it', async () => {
+    const c = await conversation('cutter');
+    fake.script('openai', { kind: 'error-event', afterDeltas: 2 });
+    const end = await c.turn('this will fail mid-way');
+    expect(end).toMatchObject({
+      event: 'ai:error',
+      payload: { error: { code: 'unavailable', recoverable: true } },
+    });
+    const partial = (await c.messages()).find((m) => m.id === end.payload.messageId);
+    expect(partial?.status).toBe('interrupted');
+    expect(partial?.content).toBe(
+      FAKE_TEXT.match(/\S+\s*/g)
+        ?.slice(0, 2)
+        .join(''),
+    );
+  });
+
   it('opens the circuit after its threshold, then fails fast without calling the provider', async () => {
     const c = await conversation('fragile');
     fake.script('openai', ...Array.from({ length: 3 }, () => ({ kind: 'status' as const, status: 500 })));

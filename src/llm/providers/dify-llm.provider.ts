@@ -1,6 +1,6 @@
-import { createParser } from 'eventsource-parser';
 import { errorForStatus, LlmError, parseRetryAfter } from '../llm.errors';
 import { LlmProvider, StreamEvent, StreamRequest } from '../llm-provider';
+import { sseData } from './sse';
 
 interface DifyEvent {
   event?: string;
@@ -49,11 +49,8 @@ export class DifyLlmProvider extends LlmProvider {
     let conversationId = request.conversationId;
     let ended = false;
     try {
-      const pending: string[] = [];
-      const parser = createParser({ onEvent: ({ data }) => pending.push(data) });
-      for await (const chunk of response.body.pipeThrough(new TextDecoderStream())) {
-        parser.feed(chunk);
-        for (let data = pending.shift(); data !== undefined; data = pending.shift()) {
+      for await (const batch of sseData(response.body)) {
+        for (const data of batch) {
           const event = JSON.parse(data) as DifyEvent;
           if (event.conversation_id && event.conversation_id !== conversationId) {
             conversationId = event.conversation_id;
