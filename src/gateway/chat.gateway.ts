@@ -27,6 +27,7 @@ import { AckInterceptor } from './ack.interceptor';
 import { ConnectionLimiter } from './connection-limiter.service';
 import {
   AuthRefreshPayload,
+  HelpRequestPayload,
   ResumeSessionPayload,
   SelectModelPayload,
   SendMessagePayload,
@@ -138,6 +139,19 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
       isTyping: payload.isTyping,
     });
     return {};
+  }
+
+  @SubscribeMessage('help:request')
+  async requestHelp(@ConnectedSocket() socket: ChatSocket, @MessageBody() payload: HelpRequestPayload) {
+    const session = await this.router.requestHelp(socket.data.principal, payload.sessionId, payload.reason);
+    if (!socket.data.sessionIds.has(session.id)) await this.joinSession(socket, session.id);
+    return { sessionId: session.id, ...session };
+  }
+
+  @SubscribeMessage('help:cancel')
+  async cancelHelp(@ConnectedSocket() socket: ChatSocket, @MessageBody() payload: SessionRefPayload) {
+    const session = await this.router.cancelHelp(socket.data.principal, payload.sessionId);
+    return { sessionId: session.id, ...session };
   }
 
   @SubscribeMessage('session:end')

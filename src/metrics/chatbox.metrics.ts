@@ -4,6 +4,7 @@ import { makeCounterProvider, makeGaugeProvider, makeHistogramProvider } from '@
 export const HTTP_REQUEST_DURATION = 'chatbox_http_request_duration_seconds';
 export const SOCKETS_CONNECTED = 'chatbox_websocket_connections';
 export const MESSAGES = 'chatbox_messages_total';
+export const HELP_REQUESTS = 'chatbox_help_requests_total';
 export const AI_TURNS = 'chatbox_ai_turns_total';
 export const TURN_DURATION = 'chatbox_ai_turn_duration_seconds';
 export const FIRST_DELTA = 'chatbox_ai_first_delta_seconds';
@@ -31,6 +32,11 @@ export const chatboxMetricProviders = [
     labelNames: ['namespace'],
   }),
   makeCounterProvider({ name: MESSAGES, help: 'Messages persisted, by sender', labelNames: ['sender'] }),
+  makeCounterProvider({
+    name: HELP_REQUESTS,
+    help: 'Help requests opened, by who asked (user, ai)',
+    labelNames: ['source'],
+  }),
   makeCounterProvider({ name: AI_TURNS, help: 'AI turns, by outcome', labelNames: ['outcome'] }),
   makeHistogramProvider({
     name: TURN_DURATION,

@@ -6,7 +6,7 @@ import { isBlankText } from '../common/validation/not-blank.decorator';
 import { AppConfig } from '../config/app-config';
 import { withDbRetry } from '../database/db-retry';
 import { LlmService } from '../llm/llm.service';
-import { SessionView, TranscriptPage } from '../session/session-views';
+import { MessageView, SessionView, TranscriptPage } from '../session/session-views';
 import { SessionService } from '../session/session.service';
 import { InFlightReply, TurnEngine } from '../turn/turn-engine.service';
 import { routeUserMessage } from './route-decision';
@@ -121,6 +121,39 @@ export class MessageRouter {
     // The message just stored is most likely the next one owed: the turn starts from it, and checks.
     if (route.to === 'ai') this.turns.kick(input.sessionId, { ...message, attempt: 0 });
     return { messageId: message.id, seq: message.seq };
+  }
+
+  /**
+   * Asks for a human on the given session, or on the user's active one (started if there is none, so a
+   * user may ask before writing anything). Idempotent while a request is open.
+   */
+  async requestHelp(principal: Principal, sessionId: string | undefined, reason?: string): Promise<SessionView> {
+    const id = sessionId ?? (await this.activeOrNewSession(principal));
+    if (sessionId) await this.sessions.getActiveOwned(principal, sessionId);
+    const { session, marker } = await this.sessions.requestHelp(id, {
+      source: 'user',
+      requestedBy: principal.userId,
+      reason: reason?.trim(),
+    });
+    this.tellHelpChanged(principal, session, marker);
+    return session;
+  }
+
+  /** Withdraws the session's open help request; idempotent when none is open. */
+  async cancelHelp(principal: Principal, sessionId: string): Promise<SessionView> {
+    await this.sessions.getOwned(principal, sessionId);
+    const { session, marker } = await this.sessions.cancelHelp(sessionId, 'user');
+    this.tellHelpChanged(principal, session, marker);
+    return session;
+  }
+
+  private async activeOrNewSession(principal: Principal): Promise<string> {
+    return (await this.sessions.activeSessionOf(principal)) ?? (await this.startSession(principal)).id;
+  }
+
+  private tellHelpChanged(principal: Principal, session: SessionView, marker?: MessageView): void {
+    if (marker) this.broadcaster.toSessionAndUser(session.id, principal.userId, 'message:new', { ...marker });
+    this.broadcaster.toSessionAndUser(session.id, principal.userId, 'session:state', { ...session });
   }
 
   /** Stops the running reply (that one, when `messageId` is given), on whichever replica runs it. */

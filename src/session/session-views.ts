@@ -1,5 +1,5 @@
 import { MessageStatus, Sender } from './schemas/message.schema';
-import { SessionOwner, SessionStatus } from './schemas/session.schema';
+import { HelpSource, SessionOwner, SessionStatus } from './schemas/session.schema';
 
 /** A session as clients see it (decrypted, no internal fields). */
 export interface SessionView {
@@ -18,6 +18,14 @@ export interface SessionView {
   messageCount: number;
   lastSeq: number;
   assisted: boolean;
+  /** The open request for a human, or null. */
+  help: HelpView | null;
+}
+
+export interface HelpView {
+  requestedAt: string;
+  source: HelpSource;
+  reason: string | null;
 }
 
 /**

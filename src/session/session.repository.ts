@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import { Model, trusted } from 'mongoose';
-import { SessionDoc, SessionOwner } from './schemas/session.schema';
+import { HelpRequest, SessionDoc, SessionOwner } from './schemas/session.schema';
 
 export type SessionRecord = SessionDoc;
 
@@ -43,6 +43,34 @@ export class SessionRepository {
   /** Sessions stored before owners and leases existed belong to the AI and hold no lease. */
   async upgradeLegacy(): Promise<void> {
     await this.model.updateMany({ owner: trusted({ $exists: false }) }, { $set: { owner: 'ai', epoch: 0 } });
+    await this.model.updateMany(
+      { helpOpen: trusted({ $exists: false }) },
+      { $set: { helpOpen: false, helpRequests: 0 } },
+    );
+  }
+
+  /** Opens a help request on an active session that has none open: the session after, or null. */
+  openHelp(id: string, request: HelpRequest): Promise<SessionRecord | null> {
+    return this.model
+      .findOneAndUpdate(
+        { _id: id, status: 'active', helpOpen: false },
+        { $set: { helpOpen: true, help: request }, $inc: { helpRequests: 1 } },
+        { returnDocument: 'after' },
+      )
+      .lean<SessionRecord>()
+      .exec();
+  }
+
+  /** Closes the open help request: the session after, or null when none was open. */
+  closeHelp(id: string, closedBy: string, now: Date): Promise<SessionRecord | null> {
+    return this.model
+      .findOneAndUpdate(
+        { _id: id, helpOpen: true },
+        { $set: { helpOpen: false, 'help.closedAt': now, 'help.closedBy': closedBy } },
+        { returnDocument: 'after' },
+      )
+      .lean<SessionRecord>()
+      .exec();
   }
 
   async create(session: SessionRecord): Promise<void> {

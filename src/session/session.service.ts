@@ -5,11 +5,11 @@ import { Counter } from 'prom-client';
 import { Principal } from '../auth/principal';
 import { AppError } from '../common/errors/app-error';
 import { ERRORS } from '../common/errors/error-codes';
-import { MESSAGES } from '../metrics/chatbox.metrics';
+import { HELP_REQUESTS, MESSAGES } from '../metrics/chatbox.metrics';
 import { ContentCipher } from './content-cipher';
 import { MessageRecord, MessageRepository } from './message.repository';
 import { MessageStatus } from './schemas/message.schema';
-import { SessionOwner } from './schemas/session.schema';
+import { HelpSource, SessionOwner } from './schemas/session.schema';
 import { StopReason, TurnLease } from './schemas/turn-lease.schema';
 import { isDuplicateKey, SessionCursor, SessionRecord, SessionRepository, TurnStats } from './session.repository';
 import { sessionNameFrom } from './session-name';
@@ -77,6 +77,7 @@ export class SessionService implements OnModuleInit {
     private readonly leases: TurnLeaseRepository,
     private readonly cipher: ContentCipher,
     @InjectMetric(MESSAGES) private readonly messageCounter: Counter<string>,
+    @InjectMetric(HELP_REQUESTS) private readonly helpCounter: Counter<string>,
   ) {}
 
   onModuleInit(): Promise<void> {
@@ -107,6 +108,8 @@ export class SessionService implements OnModuleInit {
         responseTime: { count: 0, sumMs: 0, maxMs: 0 },
         turnTime: { count: 0, sumMs: 0, maxMs: 0 },
         assisted: false,
+        helpOpen: false,
+        helpRequests: 0,
       };
       try {
         await this.sessions.create(record);
@@ -117,6 +120,11 @@ export class SessionService implements OnModuleInit {
       }
     }
     throw new AppError('busy', 'Sessions are being started concurrently; try again');
+  }
+
+  /** The id of the principal's active session, if any. */
+  async activeSessionOf(principal: Principal): Promise<string | undefined> {
+    return (await this.sessions.findActiveForUser(principal.userId))?._id;
   }
 
   /** The session if the principal owns it; 404 otherwise, so ids of others reveal nothing. */
@@ -137,6 +145,59 @@ export class SessionService implements OnModuleInit {
     const session = await this.getOwned(principal, sessionId);
     await this.sessions.end(session, new Date());
     return this.view(sessionId);
+  }
+
+  /**
+   * Opens a help request on an active session, with a `system` marker in the transcript. Idempotent: while
+   * one is open, another opens nothing (`opened` false) and the open one's marker is stored if it is missing.
+   */
+  async requestHelp(
+    sessionId: string,
+    request: { source: HelpSource; requestedBy: string; reason?: string },
+  ): Promise<{ session: SessionView; opened: boolean; marker?: MessageView }> {
+    const reason = request.reason ? this.cipher.encrypt(request.reason) : undefined;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const opened = await this.sessions.openHelp(sessionId, { ...request, reason, requestedAt: new Date() });
+      const session = opened ?? (await this.find(sessionId));
+      // Neither opened nor open: ended, or closed between the two writes (then it is opened anew).
+      if (!session.helpOpen && session.status !== 'active')
+        throw new AppError('session_ended', 'This session has ended');
+      if (!session.helpOpen) continue;
+      if (opened) this.helpCounter.inc({ source: request.source });
+      const marker = await this.helpMarker(session, 'help', helpRequestedText(request.source, request.reason));
+      return { session: this.toView(session), opened: opened !== null, marker };
+    }
+    throw new AppError('busy', 'The help request is changing concurrently; try again');
+  }
+
+  /** Closes the open help request, with a marker; idempotent when none is open. */
+  async cancelHelp(sessionId: string, closedBy: string): Promise<{ session: SessionView; marker?: MessageView }> {
+    const closed = await this.sessions.closeHelp(sessionId, closedBy, new Date());
+    if (!closed) return { session: await this.view(sessionId) };
+    const marker = await this.helpMarker(closed, 'help-cancel', 'The request for a human was withdrawn');
+    return { session: this.toView(closed), marker };
+  }
+
+  /**
+   * The marker of the session's current help request, stored once under a key numbered by that request: a
+   * retry after a marker write failed stores it then, and one that finds it stored returns none.
+   */
+  private async helpMarker(session: SessionRecord, kind: string, content: string): Promise<MessageView | undefined> {
+    const clientKey = `s:${kind}:${session.helpRequests}`;
+    if (await this.messages.findByClientKey(session._id, clientKey)) return undefined;
+    const { record, duplicate } = await this.insertWithSeq(session._id, clientKey, { device: false }, (seq, now) => ({
+      _id: randomUUID(),
+      sessionId: session._id,
+      seq,
+      clientKey,
+      sender: 'system',
+      content: this.cipher.encrypt(content),
+      status: 'complete',
+      createdAt: now,
+    }));
+    if (duplicate) return undefined;
+    this.messageCounter.inc({ sender: 'system' });
+    return this.toMessageView(record);
   }
 
   async find(sessionId: string): Promise<SessionRecord> {
@@ -178,7 +239,7 @@ export class SessionService implements OnModuleInit {
     const clientKey = `c:${input.clientMessageId}`;
     const id = randomUUID();
     const content = this.cipher.encrypt(input.content);
-    const { record, duplicate } = await this.insertWithSeq(session._id, clientKey, undefined, (seq, now) => ({
+    const { record, duplicate } = await this.insertWithSeq(session._id, clientKey, { device: true }, (seq, now) => ({
       _id: id,
       sessionId: session._id,
       seq,
@@ -214,7 +275,7 @@ export class SessionService implements OnModuleInit {
     const { record, duplicate } = await this.insertWithSeq(
       sessionId,
       clientKey,
-      { stats: reply.stats },
+      { device: false, stats: reply.stats },
       (seq, now) => ({
         _id: reply.id,
         sessionId,
@@ -371,6 +432,14 @@ export class SessionService implements OnModuleInit {
       messageCount: session.messageCount,
       lastSeq: session.lastSeq,
       assisted: session.assisted,
+      help:
+        session.helpOpen && session.help
+          ? {
+              requestedAt: new Date(session.help.requestedAt).toISOString(),
+              source: session.help.source,
+              reason: session.help.reason ? this.readable(session.help.reason) : null,
+            }
+          : null,
     };
   }
 
@@ -382,14 +451,17 @@ export class SessionService implements OnModuleInit {
   private async insertWithSeq(
     sessionId: string,
     clientKey: string,
-    /** For an AI reply (stored even after the session ended), with its turn's figures if any. */
-    reply: { stats?: TurnStats } | undefined,
+    /**
+     * A message from a device needs an active session and marks it seen; one under way before the session
+     * ended (an AI reply, a marker) is stored after it ended too, and a reply adds its turn's figures.
+     */
+    from: { device: true } | { device: false; stats?: TurnStats },
     build: (seq: number, now: Date) => MessageRecord,
   ): Promise<{ record: MessageRecord; duplicate: boolean }> {
-    const stats = reply?.stats;
+    const stats = from.device ? undefined : from.stats;
     for (let attempt = 0; attempt < SEQ_ATTEMPTS; attempt++) {
       const now = new Date();
-      const seq = await this.sessions.allocateSeq(sessionId, now, reply !== undefined, stats);
+      const seq = await this.sessions.allocateSeq(sessionId, now, !from.device, stats);
       if (seq === undefined) throw new AppError('session_ended', 'This session has ended');
       const candidate = build(seq, now);
       try {
@@ -434,4 +506,9 @@ export class SessionService implements OnModuleInit {
       ...(record.error ? { error: { ...record.error, recoverable: isRecoverable(record.error.code) } } : {}),
     };
   }
+}
+
+function helpRequestedText(source: HelpSource, reason?: string): string {
+  const who = source === 'ai' ? 'The assistant asked for a human' : 'The user asked for a human';
+  return reason ? `${who}: ${reason}` : who;
 }

@@ -177,6 +177,8 @@ const SOCKET_EVENTS: Record<string, string[]> = {
   'model:select': ['sessionId', 'modelId'],
   typing: ['sessionId', 'isTyping'],
   'session:end': ['sessionId'],
+  'help:request': ['sessionId', 'reason'],
+  'help:cancel': ['sessionId'],
   'auth:refresh': ['token'],
 };
 

@@ -25,6 +25,16 @@ export class RoomBroadcaster {
     this.namespace?.to(sessionRoom(sessionId)).emit(event, ...args);
   }
 
+  /** To a session's room and all its user's devices, each socket once: what a device not yet in the room must see. */
+  toSessionAndUser<E extends keyof ServerToClientEvents>(
+    sessionId: string,
+    userId: string,
+    event: E,
+    ...args: Parameters<ServerToClientEvents[E]>
+  ): void {
+    this.namespace?.to([sessionRoom(sessionId), userRoom(userId)]).emit(event, ...args);
+  }
+
   /** How many sockets are in a session's room, on every replica. */
   async devicesInSession(sessionId: string): Promise<number> {
     return (await this.namespace?.in(sessionRoom(sessionId)).fetchSockets())?.length ?? 0;

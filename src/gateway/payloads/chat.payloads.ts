@@ -55,6 +55,12 @@ export class TypingPayload extends SessionRefPayload {
   @IsBoolean() isTyping!: boolean;
 }
 
+export class HelpRequestPayload {
+  /** Absent: the user's active session, started if there is none. */
+  @OptionalField() @IsUUID() sessionId?: string;
+  @OptionalField() @IsString() @MaxLength(500) @IsWellFormed() @IsNotBlank() reason?: string;
+}
+
 export class AuthRefreshPayload {
   @IsString() @Length(1, 8192) token!: string;
 }

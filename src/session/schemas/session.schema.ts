@@ -5,6 +5,22 @@ export type SessionStatus = 'active' | 'ended';
 /** Who answers a session's user messages: the AI, or the admin who took it over (`admin:<id>`). */
 export type SessionOwner = 'ai' | `admin:${string}`;
 
+/** Who asked for a human: the user, or the AI model on the user's behalf. */
+export type HelpSource = 'user' | 'ai';
+
+/** A session's latest request for a human, open until an admin takes the session or the user cancels it. */
+export interface HelpRequest {
+  requestedAt: Date;
+  source: HelpSource;
+  /** The user's id, or the model's for a request the AI raised. */
+  requestedBy: string;
+  /** Encrypted. */
+  reason?: string;
+  closedAt?: Date;
+  /** `user` (cancelled), or `admin:<id>` (taken). */
+  closedBy?: string;
+}
+
 @Schema({ collection: 'sessions', versionKey: false })
 export class SessionDoc {
   @Prop({ type: String, required: true }) _id!: string;
@@ -42,6 +58,12 @@ export class SessionDoc {
   @Prop({ type: Object, default: () => ({ count: 0, sumMs: 0, maxMs: 0 }) })
   turnTime!: { count: number; sumMs: number; maxMs: number };
   @Prop({ required: true, default: false }) assisted!: boolean;
+  /** Whether a help request is open: always present, so admins can filter on it on any server. */
+  @Prop({ required: true, default: false }) helpOpen!: boolean;
+  /** How many help requests the session has had; numbers each one's transcript markers. */
+  @Prop({ required: true, default: 0 }) helpRequests!: number;
+  /** The latest help request, open or closed. */
+  @Prop({ type: Object }) help?: HelpRequest;
   /** A conversation the provider keeps itself (Dify's conversation_id). */
   @Prop({ type: String }) providerConversationId?: string;
 }
