@@ -242,6 +242,18 @@ describe('LLM providers through the socket', () => {
     );
   });
 
+  it('OpenAI: ends the reply at [DONE] and still reads the body to its end, so the connection is not cut', async () => {
+    const c = await conversation('gpt');
+    fake.script('openai', { kind: 'ok', lingerMs: 300 });
+    const end = await c.turn('done early');
+    expect(end.event).toBe('ai:end');
+    const upstream = fake.of('openai').at(-1);
+    // The reply ended while the upstream still held its response open.
+    expect(upstream?.closed).toBe(false);
+    await waitFor(() => upstream?.closed, { timeoutMs: 5000, what: 'the upstream response to close' });
+    expect(upstream?.aborted).toBe(false);
+  });
+
   it('opens the circuit after its threshold, then fails fast without calling the provider', async () => {
     const c = await conversation('fragile');
     fake.script('openai', ...Array.from({ length: 3 }, () => ({ kind: 'status' as const, status: 500 })));

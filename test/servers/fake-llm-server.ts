@@ -2,7 +2,8 @@ import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http
 
 /** What the next request to a vendor endpoint gets. */
 export type Scenario =
-  | { kind: 'ok'; text?: string }
+  /** `lingerMs`: the response stays open that long after the stream's last event. */
+  | { kind: 'ok'; text?: string; lingerMs?: number }
   | { kind: 'status'; status: number; retryAfter?: string }
   | { kind: 'cut'; afterDeltas: number; text?: string }
   | { kind: 'slow'; firstTokenDelayMs: number; text?: string }
@@ -17,6 +18,8 @@ export interface RecordedRequest {
   body: Record<string, unknown>;
   headers: Record<string, string | string[] | undefined>;
   aborted: boolean;
+  /** The response closed, ended or cut. */
+  closed: boolean;
 }
 
 export const FAKE_TEXT = 'Hello from the fake model, streamed word by word.';
@@ -77,10 +80,12 @@ export class FakeLlmServer {
       body: isJson ? (JSON.parse(raw.toString() || '{}') as Record<string, unknown>) : { bytes: raw.length },
       headers: req.headers,
       aborted: false,
+      closed: false,
     };
     this.requests.push(record);
     res.on('close', () => {
       if (!res.writableEnded) record.aborted = true;
+      record.closed = true;
     });
     if (vendor === 'transcription') {
       return void res
@@ -137,6 +142,7 @@ export class FakeLlmServer {
       return void res.end();
     }
     format.end(ctx);
+    if (scenario.kind === 'ok' && scenario.lingerMs) await pause(scenario.lingerMs);
     res.end();
   }
 }

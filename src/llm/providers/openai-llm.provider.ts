@@ -16,6 +16,13 @@ export class OpenAiLlmProvider extends LlmProvider {
   async *stream(request: StreamRequest): AsyncIterable<StreamEvent> {
     const { model } = request;
     let finishReason: string | undefined;
+    // A signal of its own, so a body that lingers after `[DONE]` can be cut without touching the caller's.
+    const local = new AbortController();
+    const forward = () => local.abort(request.signal.reason);
+    request.signal.addEventListener('abort', forward, { once: true });
+    if (request.signal.aborted) forward();
+    let batches: AsyncGenerator<string[]> | undefined;
+    let said = false;
     try {
       // The SDK sends the request and turns refusals into errors; the stream's bytes are decoded here,
       // since its per-chunk decoding was the largest part of Chatbox's CPU per relayed token.
@@ -31,15 +38,15 @@ export class OpenAiLlmProvider extends LlmProvider {
             temperature: model.temperature,
             user: request.userId,
           },
-          { signal: request.signal },
+          { signal: local.signal },
         )
         .asResponse();
       if (!response.body) throw new LlmError('unavailable', 'The model answered without a body');
-      let done = false;
-      for await (const batch of sseData(response.body)) {
-        for (const data of batch) {
-          done = data.startsWith('[DONE]');
-          if (done) break;
+      batches = sseData(response.body);
+      read: for (let next = await batches.next(); !next.done; next = await batches.next()) {
+        for (const data of next.value) {
+          said = data.startsWith('[DONE]');
+          if (said) break read;
           const chunk = JSON.parse(data) as ChatCompletionChunk & { error?: { message?: string } };
           if (chunk.error) throw new LlmError('unavailable', chunk.error.message ?? 'The model reported an error');
           const choice = chunk.choices[0];
@@ -54,10 +61,16 @@ export class OpenAiLlmProvider extends LlmProvider {
             };
           }
         }
-        if (done) break;
       }
     } catch (error) {
-      throw toLlmError(error);
+      // A stop or a timeout that lands after the model finished (while its usage was awaited) cuts nothing.
+      if (!(finishReason && isAbort(error))) throw toLlmError(error);
+    } finally {
+      request.signal.removeEventListener('abort', forward);
+      // A connection is reused only once its body was read to the end: after `[DONE]` the rest is read in
+      // the background (cut after a grace period); otherwise (an error, a consumer that stopped) it is cut now.
+      if (said && batches) drain(batches, local);
+      else local.abort();
     }
     if (!finishReason) throw new LlmError('unavailable', 'The stream ended before the model finished');
     yield { type: 'end', finishReason };
@@ -74,6 +87,26 @@ export class OpenAiLlmProvider extends LlmProvider {
       throw toLlmError(error);
     }
   }
+}
+
+/** How long a body that said `[DONE]` may take to end before its connection is cut. */
+const DRAIN_GRACE_MS = 2000;
+
+function drain(batches: AsyncGenerator<string[]>, cut: AbortController): void {
+  const timer = setTimeout(() => cut.abort(), DRAIN_GRACE_MS).unref();
+  void (async () => {
+    try {
+      while (!(await batches.next()).done);
+    } catch {
+      // Cut after the grace period, or the connection failed: nothing was owed anymore.
+    } finally {
+      clearTimeout(timer);
+    }
+  })();
+}
+
+function isAbort(error: unknown): boolean {
+  return error instanceof APIUserAbortError || (error instanceof Error && error.name === 'AbortError');
 }
 
 function toLlmError(error: unknown): unknown {
