@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Injectable, OnModuleInit } from '@nestjs/common';
+import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import { Counter } from 'prom-client';
 import { Principal } from '../auth/principal';
@@ -71,6 +71,8 @@ export const PAGE_LIMIT = 200;
 /** Conversation lifecycle, the durable record and the turn leases; the facade other modules use. */
 @Injectable()
 export class SessionService implements OnModuleInit {
+  private readonly logger = new Logger(SessionService.name);
+
   constructor(
     private readonly sessions: SessionRepository,
     private readonly messages: MessageRepository,
@@ -257,8 +259,13 @@ export class SessionService implements OnModuleInit {
       this.messageCounter.inc({ sender: 'user' });
       // Waited for: a write to the session racing the next one would lose an update on a server whose
       // updates are read-then-write (FerretDB), and it costs a round trip on the first message only.
+      // A failure only leaves the name to the next message: the message is stored and must still go out.
       if (!session.name) {
-        await this.sessions.setNameIfUnset(session._id, this.cipher.encrypt(sessionNameFrom(input.content)));
+        await this.sessions
+          .setNameIfUnset(session._id, this.cipher.encrypt(sessionNameFrom(input.content)))
+          .catch((error: unknown) =>
+            this.logger.warn({ err: error, sessionId: session._id }, 'session not named: the next message names it'),
+          );
       }
     }
     return { message: this.toMessageView(record), duplicate };
