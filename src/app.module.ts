@@ -4,6 +4,7 @@ import type { DestinationStream } from 'pino';
 import { AuthModule } from './auth/auth.module';
 import { RealtimeModule } from './common/realtime/realtime.module';
 import { CoordinationModule } from './coordination/coordination.module';
+import { AdminModule } from './admin/admin.module';
 import { GatewayModule } from './gateway/gateway.module';
 import { HttpExceptionFilter } from './common/http/http-exception.filter';
 import { LoggingModule } from './common/logging/logging.module';
@@ -34,6 +35,7 @@ export class AppModule {
         CoordinationModule,
         RealtimeModule,
         GatewayModule,
+        AdminModule,
         UserApiModule,
         HealthModule,
         MetricsModule.forRoot(),

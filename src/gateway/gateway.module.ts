@@ -11,5 +11,6 @@ import { PresenceHeartbeat } from './presence-heartbeat.service';
 @Module({
   imports: [AuthModule, RouterModule, LlmModule, SessionModule],
   providers: [ChatGateway, AckInterceptor, PresenceHeartbeat, ConnectionLimiter],
+  exports: [ConnectionLimiter],
 })
 export class GatewayModule {}

@@ -58,3 +58,22 @@ export interface TranscriptPage {
   /** More messages exist beyond the page, in the direction it was read. */
   hasMore: boolean;
 }
+
+/** A session as the admin queue shows it. */
+export interface AdminSessionView {
+  id: string;
+  userId: string;
+  userName: string | null;
+  name: string | null;
+  status: SessionStatus;
+  owner: SessionOwner;
+  epoch: number;
+  /** Grows with every change told here: keep the view with the higher `rev` (an upsert may overtake the snapshot). */
+  rev: number;
+  modelId: string;
+  startedAt: string;
+  lastActivityAt: string;
+  messageCount: number;
+  /** The open help request (its `requestedAt` says how long the user has waited), or null. */
+  help: HelpView | null;
+}

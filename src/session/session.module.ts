@@ -6,6 +6,7 @@ import { MessageRepository } from './message.repository';
 import { MessageDoc, MessageSchema } from './schemas/message.schema';
 import { SessionDoc, SessionSchema } from './schemas/session.schema';
 import { TurnLeaseDoc, TurnLeaseSchema } from './schemas/turn-lease.schema';
+import { SessionEvents } from './session-events';
 import { SessionRepository } from './session.repository';
 import { SessionService } from './session.service';
 import { ShareDoc, ShareSchema } from './schemas/share.schema';
@@ -31,7 +32,8 @@ import { TurnLeaseRepository } from './turn-lease.repository';
     TurnLeaseRepository,
     ContentCipher,
     ActiveSessionsReporter,
+    SessionEvents,
   ],
-  exports: [SessionService, ShareService],
+  exports: [SessionService, ShareService, SessionEvents],
 })
 export class SessionModule {}

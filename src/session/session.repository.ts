@@ -45,7 +45,7 @@ export class SessionRepository {
     await this.model.updateMany({ owner: trusted({ $exists: false }) }, { $set: { owner: 'ai', epoch: 0 } });
     await this.model.updateMany(
       { helpOpen: trusted({ $exists: false }) },
-      { $set: { helpOpen: false, helpRequests: 0 } },
+      { $set: { helpOpen: false, helpRequests: 0, rev: 0 } },
     );
   }
 
@@ -54,7 +54,7 @@ export class SessionRepository {
     return this.model
       .findOneAndUpdate(
         { _id: id, status: 'active', helpOpen: false },
-        { $set: { helpOpen: true, help: request }, $inc: { helpRequests: 1 } },
+        { $set: { helpOpen: true, help: request }, $inc: { helpRequests: 1, rev: 1 } },
         { returnDocument: 'after' },
       )
       .lean<SessionRecord>()
@@ -66,7 +66,7 @@ export class SessionRepository {
     return this.model
       .findOneAndUpdate(
         { _id: id, helpOpen: true },
-        { $set: { helpOpen: false, 'help.closedAt': now, 'help.closedBy': closedBy } },
+        { $set: { helpOpen: false, 'help.closedAt': now, 'help.closedBy': closedBy }, $inc: { rev: 1 } },
         { returnDocument: 'after' },
       )
       .lean<SessionRecord>()
@@ -103,6 +103,7 @@ export class SessionRepository {
           endedAt: now,
           durationMs: now.getTime() - new Date(session.startedAt).getTime(),
         },
+        $inc: { rev: 1 },
       },
     );
     return result.modifiedCount === 1;
@@ -154,6 +155,16 @@ export class SessionRepository {
       .exec();
   }
 
+  /** Active sessions, those asking for help first, then the most recently active. */
+  findActive(limit: number): Promise<SessionRecord[]> {
+    return this.model
+      .find({ status: 'active' })
+      .sort({ helpOpen: -1, lastActivityAt: -1, _id: 1 })
+      .limit(limit)
+      .lean<SessionRecord[]>()
+      .exec();
+  }
+
   countActive(): Promise<number> {
     return this.model.countDocuments({ status: 'active' }).exec();
   }
@@ -192,7 +203,11 @@ export class SessionRepository {
   /** Hands the session to a new owner if nobody changed it since `epoch`; the epoch grows. */
   changeOwner(id: string, epoch: number, owner: SessionOwner): Promise<SessionRecord | null> {
     return this.model
-      .findOneAndUpdate({ _id: id, epoch }, { $set: { owner }, $inc: { epoch: 1 } }, { returnDocument: 'after' })
+      .findOneAndUpdate(
+        { _id: id, epoch },
+        { $set: { owner }, $inc: { epoch: 1, rev: 1 } },
+        { returnDocument: 'after' },
+      )
       .lean<SessionRecord>()
       .exec();
   }

@@ -10,10 +10,11 @@ import { ContentCipher } from './content-cipher';
 import { MessageRecord, MessageRepository } from './message.repository';
 import { MessageStatus } from './schemas/message.schema';
 import { HelpSource, SessionOwner } from './schemas/session.schema';
+import { SessionEvents } from './session-events';
 import { StopReason, TurnLease } from './schemas/turn-lease.schema';
 import { isDuplicateKey, SessionCursor, SessionRecord, SessionRepository, TurnStats } from './session.repository';
 import { sessionNameFrom } from './session-name';
-import { MessageView, SessionView, TranscriptPage } from './session-views';
+import { AdminSessionView, MessageView, SessionView, TranscriptPage } from './session-views';
 import { TurnLeaseRepository } from './turn-lease.repository';
 
 export type { SessionCursor, SessionRecord, TurnStats } from './session.repository';
@@ -80,6 +81,7 @@ export class SessionService implements OnModuleInit {
     private readonly cipher: ContentCipher,
     @InjectMetric(MESSAGES) private readonly messageCounter: Counter<string>,
     @InjectMetric(HELP_REQUESTS) private readonly helpCounter: Counter<string>,
+    private readonly events: SessionEvents,
   ) {}
 
   onModuleInit(): Promise<void> {
@@ -110,11 +112,14 @@ export class SessionService implements OnModuleInit {
         responseTime: { count: 0, sumMs: 0, maxMs: 0 },
         turnTime: { count: 0, sumMs: 0, maxMs: 0 },
         assisted: false,
+        rev: 0,
         helpOpen: false,
         helpRequests: 0,
       };
       try {
         await this.sessions.create(record);
+        if (previous) this.events.changed(previous._id);
+        this.events.changed(record._id);
         return { session: this.toView(record), ended: previous ? await this.view(previous._id) : undefined };
       } catch (error) {
         // Another device started one at the same moment: end that one too and try again.
@@ -145,7 +150,7 @@ export class SessionService implements OnModuleInit {
   /** Idempotent: ending an ended session answers the same. */
   async end(principal: Principal, sessionId: string): Promise<SessionView> {
     const session = await this.getOwned(principal, sessionId);
-    await this.sessions.end(session, new Date());
+    if (await this.sessions.end(session, new Date())) this.events.changed(sessionId);
     return this.view(sessionId);
   }
 
@@ -165,7 +170,10 @@ export class SessionService implements OnModuleInit {
       if (!session.helpOpen && session.status !== 'active')
         throw new AppError('session_ended', 'This session has ended');
       if (!session.helpOpen) continue;
-      if (opened) this.helpCounter.inc({ source: request.source });
+      if (opened) {
+        this.helpCounter.inc({ source: request.source });
+        this.events.changed(sessionId);
+      }
       const marker = await this.helpMarker(session, 'help', helpRequestedText(request.source, request.reason));
       return { session: this.toView(session), opened: opened !== null, marker };
     }
@@ -176,6 +184,7 @@ export class SessionService implements OnModuleInit {
   async cancelHelp(sessionId: string, closedBy: string): Promise<{ session: SessionView; marker?: MessageView }> {
     const closed = await this.sessions.closeHelp(sessionId, closedBy, new Date());
     if (!closed) return { session: await this.view(sessionId) };
+    this.events.changed(sessionId);
     const marker = await this.helpMarker(closed, 'help-cancel', 'The request for a human was withdrawn');
     return { session: this.toView(closed), marker };
   }
@@ -339,8 +348,10 @@ export class SessionService implements OnModuleInit {
     return this.messages.answer(userMessageId, replyId, reopenAttempt);
   }
 
-  changeOwner(sessionId: string, epoch: number, owner: SessionOwner): Promise<SessionRecord | null> {
-    return this.sessions.changeOwner(sessionId, epoch, owner);
+  async changeOwner(sessionId: string, epoch: number, owner: SessionOwner): Promise<SessionRecord | null> {
+    const changed = await this.sessions.changeOwner(sessionId, epoch, owner);
+    if (changed) this.events.changed(sessionId);
+    return changed;
   }
 
   /** Takes the session's turn lease if nobody holds it: true only for the one insert that made it. */
@@ -400,7 +411,10 @@ export class SessionService implements OnModuleInit {
     const stale = await this.sessions.findUnseenSince(cutoff, 500);
     const ended: string[] = [];
     for (const session of stale) {
-      if (await this.sessions.end(session, now, cutoff)) ended.push(session._id);
+      if (await this.sessions.end(session, now, cutoff)) {
+        ended.push(session._id);
+        this.events.changed(session._id);
+      }
     }
     return ended;
   }
@@ -420,6 +434,35 @@ export class SessionService implements OnModuleInit {
     return {
       sessions: page.map((r) => this.toView(r)),
       next: records.length > limit && last ? { lastActivityAt: last.lastActivityAt, id: last._id } : undefined,
+    };
+  }
+
+  /** The admin queue: active sessions, those asking for help first; `truncated` when more exist. */
+  async adminQueue(limit: number): Promise<{ sessions: AdminSessionView[]; truncated: boolean }> {
+    const records = await this.sessions.findActive(limit + 1);
+    return { sessions: records.slice(0, limit).map((r) => this.toAdminView(r)), truncated: records.length > limit };
+  }
+
+  async adminView(sessionId: string): Promise<AdminSessionView> {
+    return this.toAdminView(await this.find(sessionId));
+  }
+
+  private toAdminView(session: SessionRecord): AdminSessionView {
+    const view = this.toView(session);
+    return {
+      id: view.id,
+      userId: session.userId,
+      userName: session.userName ?? null,
+      name: view.name,
+      status: view.status,
+      owner: view.owner,
+      epoch: view.epoch,
+      rev: session.rev ?? 0,
+      modelId: view.modelId,
+      startedAt: view.startedAt,
+      lastActivityAt: view.lastActivityAt,
+      messageCount: view.messageCount,
+      help: view.help,
     };
   }
 

@@ -58,6 +58,8 @@ export class SessionDoc {
   @Prop({ type: Object, default: () => ({ count: 0, sumMs: 0, maxMs: 0 }) })
   turnTime!: { count: number; sumMs: number; maxMs: number };
   @Prop({ required: true, default: false }) assisted!: boolean;
+  /** Grows with every change admins are told of (end, help, owner): of two views, the higher is newer. */
+  @Prop({ required: true, default: 0 }) rev!: number;
   /** Whether a help request is open: always present, so admins can filter on it on any server. */
   @Prop({ required: true, default: false }) helpOpen!: boolean;
   /** How many help requests the session has had; numbers each one's transcript markers. */
@@ -73,3 +75,4 @@ SessionSchema.index({ activeKey: 1 }, { unique: true });
 SessionSchema.index({ userId: 1, lastActivityAt: -1, _id: -1 });
 SessionSchema.index({ status: 1, lastSeenAt: 1 });
 SessionSchema.index({ startedAt: -1 });
+SessionSchema.index({ status: 1, helpOpen: -1, lastActivityAt: -1 });

@@ -1,0 +1,149 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { io, Socket } from 'socket.io-client';
+import { ChatClient, signToken } from '../utils/chat-client';
+import { ChatboxProcess } from '../utils/chatbox-process';
+import { testMongoUri } from '../utils/test-app';
+import { waitFor } from '../utils/wait-for';
+
+type AdminSession = {
+  id: string;
+  userId: string;
+  status: string;
+  owner: string;
+  rev: number;
+  removed?: boolean;
+  help: { source: string; reason: string | null; requestedAt: string } | null;
+};
+
+/** A socket.io client on `/admin` that records every event in arrival order. */
+class AdminClient {
+  readonly events: { event: string; payload: Record<string, unknown> }[] = [];
+  readonly socket: Socket;
+
+  constructor(baseUrl: string, token?: string) {
+    this.socket = io(`${baseUrl}/admin`, {
+      path: '/chatbox/socket.io',
+      transports: ['websocket'],
+      auth: token === undefined ? {} : { token },
+      reconnection: false,
+      forceNew: true,
+    });
+    this.socket.onAny((event: string, payload: Record<string, unknown>) => this.events.push({ event, payload }));
+  }
+
+  refused(): Promise<Error & { data?: { code: string } }> {
+    return new Promise((resolve, reject) => {
+      this.socket.once('connect', () => reject(new Error('the handshake was accepted')));
+      this.socket.once('connect_error', resolve);
+    });
+  }
+
+  snapshot() {
+    return waitFor(
+      () => this.events.find((e) => e.event === 'admin:sessions')?.payload as { sessions: AdminSession[] } | undefined,
+      { what: 'the admin queue snapshot' },
+    );
+  }
+
+  /** The newest view of a session told so far (snapshot, then upserts by `rev`). */
+  latest(sessionId: string): AdminSession | undefined {
+    let best: AdminSession | undefined;
+    for (const { event, payload } of this.events) {
+      const views =
+        event === 'admin:sessions'
+          ? (payload.sessions as AdminSession[])
+          : event === 'admin:session'
+            ? [payload as AdminSession]
+            : [];
+      for (const view of views) if (view.id === sessionId && (!best || view.rev >= best.rev)) best = view;
+    }
+    return best;
+  }
+
+  close(): void {
+    this.socket.disconnect();
+  }
+}
+
+describe('the admin queue, on two service processes sharing Redis', () => {
+  const env = {
+    NODE_ENV: 'test',
+    HOST: '127.0.0.1',
+    PORT: '0',
+    MONGODB_URI: testMongoUri(),
+    REDIS_URL: process.env.CHATBOX_TEST_REDIS_URL ?? '',
+    JWT_SECRET: randomBytes(32).toString('base64'),
+    ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+    DEMO_DELTA_INTERVAL_MS: '20',
+  };
+  const processes = [new ChatboxProcess(env), new ChatboxProcess(env)];
+  const closers: { close(): void }[] = [];
+  let urls: string[];
+
+  beforeAll(async () => {
+    urls = await Promise.all(processes.map((p) => p.listening()));
+  });
+  afterEach(() => closers.splice(0).forEach((c) => c.close()));
+  afterAll(() => Promise.all(processes.map((p) => p.stop())));
+
+  const admin = async (url: string) => {
+    const client = new AdminClient(
+      url,
+      await signToken(env.JWT_SECRET, { sub: `a-${randomUUID()}`, roles: ['admin'] }),
+    );
+    closers.push(client);
+    return client;
+  };
+  const user = async (url: string) => {
+    const client = await ChatClient.connect(url, await signToken(env.JWT_SECRET, { sub: `u-${randomUUID()}` }));
+    closers.push(client);
+    return client;
+  };
+
+  it('refuses a user token with forbidden, and no token with unauthorized', async () => {
+    const asUser = new AdminClient(urls[0], await signToken(env.JWT_SECRET, { sub: 'someone' }));
+    const anonymous = new AdminClient(urls[0]);
+    closers.push(asUser, anonymous);
+    const [userRefusal, anonymousRefusal] = await Promise.all([asUser.refused(), anonymous.refused()]);
+    expect(userRefusal.data?.code).toBe('forbidden');
+    expect(anonymousRefusal.data?.code).toBe('unauthorized');
+  });
+
+  it('gives a connecting admin the active sessions, those asking for help first', async () => {
+    const quiet = await user(urls[0]);
+    const asking = await user(urls[1]);
+    const { sessionId: quietId } = await quiet.ok<{ sessionId: string }>('session:start', {});
+    const { sessionId: askingId } = await asking.ok<{ sessionId: string }>('help:request', { reason: 'stuck' });
+    await quiet.ok('message:send', { sessionId: quietId, clientMessageId: 'q1', content: 'latest activity here' });
+
+    const { sessions } = await (await admin(urls[0])).snapshot();
+    const ids = sessions.map((s) => s.id);
+    expect(ids).toContain(quietId);
+    expect(ids.indexOf(askingId)).toBeLessThan(ids.indexOf(quietId));
+    expect(sessions.find((s) => s.id === askingId)).toMatchObject({
+      status: 'active',
+      owner: 'ai',
+      help: { source: 'user', reason: 'stuck' },
+    });
+    expect(sessions.find((s) => s.id === quietId)?.help).toBeNull();
+  });
+
+  it('tells an admin on the other replica of a help request, its withdrawal and the end of the session', async () => {
+    const watcher = await admin(urls[1]);
+    await watcher.snapshot();
+    const client = await user(urls[0]);
+    const { sessionId } = await client.ok<{ sessionId: string }>('session:start', {});
+    await waitFor(() => watcher.latest(sessionId), { what: 'the new session in the queue' });
+
+    await client.ok('help:request', { sessionId, reason: 'a human, please' });
+    const asked = await waitFor(() => watcher.latest(sessionId)?.help ?? undefined, { what: 'the help request' });
+    expect(asked).toMatchObject({ source: 'user', reason: 'a human, please' });
+
+    await client.ok('help:cancel', { sessionId });
+    await waitFor(() => watcher.latest(sessionId)?.help === null, { what: 'the withdrawal' });
+
+    await client.ok('session:end', { sessionId });
+    await waitFor(() => watcher.latest(sessionId)?.removed === true, { what: 'the session to leave the queue' });
+    expect(watcher.latest(sessionId)?.status).toBe('ended');
+  });
+});
