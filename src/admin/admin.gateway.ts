@@ -5,14 +5,20 @@ import { Gauge } from 'prom-client';
 import type { DefaultEventsMap, Namespace, Socket } from 'socket.io';
 import { JwtVerifier } from '../auth/jwt-verifier.service';
 import { socketAuthMiddleware, SocketData } from '../auth/socket-auth.middleware';
+import { setTimeoutAt } from '../common/timers/timeout-at';
+import { AppConfig } from '../config/app-config';
 import { ConnectionLimiter } from '../gateway/connection-limiter.service';
 import { SOCKETS_CONNECTED } from '../metrics/chatbox.metrics';
 import { SessionEvents } from '../session/session-events';
 import { SessionService } from '../session/session.service';
 import { AdminServerToClientEvents } from './admin-events';
 
-type AdminSocket = Socket<DefaultEventsMap, AdminServerToClientEvents, DefaultEventsMap, SocketData>;
-type AdminNamespace = Namespace<DefaultEventsMap, AdminServerToClientEvents, DefaultEventsMap, SocketData>;
+interface AdminSocketData extends SocketData {
+  expiry?: NodeJS.Timeout;
+}
+
+type AdminSocket = Socket<DefaultEventsMap, AdminServerToClientEvents, DefaultEventsMap, AdminSocketData>;
+type AdminNamespace = Namespace<DefaultEventsMap, AdminServerToClientEvents, DefaultEventsMap, AdminSocketData>;
 
 /** Every admin socket, on every replica: the live queue is pushed to it. */
 export const ADMINS_ROOM = 'admins';
@@ -29,6 +35,7 @@ export class AdminGateway implements OnGatewayInit, OnGatewayConnection, OnGatew
   private readonly logger = new Logger(AdminGateway.name);
 
   constructor(
+    private readonly config: AppConfig,
     private readonly verifier: JwtVerifier,
     private readonly limiter: ConnectionLimiter,
     private readonly sessions: SessionService,
@@ -47,7 +54,17 @@ export class AdminGateway implements OnGatewayInit, OnGatewayConnection, OnGatew
 
   async handleConnection(socket: AdminSocket): Promise<void> {
     this.sockets.inc({ namespace: 'admin' });
-    // Joined before the snapshot is read, so a change made meanwhile arrives after it as an upsert.
+    // An admin sees every user's sessions: the socket closes when its token expires, as on /chat.
+    setTimeoutAt(
+      socket.data.principal.exp * 1000 + this.config.auth.clockSkewS * 1000,
+      () => {
+        socket.emit('error', { code: 'token_expired', message: 'The token has expired', recoverable: true });
+        socket.disconnect(true);
+      },
+      (timer) => (socket.data.expiry = timer),
+    );
+    // Joined before the snapshot is read, so no change is missed; an upsert may arrive before the
+    // snapshot, which is why views carry `rev`.
     await socket.join(ADMINS_ROOM);
     try {
       socket.emit('admin:sessions', await this.sessions.adminQueue(ADMIN_QUEUE_LIMIT));
@@ -57,7 +74,8 @@ export class AdminGateway implements OnGatewayInit, OnGatewayConnection, OnGatew
     }
   }
 
-  handleDisconnect(): void {
+  handleDisconnect(socket: AdminSocket): void {
+    clearTimeout(socket.data.expiry);
     this.sockets.dec({ namespace: 'admin' });
   }
 }

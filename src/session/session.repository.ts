@@ -53,7 +53,8 @@ export class SessionRepository {
   openHelp(id: string, request: HelpRequest): Promise<SessionRecord | null> {
     return this.model
       .findOneAndUpdate(
-        { _id: id, status: 'active', helpOpen: false },
+        // Not `false`: a session a replica of an older version created has no such field yet.
+        { _id: id, status: 'active', helpOpen: trusted({ $ne: true }) },
         { $set: { helpOpen: true, help: request }, $inc: { helpRequests: 1, rev: 1 } },
         { returnDocument: 'after' },
       )
@@ -102,6 +103,8 @@ export class SessionRepository {
           activeKey: `ended:${session._id}`,
           endedAt: now,
           durationMs: now.getTime() - new Date(session.startedAt).getTime(),
+          // An ended session asks nobody for help any more.
+          helpOpen: false,
         },
         $inc: { rev: 1 },
       },

@@ -174,7 +174,7 @@ export class SessionService implements OnModuleInit {
         this.helpCounter.inc({ source: request.source });
         this.events.changed(sessionId);
       }
-      const marker = await this.helpMarker(session, 'help', helpRequestedText(request.source, request.reason));
+      const marker = await this.helpMarker(session, 'help', this.helpRequestedText(session));
       return { session: this.toView(session), opened: opened !== null, marker };
     }
     throw new AppError('busy', 'The help request is changing concurrently; try again');
@@ -183,10 +183,14 @@ export class SessionService implements OnModuleInit {
   /** Closes the open help request, with a marker; idempotent when none is open. */
   async cancelHelp(sessionId: string, closedBy: string): Promise<{ session: SessionView; marker?: MessageView }> {
     const closed = await this.sessions.closeHelp(sessionId, closedBy, new Date());
-    if (!closed) return { session: await this.view(sessionId) };
-    this.events.changed(sessionId);
-    const marker = await this.helpMarker(closed, 'help-cancel', 'The request for a human was withdrawn');
-    return { session: this.toView(closed), marker };
+    if (closed) this.events.changed(sessionId);
+    const session = closed ?? (await this.find(sessionId));
+    // Also when none was open: a retry stores the marker of a withdrawal whose marker write failed.
+    const marker =
+      session.help?.closedBy === closedBy
+        ? await this.helpMarker(session, 'help-cancel', 'The request for a human was withdrawn')
+        : undefined;
+    return { session: this.toView(session), marker };
   }
 
   /**
@@ -483,7 +487,7 @@ export class SessionService implements OnModuleInit {
       lastSeq: session.lastSeq,
       assisted: session.assisted,
       help:
-        session.helpOpen && session.help
+        session.helpOpen && session.help && session.status === 'active'
           ? {
               requestedAt: new Date(session.help.requestedAt).toISOString(),
               source: session.help.source,
@@ -527,6 +531,13 @@ export class SessionService implements OnModuleInit {
     throw new AppError('busy', 'The session is too busy to take the message; try again');
   }
 
+  /** The marker's text, from the request as stored (not as a caller that found one open asked). */
+  private helpRequestedText(session: SessionRecord): string {
+    const who = session.help?.source === 'ai' ? 'The assistant asked for a human' : 'The user asked for a human';
+    const reason = session.help?.reason ? this.readable(session.help.reason) : null;
+    return reason ? `${who}: ${reason}` : who;
+  }
+
   /** Decrypted content, or null when the value cannot be read (a key rotated away, a damaged value). */
   private readable(stored: string): string | null {
     try {
@@ -556,9 +567,4 @@ export class SessionService implements OnModuleInit {
       ...(record.error ? { error: { ...record.error, recoverable: isRecoverable(record.error.code) } } : {}),
     };
   }
-}
-
-function helpRequestedText(source: HelpSource, reason?: string): string {
-  const who = source === 'ai' ? 'The assistant asked for a human' : 'The user asked for a human';
-  return reason ? `${who}: ${reason}` : who;
 }

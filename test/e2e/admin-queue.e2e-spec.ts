@@ -75,6 +75,7 @@ describe('the admin queue, on two service processes sharing Redis', () => {
     JWT_SECRET: randomBytes(32).toString('base64'),
     ENCRYPTION_KEY: randomBytes(32).toString('base64'),
     DEMO_DELTA_INTERVAL_MS: '20',
+    JWT_CLOCK_SKEW_S: '0',
   };
   const processes = [new ChatboxProcess(env), new ChatboxProcess(env)];
   const closers: { close(): void }[] = [];
@@ -107,6 +108,21 @@ describe('the admin queue, on two service processes sharing Redis', () => {
     const [userRefusal, anonymousRefusal] = await Promise.all([asUser.refused(), anonymous.refused()]);
     expect(userRefusal.data?.code).toBe('forbidden');
     expect(anonymousRefusal.data?.code).toBe('unauthorized');
+  });
+
+  it("closes an admin's socket when its token expires", async () => {
+    const expiring = new AdminClient(
+      urls[0],
+      await signToken(env.JWT_SECRET, { sub: `a-${randomUUID()}`, roles: ['admin'] }, '2s'),
+    );
+    closers.push(expiring);
+    await expiring.snapshot();
+    const closed = new Promise<string>((resolve) => expiring.socket.once('disconnect', resolve));
+    await waitFor(() => expiring.events.find((e) => e.event === 'error' && e.payload.code === 'token_expired'), {
+      timeoutMs: 10000,
+      what: 'token_expired',
+    });
+    expect(await closed).toBe('io server disconnect');
   });
 
   it('gives a connecting admin the active sessions, those asking for help first', async () => {

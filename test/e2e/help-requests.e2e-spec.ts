@@ -48,10 +48,10 @@ describe('help requests', () => {
 
   it('persists a request on the session with a system marker, and tells every device of the user', async () => {
     const { client, token } = await user();
+    const { sessionId } = await client.ok<SessionAck>('session:start', {});
+    // Connected after the start and never joined to the session: told as a device of the user.
     const other = await ChatClient.connect(t.baseUrl, token);
     clients.push(other);
-    const { sessionId } = await client.ok<SessionAck>('session:start', {});
-    await other.ok('session:resume', { sessionId });
     const before = await helpMetric('user');
 
     const ack = await client.ok<SessionAck>('help:request', { sessionId, reason: '  my card was charged twice ' });
@@ -93,8 +93,9 @@ describe('help requests', () => {
     const { client, userId } = await user();
     const ack = await client.ok<SessionAck>('help:request', {});
     expect(ack).toMatchObject({ status: 'active', help: { source: 'user', reason: null } });
-    // The asking device is in the new session's room: a message sent there reaches it.
-    await client.ok('message:send', { sessionId: ack.sessionId, clientMessageId: 'c1', content: 'hello' });
+    // The asking device is in the new session's room: a message another device sends there reaches it.
+    const writer = await user(userId);
+    await writer.client.ok('message:send', { sessionId: ack.sessionId, clientMessageId: 'c1', content: 'hello' });
     await client.waitForEvent('message:new', (p) => p.sender === 'user' && p.sessionId === ack.sessionId);
     const res = await fetch(`${t.baseUrl}/chatbox/sessions`, {
       headers: { authorization: `Bearer ${await signToken(t.env.JWT_SECRET, { sub: userId })}` },
@@ -123,6 +124,16 @@ describe('help requests', () => {
       'The request for a human was withdrawn',
       'The user asked for a human: two',
     ]);
+  });
+
+  it('closes the request when the session ends: no help shown, nothing more to withdraw', async () => {
+    const { client } = await user();
+    const { sessionId } = await client.ok<SessionAck>('session:start', {});
+    await client.ok('help:request', { sessionId });
+    const ended = await client.ok<SessionAck>('session:end', { sessionId });
+    expect(ended).toMatchObject({ status: 'ended', help: null });
+    expect((await client.ok<SessionAck>('help:cancel', { sessionId })).help).toBeNull();
+    expect((await transcript(client, sessionId)).filter((m) => m.sender === 'system')).toHaveLength(1);
   });
 
   it('keeps the AI answering while a request waits, and leaves markers out of its prompt', async () => {

@@ -75,4 +75,4 @@ SessionSchema.index({ activeKey: 1 }, { unique: true });
 SessionSchema.index({ userId: 1, lastActivityAt: -1, _id: -1 });
 SessionSchema.index({ status: 1, lastSeenAt: 1 });
 SessionSchema.index({ startedAt: -1 });
-SessionSchema.index({ status: 1, helpOpen: -1, lastActivityAt: -1 });
+SessionSchema.index({ status: 1, helpOpen: -1, lastActivityAt: -1, _id: 1 });
