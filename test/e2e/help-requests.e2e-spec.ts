@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { io } from 'socket.io-client';
 import { ChatClient, signToken } from '../utils/chat-client';
 import { startTestApp, TestApp } from '../utils/test-app';
+import { waitFor } from '../utils/wait-for';
 
 interface Help {
   requestedAt: string;
@@ -73,6 +75,39 @@ describe('help requests', () => {
       expect.objectContaining({ id: marker.id, content: marker.content }),
     ]);
     expect(await helpMetric('user')).toBe(before + 1);
+  });
+
+  it('is shown to a connected admin at once, and in the queue an admin gets on connect', async () => {
+    const adminToken = await signToken(t.env.JWT_SECRET, { sub: `a-${randomUUID()}`, roles: ['admin'] });
+    const connect = () => {
+      const socket = io(`${t.baseUrl}/admin`, {
+        path: '/chatbox/socket.io',
+        transports: ['websocket'],
+        auth: { token: adminToken },
+        reconnection: false,
+        forceNew: true,
+      });
+      const events: { event: string; payload: Record<string, unknown> }[] = [];
+      socket.onAny((event: string, payload: Record<string, unknown>) => events.push({ event, payload }));
+      clients.push({ close: () => socket.disconnect() } as ChatClient);
+      return events;
+    };
+    const watching = connect();
+    await waitFor(() => watching.some((e) => e.event === 'admin:sessions'), { what: 'the queue' });
+    const { client } = await user();
+    const { sessionId } = await client.ok<SessionAck>('help:request', { reason: 'billing' });
+    const told = await waitFor(
+      () => watching.find((e) => e.event === 'admin:session' && e.payload.id === sessionId && e.payload.help),
+      { what: 'the request told to the admin' },
+    );
+    expect(told.payload).toMatchObject({ status: 'active', removed: false, help: { reason: 'billing' } });
+
+    const later = connect();
+    const snapshot = await waitFor(() => later.find((e) => e.event === 'admin:sessions'), { what: 'the queue' });
+    expect((snapshot.payload.sessions as { id: string; help: unknown }[])[0]).toMatchObject({
+      id: sessionId,
+      help: { reason: 'billing' },
+    });
   });
 
   it('is idempotent while a request is open: the same request, one marker, counted once', async () => {
