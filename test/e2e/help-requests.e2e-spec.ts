@@ -24,7 +24,7 @@ interface Message {
 
 describe('help requests', () => {
   let t: TestApp;
-  const clients: ChatClient[] = [];
+  const clients: { close(): void }[] = [];
 
   beforeAll(async () => {
     t = await startTestApp();
@@ -89,7 +89,7 @@ describe('help requests', () => {
       });
       const events: { event: string; payload: Record<string, unknown> }[] = [];
       socket.onAny((event: string, payload: Record<string, unknown>) => events.push({ event, payload }));
-      clients.push({ close: () => socket.disconnect() } as ChatClient);
+      clients.push({ close: () => socket.disconnect() });
       return events;
     };
     const watching = connect();
