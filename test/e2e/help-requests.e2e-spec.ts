@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { io } from 'socket.io-client';
+import { AdminClient } from '../utils/admin-client';
 import { ChatClient, signToken } from '../utils/chat-client';
 import { startTestApp, TestApp } from '../utils/test-app';
 import { waitFor } from '../utils/wait-for';
@@ -80,17 +80,9 @@ describe('help requests', () => {
   it('is shown to a connected admin at once, and in the queue an admin gets on connect', async () => {
     const adminToken = await signToken(t.env.JWT_SECRET, { sub: `a-${randomUUID()}`, roles: ['admin'] });
     const connect = () => {
-      const socket = io(`${t.baseUrl}/admin`, {
-        path: '/chatbox/socket.io',
-        transports: ['websocket'],
-        auth: { token: adminToken },
-        reconnection: false,
-        forceNew: true,
-      });
-      const events: { event: string; payload: Record<string, unknown> }[] = [];
-      socket.onAny((event: string, payload: Record<string, unknown>) => events.push({ event, payload }));
-      clients.push({ close: () => socket.disconnect() });
-      return events;
+      const admin = new AdminClient(t.baseUrl, adminToken);
+      clients.push(admin);
+      return admin.events;
     };
     const watching = connect();
     await waitFor(() => watching.some((e) => e.event === 'admin:sessions'), { what: 'the queue' });
