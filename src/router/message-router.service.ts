@@ -148,7 +148,9 @@ export class MessageRouter {
   }
 
   private async activeOrNewSession(principal: Principal): Promise<string> {
-    return (await this.sessions.activeSessionOf(principal)) ?? (await this.startSession(principal)).id;
+    const { session, started } = await this.sessions.activeOrStart(principal, this.llm.defaultModelId);
+    if (started) this.broadcaster.toUser(principal.userId, 'session:state', { ...session });
+    return session.id;
   }
 
   private tellHelpChanged(principal: Principal, session: SessionView, marker?: MessageView): void {

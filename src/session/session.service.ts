@@ -94,28 +94,7 @@ export class SessionService implements OnModuleInit {
       const previous = await this.sessions.findActiveForUser(principal.userId);
       const now = new Date();
       if (previous) await this.sessions.end(previous, now);
-      const record: SessionRecord = {
-        _id: randomUUID(),
-        userId: principal.userId,
-        userName: principal.name,
-        status: 'active',
-        activeKey: principal.userId,
-        modelId,
-        owner: 'ai',
-        epoch: 0,
-        startedAt: now,
-        lastActivityAt: now,
-        lastSeenAt: now,
-        messageCount: 0,
-        lastSeq: 0,
-        tokens: { prompt: 0, completion: 0 },
-        responseTime: { count: 0, sumMs: 0, maxMs: 0 },
-        turnTime: { count: 0, sumMs: 0, maxMs: 0 },
-        assisted: false,
-        rev: 0,
-        helpOpen: false,
-        helpRequests: 0,
-      };
+      const record = this.newSession(principal, modelId, now);
       try {
         await this.sessions.create(record);
         if (previous) this.events.changed(previous._id);
@@ -129,9 +108,47 @@ export class SessionService implements OnModuleInit {
     throw new AppError('busy', 'Sessions are being started concurrently; try again');
   }
 
-  /** The id of the principal's active session, if any. */
-  async activeSessionOf(principal: Principal): Promise<string | undefined> {
-    return (await this.sessions.findActiveForUser(principal.userId))?._id;
+  /** The principal's active session, or a new one: unlike `start`, never ends the one it finds. */
+  async activeOrStart(principal: Principal, modelId: string): Promise<{ session: SessionView; started: boolean }> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const active = await this.sessions.findActiveForUser(principal.userId);
+      if (active) return { session: this.toView(active), started: false };
+      const record = this.newSession(principal, modelId);
+      try {
+        await this.sessions.create(record);
+        this.events.changed(record._id);
+        return { session: this.toView(record), started: true };
+      } catch (error) {
+        // Another device started one at the same moment: that one is the active session.
+        if (!isDuplicateKey(error)) throw error;
+      }
+    }
+    throw new AppError('busy', 'Sessions are being started concurrently; try again');
+  }
+
+  private newSession(principal: Principal, modelId: string, now = new Date()): SessionRecord {
+    return {
+      _id: randomUUID(),
+      userId: principal.userId,
+      userName: principal.name,
+      status: 'active',
+      activeKey: principal.userId,
+      modelId,
+      owner: 'ai',
+      epoch: 0,
+      startedAt: now,
+      lastActivityAt: now,
+      lastSeenAt: now,
+      messageCount: 0,
+      lastSeq: 0,
+      tokens: { prompt: 0, completion: 0 },
+      responseTime: { count: 0, sumMs: 0, maxMs: 0 },
+      turnTime: { count: 0, sumMs: 0, maxMs: 0 },
+      assisted: false,
+      rev: 0,
+      helpOpen: false,
+      helpRequests: 0,
+    };
   }
 
   /** The session if the principal owns it; 404 otherwise, so ids of others reveal nothing. */

@@ -136,6 +136,20 @@ describe('help requests', () => {
     expect(sessionId).toBe(ack.sessionId);
   });
 
+  it('gives two devices asking at once without a session one session between them, and ends none', async () => {
+    const { client, userId } = await user();
+    const second = await user(userId);
+    const [a, b] = await Promise.all([
+      client.ok<SessionAck>('help:request', {}),
+      second.client.ok<SessionAck>('help:request', {}),
+    ]);
+    expect(b.sessionId).toBe(a.sessionId);
+    expect(a.status).toBe('active');
+    expect(
+      (await client.ok<{ session: SessionAck }>('session:resume', { sessionId: a.sessionId })).session.status,
+    ).toBe('active');
+  });
+
   it('is withdrawn by help:cancel with a marker; a later request opens a new one', async () => {
     const { client } = await user();
     const { sessionId } = await client.ok<SessionAck>('session:start', {});

@@ -64,7 +64,7 @@ export class OpenAiLlmProvider extends LlmProvider {
       }
     } catch (error) {
       // A stop or a timeout that lands after the model finished (while its usage was awaited) cuts nothing.
-      if (!(finishReason && isAbort(error))) throw toLlmError(error);
+      if (!(finishReason && local.signal.aborted)) throw toLlmError(error);
     } finally {
       request.signal.removeEventListener('abort', forward);
       // A connection is reused only once its body was read to the end: after `[DONE]` the rest is read in
@@ -103,10 +103,6 @@ function drain(batches: AsyncGenerator<string[]>, cut: AbortController): void {
       clearTimeout(timer);
     }
   })();
-}
-
-function isAbort(error: unknown): boolean {
-  return error instanceof APIUserAbortError || (error instanceof Error && error.name === 'AbortError');
 }
 
 function toLlmError(error: unknown): unknown {
