@@ -1,4 +1,4 @@
-import { isInternalHost, parseModels } from './llm-models';
+import { DEFAULT_HANDOFF_MESSAGE, isInternalHost, parseModels } from './llm-models';
 
 const parse = (env: Record<string, string>) => {
   const problems: string[] = [];
@@ -46,6 +46,8 @@ describe('parseModels', () => {
         baseUrl: undefined,
         systemPrompt: undefined,
         temperature: undefined,
+        handoff: false,
+        handoffMessage: DEFAULT_HANDOFF_MESSAGE,
       },
       {
         id: 'b',
@@ -59,7 +61,34 @@ describe('parseModels', () => {
         baseUrl: undefined,
         systemPrompt: undefined,
         temperature: 0.2,
+        handoff: false,
+        handoffMessage: DEFAULT_HANDOFF_MESSAGE,
       },
+    ]);
+  });
+
+  it('reads handoff and handoffMessage for openai and anthropic models', () => {
+    const { models, problems } = parse({
+      LLM_MODELS: JSON.stringify([
+        { id: 'a', provider: 'openai', model: 'gpt-x', apiKey: 'k', handoff: true },
+        {
+          id: 'b',
+          provider: 'anthropic',
+          model: 'claude-x',
+          apiKey: 'k',
+          handoff: true,
+          handoffMessage: 'A person joins.',
+        },
+        { id: 'c', provider: 'openai', model: 'gpt-x', apiKey: 'k', handoff: false },
+        { id: 'd', provider: 'dify', baseUrl: 'https://dify.example.com/v1', apiKey: 'k', handoff: false },
+      ]),
+    });
+    expect(problems).toEqual([]);
+    expect(models.map((m) => [m.id, m.handoff, m.handoffMessage])).toEqual([
+      ['a', true, DEFAULT_HANDOFF_MESSAGE],
+      ['b', true, 'A person joins.'],
+      ['c', false, DEFAULT_HANDOFF_MESSAGE],
+      ['d', false, DEFAULT_HANDOFF_MESSAGE],
     ]);
   });
 
@@ -110,8 +139,43 @@ describe('parseModels', () => {
       '[{"id":"x","provider":"openai","model":"m","apiKeyEnv":"MISSING_KEY"}]',
       /apiKeyEnv names MISSING_KEY, which is not set/,
     ],
+    [
+      '[{"id":"x","provider":"openai","model":"m","apiKey":"k","handoff":"yes"}]',
+      /^LLM_MODELS\[0\]: handoff must be true or false$/,
+    ],
+    [
+      '[{"id":"x","provider":"dify","baseUrl":"https://dify.example.com/v1","apiKey":"k","handoff":true}]',
+      /^LLM_MODELS\[0\]: handoff needs an openai or anthropic model \(a dify model cannot call tools\)$/,
+    ],
+    [
+      '[{"id":"x","provider":"demo","handoff":true}]',
+      /^LLM_MODELS\[0\]: handoff needs an openai or anthropic model \(a demo model cannot call tools\)$/,
+    ],
+    [
+      '[{"id":"x","provider":"openai","model":"m","apiKey":"k","handoffMessage":""}]',
+      /^LLM_MODELS\[0\]: handoffMessage must be a non-empty string of at most 500 characters$/,
+    ],
+    [
+      '[{"id":"x","provider":"openai","model":"m","apiKey":"k","handoffMessage":"   "}]',
+      /handoffMessage must be a non-empty string/,
+    ],
+    [
+      '[{"id":"x","provider":"openai","model":"m","apiKey":"k","handoffMessage":42}]',
+      /handoffMessage must be a non-empty string/,
+    ],
   ])('refuses LLM_MODELS=%s', (value, message) => {
     expect(parse({ LLM_MODELS: value }).problems).toEqual(expect.arrayContaining([expect.stringMatching(message)]));
+  });
+
+  it('takes a handoffMessage of 500 characters and refuses one of 501', () => {
+    const withMessage = (handoffMessage: string) =>
+      parse({ LLM_MODELS: JSON.stringify([{ id: 'x', provider: 'openai', model: 'm', apiKey: 'k', handoffMessage }]) });
+    const longest = withMessage('a'.repeat(500));
+    expect(longest.problems).toEqual([]);
+    expect(longest.models[0].handoffMessage).toBe('a'.repeat(500));
+    expect(withMessage('a'.repeat(501)).problems).toEqual([
+      'LLM_MODELS[0]: handoffMessage must be a non-empty string of at most 500 characters',
+    ]);
   });
 
   it('refuses an unknown default model', () => {

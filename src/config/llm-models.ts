@@ -2,6 +2,10 @@ import { isIP } from 'node:net';
 
 export const PROVIDERS = ['openai', 'anthropic', 'dify', 'demo'] as const;
 export type ProviderKind = (typeof PROVIDERS)[number];
+/** The providers whose models can call the `request_human` tool. */
+export const HANDOFF_PROVIDERS: readonly ProviderKind[] = ['openai', 'anthropic'];
+export const DEFAULT_HANDOFF_MESSAGE = "I'm bringing in a human agent to help you. Please wait a moment.";
+const HANDOFF_MESSAGE_MAX = 500;
 
 /** One configured model, as LLM_MODELS (or the numbered LLM_PROVIDER_<n>_* form) describes it. */
 export interface ModelConfig {
@@ -18,6 +22,10 @@ export interface ModelConfig {
   /** Prompt budget in tokens: history is trimmed newest-first to fit. */
   contextTokens: number;
   fallback: string[];
+  /** The model may ask for a human through the `request_human` tool. */
+  handoff: boolean;
+  /** What the user is told when the model hands the conversation to a human. */
+  handoffMessage: string;
 }
 
 export const DEMO_MODEL: ModelConfig = {
@@ -28,6 +36,8 @@ export const DEMO_MODEL: ModelConfig = {
   maxTokens: 1024,
   contextTokens: 8000,
   fallback: [],
+  handoff: false,
+  handoffMessage: DEFAULT_HANDOFF_MESSAGE,
 };
 
 const ID = /^[A-Za-z0-9._:-]{1,64}$/;
@@ -126,6 +136,19 @@ export function parseModels(
       problems.push(`${where}: contextTokens must be an integer of at least 256`);
     if (temperature !== undefined && (temperature < 0 || temperature > 2))
       problems.push(`${where}: temperature must be 0-2`);
+    const handoff = m.handoff ?? false;
+    if (typeof handoff !== 'boolean') problems.push(`${where}: handoff must be true or false`);
+    else if (handoff && provider && PROVIDERS.includes(provider) && !HANDOFF_PROVIDERS.includes(provider)) {
+      problems.push(`${where}: handoff needs an openai or anthropic model (a ${provider} model cannot call tools)`);
+    }
+    const handoffMessage = m.handoffMessage ?? DEFAULT_HANDOFF_MESSAGE;
+    const messageOk =
+      typeof handoffMessage === 'string' &&
+      handoffMessage.trim() !== '' &&
+      handoffMessage.length <= HANDOFF_MESSAGE_MAX;
+    if (!messageOk) {
+      problems.push(`${where}: handoffMessage must be a non-empty string of at most ${HANDOFF_MESSAGE_MAX} characters`);
+    }
     const fallback = Array.isArray(m.fallback) ? m.fallback.filter((f): f is string => typeof f === 'string') : [];
     models.push({
       id: id ?? '',
@@ -139,6 +162,8 @@ export function parseModels(
       temperature,
       contextTokens,
       fallback,
+      handoff: handoff === true,
+      handoffMessage: messageOk ? handoffMessage : DEFAULT_HANDOFF_MESSAGE,
     });
   }
 

@@ -13,6 +13,8 @@ export interface StreamRequest {
   sessionId: string;
   /** A provider-side conversation this session already has (Dify keeps its own history). */
   conversationId?: string;
+  /** Offer the model the `request_human` tool (openai and anthropic models only). */
+  offerHandoff?: boolean;
   signal: AbortSignal;
 }
 
@@ -20,6 +22,9 @@ export type StreamEvent =
   | { type: 'delta'; text: string }
   | { type: 'usage'; promptTokens: number; completionTokens: number; estimated: boolean }
   | { type: 'conversation'; conversationId: string }
+  /** The model called `request_human`; it comes once, after the stream completed, just before `end`. */
+  | { type: 'handoff'; reason: string }
+  /** `finishReason` is `handoff` when a handoff event came before it. */
   | { type: 'end'; finishReason: string };
 
 export interface TranscriptionRequest {

@@ -21,6 +21,8 @@ export interface TurnRequest {
   userId: string;
   sessionId: string;
   conversationId?: string;
+  /** The session may hand off now: each model of the chain configured with `handoff` is offered the tool. */
+  offerHandoff?: boolean;
   signal: AbortSignal;
 }
 
@@ -123,7 +125,8 @@ export class LlmService {
         let verdict: 'success' | 'failure' | undefined;
         try {
           for await (const event of this.attempt(model, request, deadline)) {
-            if (event.type === 'delta' && !delivered) {
+            // The answering model is known before anything it said, a handoff included.
+            if ((event.type === 'delta' || event.type === 'handoff') && !delivered) {
               delivered = true;
               yield { type: 'model', model };
             }
@@ -205,7 +208,13 @@ export class LlmService {
     };
     arm(this.config.firstDeltaTimeoutMs, 'first_delta_timeout');
     try {
-      const stream = this.providers[model.provider].stream({ ...request, model, signal: controller.signal });
+      const offerHandoff = Boolean(request.offerHandoff) && model.handoff;
+      const stream = this.providers[model.provider].stream({
+        ...request,
+        model,
+        offerHandoff,
+        signal: controller.signal,
+      });
       for await (const event of stream) {
         if (event.type === 'delta') arm(this.config.idleTimeoutMs, 'idle_timeout');
         yield event;

@@ -350,7 +350,7 @@ export class TurnEngine implements OnModuleInit, OnApplicationBootstrap, BeforeA
               .catch((error: unknown) =>
                 this.logger.warn({ err: error, sessionId, turnId }, 'provider conversation not saved'),
               );
-          } else finishReason = event.finishReason;
+          } else if (event.type === 'end') finishReason = event.finishReason;
         }
       } catch (error) {
         if (!controller.signal.aborted) failure = error;

@@ -8,7 +8,15 @@ export type Scenario =
   | { kind: 'cut'; afterDeltas: number; text?: string }
   | { kind: 'slow'; firstTokenDelayMs: number; text?: string }
   | { kind: 'error-event'; afterDeltas?: number }
-  | { kind: 'endless'; intervalMs: number };
+  | { kind: 'endless'; intervalMs: number }
+  /** The text (none by default), then each tool call, its `arguments` (JSON or not) streamed in fragments. */
+  | { kind: 'tool-calls'; text?: string; calls: ToolCall[] };
+
+/** A tool call the fake model makes: `arguments` is what the model writes, so it may be malformed. */
+export interface ToolCall {
+  name: string;
+  arguments: string;
+}
 
 export type Vendor = 'openai' | 'anthropic' | 'dify' | 'transcription';
 
@@ -26,6 +34,8 @@ export const FAKE_TEXT = 'Hello from the fake model, streamed word by word.';
 export const FAKE_USAGE = { prompt: 42, completion: 11 };
 
 const words = (text: string) => text.match(/\S+\s*/g) ?? [];
+/** A tool call's arguments as a vendor streams them: a few characters at a time. */
+const fragments = (json: string) => json.match(/[\s\S]{1,5}/g) ?? [];
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).unref());
 
 /**
@@ -102,6 +112,8 @@ export class FakeLlmServer {
       };
       return void res.writeHead(scenario.status, headers).end(JSON.stringify(error));
     }
+    // Dify's chat-messages stream has no tool calls to fake.
+    if (scenario.kind === 'tool-calls' && !FORMATS[vendor].tools) return void res.writeHead(501).end();
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
     const write = (data: unknown, event?: string) => {
       if (!res.destroyed)
@@ -112,7 +124,14 @@ export class FakeLlmServer {
     const format = FORMATS[vendor];
     const conversationId =
       vendor === 'dify' ? (record.body.conversation_id as string) || `conv-${++this.conversations}` : '';
-    const ctx = { model: typeof record.body.model === 'string' ? record.body.model : 'fake', conversationId, write };
+    const ctx: Ctx = {
+      model: typeof record.body.model === 'string' ? record.body.model : 'fake',
+      conversationId,
+      write,
+      blocks: 0,
+      textOpen: false,
+    };
+    const { tools } = format;
 
     if (scenario.kind === 'slow') await pause(scenario.firstTokenDelayMs);
     if (res.destroyed) return;
@@ -124,7 +143,9 @@ export class FakeLlmServer {
       }
       return;
     }
-    const pieces = words(('text' in scenario && scenario.text) || FAKE_TEXT);
+    const pieces = words(
+      scenario.kind === 'tool-calls' ? (scenario.text ?? '') : ('text' in scenario && scenario.text) || FAKE_TEXT,
+    );
     const limit =
       scenario.kind === 'cut'
         ? scenario.afterDeltas
@@ -141,7 +162,18 @@ export class FakeLlmServer {
       format.error(ctx);
       return void res.end();
     }
-    format.end(ctx);
+    if (scenario.kind === 'tool-calls' && tools) {
+      for (const [index, call] of scenario.calls.entries()) {
+        tools.start(ctx, index, call.name);
+        for (const fragment of fragments(call.arguments)) {
+          if (res.destroyed) return;
+          tools.arguments(ctx, index, fragment);
+          await pause(5);
+        }
+        tools.stop(ctx, index);
+      }
+    }
+    format.end(ctx, scenario.kind === 'tool-calls' ? 'tool' : 'stop');
     if (scenario.kind === 'ok' && scenario.lingerMs) await pause(scenario.lingerMs);
     res.end();
   }
@@ -151,37 +183,45 @@ interface Ctx {
   model: string;
   conversationId: string;
   write: (data: unknown, event?: string) => void;
+  /** Anthropic: the content blocks begun so far, and whether the last one is a text block still open. */
+  blocks: number;
+  textOpen: boolean;
 }
 
-const FORMATS: Record<
-  Exclude<Vendor, 'transcription'>,
-  Record<'start' | 'end' | 'error', (ctx: Ctx) => void> & { delta: (ctx: Ctx, text: string) => void }
-> = {
+interface Format {
+  start: (ctx: Ctx) => void;
+  delta: (ctx: Ctx, text: string) => void;
+  /** `tool`: the reply ended in tool calls, which the model waits on. */
+  end: (ctx: Ctx, finish: 'stop' | 'tool') => void;
+  error: (ctx: Ctx) => void;
+  /** A tool call, `index` counting the reply's calls: its start, its arguments' fragments, its end. */
+  tools?: {
+    start: (ctx: Ctx, index: number, name: string) => void;
+    arguments: (ctx: Ctx, index: number, fragment: string) => void;
+    stop: (ctx: Ctx, index: number) => void;
+  };
+}
+
+const openAiChunk = (model: string, delta: Record<string, unknown>, finishReason: string | null = null) => ({
+  id: 'chatcmpl-1',
+  object: 'chat.completion.chunk',
+  created: 0,
+  model,
+  choices: [{ index: 0, delta, finish_reason: finishReason }],
+});
+
+const closeAnthropicText = (ctx: Ctx) => {
+  if (!ctx.textOpen) return;
+  ctx.write({ type: 'content_block_stop', index: ctx.blocks - 1 }, 'content_block_stop');
+  ctx.textOpen = false;
+};
+
+const FORMATS: Record<Exclude<Vendor, 'transcription'>, Format> = {
   openai: {
-    start: ({ write, model }) =>
-      write({
-        id: 'chatcmpl-1',
-        object: 'chat.completion.chunk',
-        created: 0,
-        model,
-        choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }],
-      }),
-    delta: ({ write, model }, text) =>
-      write({
-        id: 'chatcmpl-1',
-        object: 'chat.completion.chunk',
-        created: 0,
-        model,
-        choices: [{ index: 0, delta: { content: text }, finish_reason: null }],
-      }),
-    end: ({ write, model }) => {
-      write({
-        id: 'chatcmpl-1',
-        object: 'chat.completion.chunk',
-        created: 0,
-        model,
-        choices: [{ index: 0, delta: {}, finish_reason: 'stop' }],
-      });
+    start: ({ write, model }) => write(openAiChunk(model, { role: 'assistant', content: '' })),
+    delta: ({ write, model }, text) => write(openAiChunk(model, { content: text })),
+    end: ({ write, model }, finish) => {
+      write(openAiChunk(model, {}, finish === 'tool' ? 'tool_calls' : 'stop'));
       write({
         id: 'chatcmpl-1',
         object: 'chat.completion.chunk',
@@ -197,9 +237,21 @@ const FORMATS: Record<
       write('[DONE]');
     },
     error: ({ write }) => write({ error: { message: 'fake stream error', type: 'server_error' } }),
+    // The first chunk of a call names it and has empty arguments; later chunks carry only `index` and fragments.
+    tools: {
+      start: ({ write, model }, index, name) =>
+        write(
+          openAiChunk(model, {
+            tool_calls: [{ index, id: `call_fake${index}`, type: 'function', function: { name, arguments: '' } }],
+          }),
+        ),
+      arguments: ({ write, model }, index, fragment) =>
+        write(openAiChunk(model, { tool_calls: [{ index, function: { arguments: fragment } }] })),
+      stop: () => undefined,
+    },
   },
   anthropic: {
-    start: ({ write, model }) => {
+    start: ({ write, model }) =>
       write(
         {
           type: 'message_start',
@@ -215,27 +267,63 @@ const FORMATS: Record<
           },
         },
         'message_start',
-      );
-      write(
-        { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } },
-        'content_block_start',
+      ),
+    delta: (ctx, text) => {
+      if (!ctx.textOpen) {
+        ctx.write(
+          { type: 'content_block_start', index: ctx.blocks, content_block: { type: 'text', text: '' } },
+          'content_block_start',
+        );
+        ctx.blocks += 1;
+        ctx.textOpen = true;
+      }
+      ctx.write(
+        { type: 'content_block_delta', index: ctx.blocks - 1, delta: { type: 'text_delta', text } },
+        'content_block_delta',
       );
     },
-    delta: ({ write }, text) =>
-      write({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text } }, 'content_block_delta'),
-    end: ({ write }) => {
-      write({ type: 'content_block_stop', index: 0 }, 'content_block_stop');
-      write(
+    end: (ctx, finish) => {
+      closeAnthropicText(ctx);
+      ctx.write(
         {
           type: 'message_delta',
-          delta: { stop_reason: 'end_turn', stop_sequence: null },
+          delta: { stop_reason: finish === 'tool' ? 'tool_use' : 'end_turn', stop_sequence: null },
           usage: { output_tokens: FAKE_USAGE.completion },
         },
         'message_delta',
       );
-      write({ type: 'message_stop' }, 'message_stop');
+      ctx.write({ type: 'message_stop' }, 'message_stop');
     },
     error: ({ write }) => write({ type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } }, 'error'),
+    // A tool_use block starts with an empty input, which then streams as partial JSON (the first part empty).
+    tools: {
+      start: (ctx, index, name) => {
+        closeAnthropicText(ctx);
+        ctx.write(
+          {
+            type: 'content_block_start',
+            index: ctx.blocks,
+            content_block: { type: 'tool_use', id: `toolu_fake${index}`, name, input: {} },
+          },
+          'content_block_start',
+        );
+        ctx.blocks += 1;
+        ctx.write(
+          { type: 'content_block_delta', index: ctx.blocks - 1, delta: { type: 'input_json_delta', partial_json: '' } },
+          'content_block_delta',
+        );
+      },
+      arguments: (ctx, _index, fragment) =>
+        ctx.write(
+          {
+            type: 'content_block_delta',
+            index: ctx.blocks - 1,
+            delta: { type: 'input_json_delta', partial_json: fragment },
+          },
+          'content_block_delta',
+        ),
+      stop: (ctx) => ctx.write({ type: 'content_block_stop', index: ctx.blocks - 1 }, 'content_block_stop'),
+    },
   },
   dify: {
     start: () => undefined,

@@ -1,4 +1,6 @@
 import Anthropic, { APIConnectionTimeoutError, APIError, APIUserAbortError } from '@anthropic-ai/sdk';
+import type { Tool } from '@anthropic-ai/sdk/resources/messages';
+import { HANDOFF_TOOL_DESCRIPTION, HANDOFF_TOOL_NAME, HANDOFF_TOOL_PARAMETERS, handoffReason } from '../handoff-tool';
 import { errorForStatus, LlmError, parseRetryAfter } from '../llm.errors';
 import { ClientCache } from './client-cache';
 import { LlmProvider, PromptMessage, StreamEvent, StreamRequest } from '../llm-provider';
@@ -36,6 +38,9 @@ export class AnthropicLlmProvider extends LlmProvider {
     let completionTokens = 0;
     let stopReason: string | undefined;
     let stopped = false;
+    // Open tool_use blocks by their index; the first finished request_human call is the handoff.
+    const toolUses = new Map<number, { name: string; input: unknown; json: string }>();
+    let handoff: string | undefined;
     try {
       const stream = await this.clients.for(model).messages.create(
         {
@@ -45,6 +50,7 @@ export class AnthropicLlmProvider extends LlmProvider {
           messages,
           metadata: { user_id: request.userId },
           stream: true,
+          ...(request.offerHandoff && { tools: [HANDOFF_TOOL] }),
         },
         { signal: request.signal },
       );
@@ -52,6 +58,19 @@ export class AnthropicLlmProvider extends LlmProvider {
         if (event.type === 'message_start') promptTokens = event.message.usage.input_tokens;
         else if (event.type === 'content_block_delta' && event.delta.type === 'text_delta') {
           yield { type: 'delta', text: event.delta.text };
+        } else if (event.type === 'content_block_start' && event.content_block.type === 'tool_use') {
+          const { name, input } = event.content_block;
+          toolUses.set(event.index, { name, input, json: '' });
+        } else if (event.type === 'content_block_delta' && event.delta.type === 'input_json_delta') {
+          const block = toolUses.get(event.index);
+          if (block) block.json += event.delta.partial_json;
+        } else if (event.type === 'content_block_stop') {
+          const block = toolUses.get(event.index);
+          toolUses.delete(event.index);
+          if (block?.name === HANDOFF_TOOL_NAME && handoff === undefined) {
+            // Without input deltas the block's input is whole at its start.
+            handoff = handoffReason(block.json === '' ? block.input : block.json);
+          }
         } else if (event.type === 'message_delta') {
           completionTokens = event.usage.output_tokens;
           stopReason = event.delta.stop_reason ?? undefined;
@@ -62,6 +81,11 @@ export class AnthropicLlmProvider extends LlmProvider {
     }
     if (!stopped) throw new LlmError('unavailable', 'The stream ended before the model finished');
     yield { type: 'usage', promptTokens, completionTokens, estimated: false };
+    // Only once the reply is whole, so a retried attempt can never have asked for a human already.
+    if (request.offerHandoff && handoff !== undefined) {
+      yield { type: 'handoff', reason: handoff };
+      stopReason = 'handoff';
+    }
     yield { type: 'end', finishReason: stopReason ?? 'end_turn' };
   }
 
@@ -69,6 +93,12 @@ export class AnthropicLlmProvider extends LlmProvider {
     return Promise.reject(new LlmError('bad_request', 'Anthropic models do not transcribe audio'));
   }
 }
+
+const HANDOFF_TOOL: Tool = {
+  name: HANDOFF_TOOL_NAME,
+  description: HANDOFF_TOOL_DESCRIPTION,
+  input_schema: HANDOFF_TOOL_PARAMETERS,
+};
 
 function toLlmError(error: unknown): unknown {
   if (error instanceof APIUserAbortError) return error;

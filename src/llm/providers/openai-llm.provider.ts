@@ -1,5 +1,6 @@
 import OpenAI, { APIConnectionTimeoutError, APIError, APIUserAbortError, toFile } from 'openai';
-import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
+import type { ChatCompletionChunk, ChatCompletionTool } from 'openai/resources/chat/completions';
+import { HANDOFF_TOOL_DESCRIPTION, HANDOFF_TOOL_NAME, HANDOFF_TOOL_PARAMETERS, handoffReason } from '../handoff-tool';
 import { errorForStatus, LlmError, parseRetryAfter } from '../llm.errors';
 import { ClientCache } from './client-cache';
 import { sseData } from './sse';
@@ -16,6 +17,8 @@ export class OpenAiLlmProvider extends LlmProvider {
   async *stream(request: StreamRequest): AsyncIterable<StreamEvent> {
     const { model } = request;
     let finishReason: string | undefined;
+    // Streamed tool calls, by their index: the name comes in the first chunk, the arguments in fragments.
+    const calls = new Map<number, { name: string; args: string }>();
     // A signal of its own, so a body that lingers after `[DONE]` can be cut without touching the caller's.
     const local = new AbortController();
     const forward = () => local.abort(request.signal.reason);
@@ -37,6 +40,7 @@ export class OpenAiLlmProvider extends LlmProvider {
             max_tokens: model.maxTokens,
             temperature: model.temperature,
             user: request.userId,
+            ...(request.offerHandoff && { tools: [HANDOFF_TOOL] }),
           },
           { signal: local.signal },
         )
@@ -51,6 +55,12 @@ export class OpenAiLlmProvider extends LlmProvider {
           if (chunk.error) throw new LlmError('unavailable', chunk.error.message ?? 'The model reported an error');
           const choice = chunk.choices[0];
           if (choice?.delta?.content) yield { type: 'delta', text: choice.delta.content };
+          for (const call of choice?.delta?.tool_calls ?? []) {
+            const known = calls.get(call.index) ?? { name: '', args: '' };
+            known.name ||= call.function?.name ?? '';
+            known.args += call.function?.arguments ?? '';
+            calls.set(call.index, known);
+          }
           if (choice?.finish_reason) finishReason = choice.finish_reason;
           if (chunk.usage) {
             yield {
@@ -73,6 +83,12 @@ export class OpenAiLlmProvider extends LlmProvider {
       else local.abort();
     }
     if (!finishReason) throw new LlmError('unavailable', 'The stream ended before the model finished');
+    // Only once the reply is whole, so a retried attempt can never have asked for a human already.
+    const handoff = request.offerHandoff && [...calls.values()].find((call) => call.name === HANDOFF_TOOL_NAME);
+    if (handoff) {
+      yield { type: 'handoff', reason: handoffReason(handoff.args) };
+      finishReason = 'handoff';
+    }
     yield { type: 'end', finishReason };
   }
 
@@ -88,6 +104,11 @@ export class OpenAiLlmProvider extends LlmProvider {
     }
   }
 }
+
+const HANDOFF_TOOL: ChatCompletionTool = {
+  type: 'function',
+  function: { name: HANDOFF_TOOL_NAME, description: HANDOFF_TOOL_DESCRIPTION, parameters: HANDOFF_TOOL_PARAMETERS },
+};
 
 /** How long a body that said `[DONE]` may take to end before its connection is cut. */
 const DRAIN_GRACE_MS = 2000;
