@@ -1,7 +1,7 @@
 import { DEMO_MODEL } from '../config/llm-models';
 import { CircuitBreaker } from './circuit-breaker';
 import { errorForStatus, parseRetryAfter } from './llm.errors';
-import { buildPrompt, estimateTokens } from './prompt-builder';
+import { buildPrompt, estimateTokens, HUMAN_AGENT_NOTE } from './prompt-builder';
 import { toAnthropicMessages } from './providers/anthropic-llm.provider';
 
 describe('buildPrompt', () => {
@@ -14,7 +14,6 @@ describe('buildPrompt', () => {
         [
           { sender: 'user', content: 'hi' },
           { sender: 'ai', content: 'hello' },
-          { sender: 'admin', content: 'a human here' },
           { sender: 'system', content: 'help requested' },
         ],
         'now',
@@ -23,8 +22,28 @@ describe('buildPrompt', () => {
       { role: 'system', content: 'Be kind.' },
       { role: 'user', content: 'hi' },
       { role: 'assistant', content: 'hello' },
-      { role: 'assistant', content: 'a human here' },
       { role: 'user', content: 'now' },
+    ]);
+  });
+
+  it("puts a human agent's replies on the assistant's side, named, with a note that a human answered", () => {
+    expect(
+      buildPrompt(
+        model,
+        [
+          { sender: 'user', content: 'refund?' },
+          { sender: 'admin', content: 'Refund sent.', senderName: 'Ann' },
+          { sender: 'user', content: 'thanks' },
+        ],
+        'and the invoice?',
+      ),
+    ).toEqual([
+      { role: 'system', content: 'Be kind.' },
+      { role: 'system', content: HUMAN_AGENT_NOTE },
+      { role: 'user', content: 'refund?' },
+      { role: 'assistant', content: '[Human agent Ann] Refund sent.' },
+      { role: 'user', content: 'thanks' },
+      { role: 'user', content: 'and the invoice?' },
     ]);
   });
 
