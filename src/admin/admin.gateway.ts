@@ -1,17 +1,33 @@
-import { Logger } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { Logger, UseInterceptors, UsePipes } from '@nestjs/common';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
-import { OnGatewayConnection, OnGatewayDisconnect, OnGatewayInit, WebSocketGateway } from '@nestjs/websockets';
+import {
+  ConnectedSocket,
+  MessageBody,
+  OnGatewayConnection,
+  OnGatewayDisconnect,
+  OnGatewayInit,
+  SubscribeMessage,
+  WebSocketGateway,
+} from '@nestjs/websockets';
 import { Gauge } from 'prom-client';
 import type { DefaultEventsMap, Namespace, Socket } from 'socket.io';
 import { JwtVerifier } from '../auth/jwt-verifier.service';
 import { socketAuthMiddleware, SocketData } from '../auth/socket-auth.middleware';
+import { RoomBroadcaster, sessionRoom } from '../common/realtime/room-broadcaster';
 import { setTimeoutAt } from '../common/timers/timeout-at';
 import { AppConfig } from '../config/app-config';
+import { AckInterceptor } from '../gateway/ack.interceptor';
 import { ConnectionLimiter } from '../gateway/connection-limiter.service';
-import { SOCKETS_CONNECTED } from '../metrics/chatbox.metrics';
+import { PayloadValidationPipe } from '../gateway/payload-validation.pipe';
+import { RateBudget } from '../gateway/rate-budget.decorator';
+import { rejectUnknownEvents, subscribedEvents } from '../gateway/unknown-events';
+import { ADMINS_CONNECTED, SOCKETS_CONNECTED } from '../metrics/chatbox.metrics';
 import { SessionEvents } from '../session/session-events';
 import { SessionService } from '../session/session.service';
 import { AdminServerToClientEvents } from './admin-events';
+import { AdminMessagePayload, AdminSessionRefPayload, AdminTypingPayload } from './admin.payloads';
+import { AdminActor, TakeoverService } from './takeover.service';
 
 interface AdminSocketData extends SocketData {
   expiry?: NodeJS.Timeout;
@@ -28,24 +44,34 @@ export const ADMIN_QUEUE_LIMIT = 500;
 /**
  * The `/admin` namespace: administrators only (refused at the handshake with `forbidden` otherwise). On
  * connect an admin gets the live queue (`admin:sessions`), then every change as `admin:session`, told by
- * the replica where it happened to the admins of every replica.
+ * the replica where it happened to the admins of every replica. An administrator watches a session
+ * (read-only: its messages and AI deltas as the user sees them), takes it over, writes in it, and hands
+ * it back. Events are acknowledged, validated and rate-limited as on `/chat`.
  */
 @WebSocketGateway({ namespace: '/admin' })
+@UseInterceptors(AckInterceptor)
+@UsePipes(PayloadValidationPipe)
 export class AdminGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayDisconnect {
   private readonly logger = new Logger(AdminGateway.name);
+  private namespace?: AdminNamespace;
 
   constructor(
     private readonly config: AppConfig,
     private readonly verifier: JwtVerifier,
     private readonly limiter: ConnectionLimiter,
     private readonly sessions: SessionService,
+    private readonly takeover: TakeoverService,
     private readonly events: SessionEvents,
+    private readonly broadcaster: RoomBroadcaster,
     @InjectMetric(SOCKETS_CONNECTED) private readonly sockets: Gauge<string>,
+    @InjectMetric(ADMINS_CONNECTED) private readonly admins: Gauge<string>,
   ) {}
 
   afterInit(namespace: AdminNamespace): void {
+    this.namespace = namespace;
     namespace.use(this.limiter.connectLimit());
     namespace.use(socketAuthMiddleware(this.verifier, true));
+    this.broadcaster.attachAdmin(namespace);
     this.events.onChanged(async (sessionId) => {
       const session = await this.sessions.adminView(sessionId);
       namespace.to(ADMINS_ROOM).emit('admin:session', { ...session, removed: session.status !== 'active' });
@@ -53,7 +79,9 @@ export class AdminGateway implements OnGatewayInit, OnGatewayConnection, OnGatew
   }
 
   async handleConnection(socket: AdminSocket): Promise<void> {
+    rejectUnknownEvents(socket, ADMIN_EVENTS);
     this.sockets.inc({ namespace: 'admin' });
+    this.admins.set(this.localAdminIds().length);
     // An admin sees every user's sessions: the socket closes when its token expires, as on /chat.
     setTimeoutAt(
       socket.data.principal.exp * 1000 + this.config.auth.clockSkewS * 1000,
@@ -77,5 +105,59 @@ export class AdminGateway implements OnGatewayInit, OnGatewayConnection, OnGatew
   handleDisconnect(socket: AdminSocket): void {
     clearTimeout(socket.data.expiry);
     this.sockets.dec({ namespace: 'admin' });
+    this.admins.set(this.localAdminIds().length);
+  }
+
+  /** Streams the session read-only; the answer holds its newest page and the reply in flight. */
+  @SubscribeMessage('admin:watch')
+  async watch(@ConnectedSocket() socket: AdminSocket, @MessageBody() payload: AdminSessionRefPayload) {
+    // Joined first: whatever the reply in flight says after this, the administrator receives as deltas.
+    await this.sessions.find(payload.sessionId);
+    await socket.join(sessionRoom(payload.sessionId));
+    return this.takeover.watch(this.actor(socket), payload.sessionId);
+  }
+
+  @SubscribeMessage('admin:unwatch')
+  async unwatch(@ConnectedSocket() socket: AdminSocket, @MessageBody() payload: AdminSessionRefPayload) {
+    await socket.leave(sessionRoom(payload.sessionId));
+    return {};
+  }
+
+  /** Takes the session over: the AI stops, and user messages reach this administrator. */
+  @SubscribeMessage('admin:join')
+  async join(@ConnectedSocket() socket: AdminSocket, @MessageBody() payload: AdminSessionRefPayload) {
+    await socket.join(sessionRoom(payload.sessionId));
+    return this.takeover.join(this.actor(socket), payload.sessionId);
+  }
+
+  /** Hands the session back to the AI. The administrator keeps watching it until `admin:unwatch`. */
+  @SubscribeMessage('admin:leave')
+  leave(@ConnectedSocket() socket: AdminSocket, @MessageBody() payload: AdminSessionRefPayload) {
+    return this.takeover.leave(this.actor(socket), payload.sessionId);
+  }
+
+  @SubscribeMessage('admin:message')
+  message(@ConnectedSocket() socket: AdminSocket, @MessageBody() payload: AdminMessagePayload) {
+    return this.takeover.message(this.actor(socket), payload);
+  }
+
+  @SubscribeMessage('admin:typing')
+  @RateBudget('typing')
+  async typing(@ConnectedSocket() socket: AdminSocket, @MessageBody() payload: AdminTypingPayload) {
+    await this.takeover.typing(this.actor(socket), payload.sessionId, payload.isTyping);
+    return {};
+  }
+
+  /** The administrators with a socket on this replica: their holds are kept while they are here. */
+  localAdminIds(): string[] {
+    const ids = new Set<string>();
+    for (const socket of this.namespace?.sockets.values() ?? []) ids.add(socket.data.principal.userId);
+    return [...ids];
+  }
+
+  private actor(socket: AdminSocket): AdminActor {
+    return { principal: socket.data.principal, requestId: randomUUID() };
   }
 }
+
+const ADMIN_EVENTS = subscribedEvents(AdminGateway);

@@ -1,11 +1,18 @@
 import { Module } from '@nestjs/common';
+import { AuditModule } from '../audit/audit.module';
 import { AuthModule } from '../auth/auth.module';
+import { AckInterceptor } from '../gateway/ack.interceptor';
 import { GatewayModule } from '../gateway/gateway.module';
 import { SessionModule } from '../session/session.module';
+import { TurnModule } from '../turn/turn.module';
+import { AdminHoldKeeper } from './admin-hold-keeper.service';
+import { AdminSessionsController } from './admin-sessions.controller';
 import { AdminGateway } from './admin.gateway';
+import { TakeoverService } from './takeover.service';
 
 @Module({
-  imports: [AuthModule, SessionModule, GatewayModule],
-  providers: [AdminGateway],
+  imports: [AuthModule, SessionModule, GatewayModule, TurnModule, AuditModule],
+  controllers: [AdminSessionsController],
+  providers: [AdminGateway, TakeoverService, AdminHoldKeeper, AckInterceptor],
 })
 export class AdminModule {}

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { AdminAuthGuard } from './admin-auth.guard';
 import { JwtModule } from '@nestjs/jwt';
 import { AppConfig } from '../config/app-config';
 import { DevTokenIssuer } from './dev-token.issuer';
@@ -12,7 +13,7 @@ import { JwtVerifier } from './jwt-verifier.service';
       useFactory: (config: AppConfig) => ({ secret: config.auth.jwtSecret }),
     }),
   ],
-  providers: [DevTokenIssuer, JwtVerifier, HttpAuthGuard],
-  exports: [DevTokenIssuer, JwtVerifier, HttpAuthGuard],
+  providers: [DevTokenIssuer, JwtVerifier, HttpAuthGuard, AdminAuthGuard],
+  exports: [DevTokenIssuer, JwtVerifier, HttpAuthGuard, AdminAuthGuard],
 })
 export class AuthModule {}

@@ -55,6 +55,15 @@ export interface ChatConfig {
   handshakesPerMinute: number;
 }
 
+export interface AdminConfig {
+  /** A session is handed back to the AI when its holder has had no socket connected for this long. */
+  releaseAfterMs: number;
+  /** … or has written nothing in it for this long. */
+  idleReleaseMs: number;
+  /** How often replicas refresh their administrators' holds and release the abandoned ones. */
+  holdCheckMs: number;
+}
+
 export interface LlmConfig {
   models: ModelConfig[];
   defaultModelId: string;
@@ -80,6 +89,7 @@ export class AppConfig {
   readonly redis!: { url?: string };
   readonly auth!: AuthConfig;
   readonly chat!: ChatConfig;
+  readonly admin!: AdminConfig;
   readonly llm!: LlmConfig;
   readonly encryption!: EncryptionConfig;
   /** `refreshMs`: how often figures read from the database (active sessions) are refreshed. */

@@ -59,6 +59,8 @@ export class EnvVars {
   @Expose() @Type(() => Number) @Min(1000) @Max(300000) @IsInt() TURN_LEASE_MS = 15000;
   @Expose() @Type(() => Number) @Min(1000) @Max(3600000) @IsInt() TURN_ABANDON_AFTER_MS = 60000;
   @Expose() @Type(() => Number) @Min(1) @Max(1000) @IsInt() SOCKETS_PER_USER = 10;
+  @Expose() @Type(() => Number) @Min(1000) @Max(86400000) @IsInt() ADMIN_RELEASE_AFTER_MS = 120000;
+  @Expose() @Type(() => Number) @Min(1000) @Max(86400000) @IsInt() ADMIN_IDLE_RELEASE_MS = 900000;
   @Expose() @Type(() => Number) @Min(1) @Max(100000) @IsInt() HANDSHAKE_RATE_LIMIT_PER_MINUTE = 120;
   @Expose() @Type(() => Number) @Min(1) @Max(100000) @IsInt() PUBLIC_RATE_LIMIT_PER_MINUTE = 60;
   @Expose() @Type(() => Number) @Min(0) @Max(10000) @IsInt() DEMO_DELTA_INTERVAL_MS = 30;

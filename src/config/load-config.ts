@@ -215,6 +215,11 @@ export function loadConfig(
       socketsPerUser: env.SOCKETS_PER_USER,
       handshakesPerMinute: env.HANDSHAKE_RATE_LIMIT_PER_MINUTE,
     },
+    admin: {
+      releaseAfterMs: env.ADMIN_RELEASE_AFTER_MS,
+      idleReleaseMs: env.ADMIN_IDLE_RELEASE_MS,
+      holdCheckMs: Math.min(30000, Math.max(100, Math.min(env.ADMIN_RELEASE_AFTER_MS, env.ADMIN_IDLE_RELEASE_MS) / 4)),
+    },
     encryption,
     llm: {
       models,

@@ -38,6 +38,7 @@ import {
 } from './payloads/chat.payloads';
 import { RateBudget } from './rate-budget.decorator';
 import { PayloadValidationPipe } from './payload-validation.pipe';
+import { rejectUnknownEvents, subscribedEvents } from './unknown-events';
 
 export interface ChatSocketData extends SocketData {
   sessionIds: Set<string>;
@@ -73,6 +74,7 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
   }
 
   async handleConnection(socket: ChatSocket): Promise<void> {
+    rejectUnknownEvents(socket, CHAT_EVENTS);
     socket.data.sessionIds = new Set();
     socket.data.expiryTimers = [];
     this.sockets.inc({ namespace: 'chat' });
@@ -133,11 +135,16 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
   @RateBudget('typing')
   typing(@ConnectedSocket() socket: ChatSocket, @MessageBody() payload: TypingPayload) {
     if (!socket.data.sessionIds.has(payload.sessionId)) throw new AppError('not_found', 'Session not joined');
-    socket.to(sessionRoom(payload.sessionId)).emit('typing', {
+    const typing = {
       sessionId: payload.sessionId,
       userId: socket.data.principal.userId,
       isTyping: payload.isTyping,
-    });
+      sender: 'user' as const,
+      name: socket.data.principal.name ?? null,
+    };
+    // The user's other devices (not this one), and the administrators watching or holding the session.
+    socket.to(sessionRoom(payload.sessionId)).emit('typing', typing);
+    this.broadcaster.toAdminsIn(payload.sessionId, 'typing', typing);
     return {};
   }
 
@@ -222,3 +229,5 @@ export class ChatGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
     }
   }
 }
+
+const CHAT_EVENTS = subscribedEvents(ChatGateway);

@@ -5,6 +5,11 @@ export const HTTP_REQUEST_DURATION = 'chatbox_http_request_duration_seconds';
 export const SOCKETS_CONNECTED = 'chatbox_websocket_connections';
 export const MESSAGES = 'chatbox_messages_total';
 export const HELP_REQUESTS = 'chatbox_help_requests_total';
+export const HELP_PICKUP = 'chatbox_help_pickup_seconds';
+export const TAKEOVERS = 'chatbox_takeovers_total';
+export const RELEASES = 'chatbox_releases_total';
+export const TURNS_TAKEN_OVER = 'chatbox_ai_turns_taken_over_total';
+export const ADMINS_CONNECTED = 'chatbox_admins_connected';
 export const AI_TURNS = 'chatbox_ai_turns_total';
 export const TURN_DURATION = 'chatbox_ai_turn_duration_seconds';
 export const FIRST_DELTA = 'chatbox_ai_first_delta_seconds';
@@ -36,6 +41,25 @@ export const chatboxMetricProviders = [
     name: HELP_REQUESTS,
     help: 'Help requests opened, by who asked (user, ai)',
     labelNames: ['source'],
+  }),
+  makeHistogramProvider({
+    name: HELP_PICKUP,
+    help: 'Time from a help request to an administrator taking the session, in seconds',
+    buckets: [5, 15, 30, 60, 120, 300, 600, 1800, 3600],
+  }),
+  makeCounterProvider({ name: TAKEOVERS, help: 'Sessions an administrator took over' }),
+  makeCounterProvider({
+    name: RELEASES,
+    help: 'Sessions handed back to the AI, by cause (admin_left, released, admin_gone, admin_idle)',
+    labelNames: ['cause'],
+  }),
+  makeCounterProvider({
+    name: TURNS_TAKEN_OVER,
+    help: 'AI replies cut because an administrator took their session over',
+  }),
+  makeGaugeProvider({
+    name: ADMINS_CONNECTED,
+    help: 'Administrators (distinct people) with a socket on this replica (one may count on several replicas)',
   }),
   makeCounterProvider({ name: AI_TURNS, help: 'AI turns, by outcome', labelNames: ['outcome'] }),
   makeHistogramProvider({

@@ -53,6 +53,11 @@ export class MessageRepository {
     return this.model.distinct('sessionId', { sessionId: trusted({ $in: sessionIds }), answered: false }).exec();
   }
 
+  /** Every message the AI still owes is the human's now: no AI turn answers it, then or later. */
+  async handToHuman(sessionId: string): Promise<void> {
+    await this.model.updateMany({ sessionId, answered: false }, { $set: { answered: true } });
+  }
+
   /**
    * Records that `replyId` answers the user message — or, with `reopenAttempt`, that the message is owed
    * another answer stored under that attempt — and claims the reply's announcement in the same write:

@@ -18,8 +18,15 @@ export interface SessionView {
   messageCount: number;
   lastSeq: number;
   assisted: boolean;
+  /** The administrator answering instead of the AI, or null. */
+  holder: HolderView | null;
   /** The open request for a human, or null. */
   help: HelpView | null;
+}
+
+export interface HolderView {
+  id: string;
+  name: string | null;
 }
 
 export interface HelpView {
@@ -74,6 +81,7 @@ export interface AdminSessionView {
   startedAt: string;
   lastActivityAt: string;
   messageCount: number;
+  holder: HolderView | null;
   /** The open help request (its `requestedAt` says how long the user has waited), or null. */
   help: HelpView | null;
 }

@@ -4,6 +4,8 @@ import { ActiveSessionsReporter } from './active-sessions.reporter';
 import { ContentCipher } from './content-cipher';
 import { MessageRepository } from './message.repository';
 import { MessageDoc, MessageSchema } from './schemas/message.schema';
+import { OwnerChangeDoc, OwnerChangeSchema } from './schemas/owner-change.schema';
+import { OwnerChangeRepository } from './owner-change.repository';
 import { SessionDoc, SessionSchema } from './schemas/session.schema';
 import { TurnLeaseDoc, TurnLeaseSchema } from './schemas/turn-lease.schema';
 import { SessionEvents } from './session-events';
@@ -21,6 +23,7 @@ import { TurnLeaseRepository } from './turn-lease.repository';
       { name: MessageDoc.name, schema: MessageSchema },
       { name: ShareDoc.name, schema: ShareSchema },
       { name: TurnLeaseDoc.name, schema: TurnLeaseSchema },
+      { name: OwnerChangeDoc.name, schema: OwnerChangeSchema },
     ]),
   ],
   providers: [
@@ -30,6 +33,7 @@ import { TurnLeaseRepository } from './turn-lease.repository';
     MessageRepository,
     ShareRepository,
     TurnLeaseRepository,
+    OwnerChangeRepository,
     ContentCipher,
     ActiveSessionsReporter,
     SessionEvents,

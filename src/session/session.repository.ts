@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import { Model, trusted } from 'mongoose';
-import { HelpRequest, SessionDoc, SessionOwner } from './schemas/session.schema';
+import { OwnerChangeDoc } from './schemas/owner-change.schema';
+import { AdminHold, HelpRequest, SessionDoc, SessionOwner } from './schemas/session.schema';
 
 export type SessionRecord = SessionDoc;
 
@@ -46,6 +47,10 @@ export class SessionRepository {
     await this.model.updateMany(
       { helpOpen: trusted({ $exists: false }) },
       { $set: { helpOpen: false, helpRequests: 0, rev: 0 } },
+    );
+    await this.model.updateMany(
+      { aiHelpAsked: trusted({ $exists: false }) },
+      { $set: { aiHelpAsked: false, hold: null } },
     );
   }
 
@@ -203,15 +208,49 @@ export class SessionRepository {
     return this.model.find(filter).sort({ lastActivityAt: -1, _id: -1 }).limit(limit).lean<SessionRecord[]>().exec();
   }
 
-  /** Hands the session to a new owner if nobody changed it since `epoch`; the epoch grows. */
-  changeOwner(id: string, epoch: number, owner: SessionOwner): Promise<SessionRecord | null> {
+  /**
+   * Writes a recorded change of owner to the session unless a later one is already there. Idempotent:
+   * the winner of the change writes it, and so may anyone who finds it recorded but not yet written.
+   */
+  async applyOwnerChange(change: OwnerChangeDoc, hold: AdminHold | null): Promise<void> {
+    await this.model.updateOne(
+      { _id: change.sessionId, epoch: trusted({ $lt: change.epoch }) },
+      {
+        $set: { owner: change.owner, epoch: change.epoch, hold, ...(hold ? { assisted: true } : {}) },
+        $inc: { rev: 1 },
+      },
+    );
+  }
+
+  /** Active sessions an administrator holds (few: each needs a person). */
+  findHeld(limit: number): Promise<SessionRecord[]> {
     return this.model
-      .findOneAndUpdate(
-        { _id: id, epoch },
-        { $set: { owner }, $inc: { epoch: 1, rev: 1 } },
-        { returnDocument: 'after' },
-      )
-      .lean<SessionRecord>()
+      .find({ owner: trusted({ $ne: 'ai' }), status: 'active' })
+      .limit(limit)
+      .lean<SessionRecord[]>()
       .exec();
+  }
+
+  /** The administrators' sockets are connected: their sessions are held, and seen. */
+  async touchHolds(adminIds: string[], now: Date): Promise<void> {
+    if (adminIds.length === 0) return;
+    await this.model.updateMany(
+      { owner: trusted({ $in: adminIds.map((id): SessionOwner => `admin:${id}`) }), status: 'active' },
+      { $set: { 'hold.seenAt': now, lastSeenAt: now } },
+    );
+  }
+
+  /** The holder wrote: it is not idle, and the AI may ask for a human again. */
+  async adminWrote(id: string, owner: SessionOwner, now: Date): Promise<void> {
+    await this.model.updateOne({ _id: id, owner }, { $set: { 'hold.wroteAt': now, aiHelpAsked: false } });
+  }
+
+  /** Marks that the AI asked for a human; false when it already had, and no administrator has answered since. */
+  async markAiHelpAsked(id: string): Promise<boolean> {
+    const result = await this.model.updateOne(
+      { _id: id, aiHelpAsked: trusted({ $ne: true }) },
+      { $set: { aiHelpAsked: true } },
+    );
+    return result.modifiedCount === 1;
   }
 }

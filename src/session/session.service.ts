@@ -9,7 +9,9 @@ import { HELP_REQUESTS, MESSAGES } from '../metrics/chatbox.metrics';
 import { ContentCipher } from './content-cipher';
 import { MessageRecord, MessageRepository } from './message.repository';
 import { MessageStatus } from './schemas/message.schema';
+import { OwnerChangeCause } from './schemas/owner-change.schema';
 import { HelpSource, SessionOwner } from './schemas/session.schema';
+import { OwnerChange, OwnerChangeRepository } from './owner-change.repository';
 import { SessionEvents } from './session-events';
 import { StopReason, TurnLease } from './schemas/turn-lease.schema';
 import { isDuplicateKey, SessionCursor, SessionRecord, SessionRepository, TurnStats } from './session.repository';
@@ -19,6 +21,7 @@ import { TurnLeaseRepository } from './turn-lease.repository';
 
 export type { SessionCursor, SessionRecord, TurnStats } from './session.repository';
 export type { SessionOwner } from './schemas/session.schema';
+export type { OwnerChangeCause } from './schemas/owner-change.schema';
 export type { StopReason, TurnLease } from './schemas/turn-lease.schema';
 
 /** A user message the AI owes an answer, with the attempt its next reply is stored under. */
@@ -58,6 +61,21 @@ export type ReplyOutcome =
   /** Another writer stored the answer first under the same (user message, attempt); this one was refused. */
   | { stored: false; winner: MessageView };
 
+export interface NewAdminMessage {
+  adminId: string;
+  adminName?: string;
+  content: string;
+  clientMessageId: string;
+}
+
+/** A change of owner asked for: to whom, why, and by whom (`admin:<id>`, or `system`). */
+export interface OwnerChangeRequest {
+  owner: SessionOwner;
+  ownerName?: string;
+  cause: OwnerChangeCause;
+  actor: string;
+}
+
 export interface AppendResult {
   message: MessageView;
   /** True when the clientMessageId was seen before: nothing new was stored. */
@@ -78,6 +96,7 @@ export class SessionService implements OnModuleInit {
     private readonly sessions: SessionRepository,
     private readonly messages: MessageRepository,
     private readonly leases: TurnLeaseRepository,
+    private readonly ownerChanges: OwnerChangeRepository,
     private readonly cipher: ContentCipher,
     @InjectMetric(MESSAGES) private readonly messageCounter: Counter<string>,
     @InjectMetric(HELP_REQUESTS) private readonly helpCounter: Counter<string>,
@@ -148,6 +167,8 @@ export class SessionService implements OnModuleInit {
       rev: 0,
       helpOpen: false,
       helpRequests: 0,
+      hold: null,
+      aiHelpAsked: false,
     };
   }
 
@@ -199,9 +220,7 @@ export class SessionService implements OnModuleInit {
 
   /** Closes the open help request, with a marker; idempotent when none is open. */
   async cancelHelp(sessionId: string, closedBy: string): Promise<{ session: SessionView; marker?: MessageView }> {
-    const closed = await this.sessions.closeHelp(sessionId, closedBy, new Date());
-    if (closed) this.events.changed(sessionId);
-    const session = closed ?? (await this.find(sessionId));
+    const session = (await this.closeHelp(sessionId, closedBy)) ?? (await this.find(sessionId));
     // Also when none was open: a retry stores the marker of a withdrawal whose marker write failed.
     const marker =
       session.help?.closedBy === closedBy
@@ -210,16 +229,30 @@ export class SessionService implements OnModuleInit {
     return { session: this.toView(session), marker };
   }
 
+  /** Closes the open help request, without a marker (a takeover says so itself): the session after, or null. */
+  async closeHelp(sessionId: string, closedBy: string): Promise<SessionRecord | null> {
+    const closed = await this.sessions.closeHelp(sessionId, closedBy, new Date());
+    if (closed) this.events.changed(sessionId);
+    return closed;
+  }
+
   /**
    * The marker of the session's current help request, stored once under a key numbered by that request: a
    * retry after a marker write failed stores it then, and one that finds it stored returns none.
    */
-  private async helpMarker(session: SessionRecord, kind: string, content: string): Promise<MessageView | undefined> {
-    const clientKey = `s:${kind}:${session.helpRequests}`;
-    if (await this.messages.findByClientKey(session._id, clientKey)) return undefined;
-    const { record, duplicate } = await this.insertWithSeq(session._id, clientKey, { device: false }, (seq, now) => ({
+  private helpMarker(session: SessionRecord, kind: string, content: string): Promise<MessageView | undefined> {
+    return this.systemMarker(session._id, `s:${kind}:${session.helpRequests}`, content);
+  }
+
+  /**
+   * A `system` line in the transcript, stored once under its key: a retry after a failed write stores it
+   * then, and one that finds it stored returns none.
+   */
+  async systemMarker(sessionId: string, clientKey: string, content: string): Promise<MessageView | undefined> {
+    if (await this.messages.findByClientKey(sessionId, clientKey)) return undefined;
+    const { record, duplicate } = await this.insertWithSeq(sessionId, clientKey, { device: false }, (seq, now) => ({
       _id: randomUUID(),
-      sessionId: session._id,
+      sessionId,
       seq,
       clientKey,
       sender: 'system',
@@ -301,6 +334,26 @@ export class SessionService implements OnModuleInit {
     return { message: this.toMessageView(record), duplicate };
   }
 
+  /** Persists an administrator's message with the next seq; idempotent on its clientMessageId. */
+  async appendAdminMessage(session: SessionRecord, input: NewAdminMessage): Promise<AppendResult> {
+    const clientKey = `a:${input.adminId}:${input.clientMessageId}`;
+    const content = this.cipher.encrypt(input.content);
+    const { record, duplicate } = await this.insertWithSeq(session._id, clientKey, { device: true }, (seq, now) => ({
+      _id: randomUUID(),
+      sessionId: session._id,
+      seq,
+      clientKey,
+      sender: 'admin',
+      senderId: input.adminId,
+      senderName: input.adminName,
+      content,
+      status: 'complete',
+      createdAt: now,
+    }));
+    if (!duplicate) this.messageCounter.inc({ sender: 'admin' });
+    return { message: this.toMessageView(record), duplicate };
+  }
+
   /**
    * Stores an AI reply unless another writer stored one to the same user message and attempt first (a
    * turn whose lease was taken over, a re-run after a crash): the unique key decides, on any server, and
@@ -369,10 +422,76 @@ export class SessionService implements OnModuleInit {
     return this.messages.answer(userMessageId, replyId, reopenAttempt);
   }
 
-  async changeOwner(sessionId: string, epoch: number, owner: SessionOwner): Promise<SessionRecord | null> {
-    const changed = await this.sessions.changeOwner(sessionId, epoch, owner);
-    if (changed) this.events.changed(sessionId);
-    return changed;
+  /**
+   * Hands the session, as read at `from`, to a new owner, fenced: of everyone changing it from that epoch
+   * exactly one wins (the session after), the others get null and should read it again. The change is
+   * recorded first (a unique insert), then written to the session, checked, and written again if a
+   * concurrent write on a read-then-write server put the old owner back.
+   */
+  async changeOwner(from: SessionRecord, to: OwnerChangeRequest): Promise<SessionRecord | null> {
+    const epoch = (from.epoch ?? 0) + 1;
+    const change: OwnerChange = {
+      _id: `${from._id}:${epoch}`,
+      sessionId: from._id,
+      epoch,
+      owner: to.owner,
+      previousOwner: from.owner ?? 'ai',
+      ownerName: to.ownerName,
+      cause: to.cause,
+      actor: to.actor,
+      at: new Date(),
+    };
+    if (!(await this.ownerChanges.insert(change))) {
+      // Someone changed it first: their change is written (they may have stopped before writing it).
+      const winner = await this.ownerChanges.find(from._id, epoch);
+      if (winner) await this.applyOwnerChange(winner);
+      return null;
+    }
+    const after = await this.applyOwnerChange(change);
+    this.events.changed(from._id);
+    return after;
+  }
+
+  private async applyOwnerChange(change: OwnerChange): Promise<SessionRecord> {
+    const hold =
+      change.owner === 'ai'
+        ? null
+        : {
+            adminId: change.owner.slice('admin:'.length),
+            adminName: change.ownerName,
+            since: change.at,
+            seenAt: change.at,
+            wroteAt: change.at,
+          };
+    let session = await this.find(change.sessionId);
+    for (let attempt = 0; attempt < 3 && session.epoch < change.epoch; attempt++) {
+      await this.sessions.applyOwnerChange(change, hold);
+      session = await this.find(change.sessionId);
+    }
+    if (session.epoch < change.epoch) throw new AppError('busy', 'The session is changing hands; try again');
+    return session;
+  }
+
+  /** Every message the AI still owes is left to the human who holds (or held) the session. */
+  handToHuman(sessionId: string): Promise<void> {
+    return this.messages.handToHuman(sessionId);
+  }
+
+  heldSessions(limit: number): Promise<SessionRecord[]> {
+    return this.sessions.findHeld(limit);
+  }
+
+  touchHolds(adminIds: string[]): Promise<void> {
+    return this.sessions.touchHolds(adminIds, new Date());
+  }
+
+  adminWrote(sessionId: string, owner: SessionOwner): Promise<void> {
+    return this.sessions.adminWrote(sessionId, owner, new Date());
+  }
+
+  /** Whether the AI may ask for a human on this session now; true once, until an administrator answers. */
+  claimAiHelpRequest(sessionId: string): Promise<boolean> {
+    return this.sessions.markAiHelpAsked(sessionId);
   }
 
   /** Takes the session's turn lease if nobody holds it: true only for the one insert that made it. */
@@ -483,6 +602,7 @@ export class SessionService implements OnModuleInit {
       startedAt: view.startedAt,
       lastActivityAt: view.lastActivityAt,
       messageCount: view.messageCount,
+      holder: view.holder,
       help: view.help,
     };
   }
@@ -503,6 +623,7 @@ export class SessionService implements OnModuleInit {
       messageCount: session.messageCount,
       lastSeq: session.lastSeq,
       assisted: session.assisted,
+      holder: session.hold ? { id: session.hold.adminId, name: session.hold.adminName ?? null } : null,
       help:
         session.helpOpen && session.help && session.status === 'active'
           ? {

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap, OnModuleInit } from '@nestjs/common';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import { Counter, Gauge, Histogram } from 'prom-client';
@@ -30,6 +31,7 @@ const DELTA_FRAME_MS = 25;
 const HISTORY_PAGE = 100;
 const HISTORY_MAX = 2000;
 const RECOVERY_BATCH = 20;
+const SETTLE_POLL_MS = 20;
 /** Replies cut by a replica stopping or dying, not by anything about them: their message is answered again. */
 const REOPENING_REASONS = new Set(['shutdown', 'replica_lost']);
 
@@ -153,6 +155,19 @@ export class TurnEngine implements OnModuleInit, OnApplicationBootstrap, BeforeA
       .publishStop({ turnId: lease.turnId, reason })
       .catch((error: unknown) => this.logger.warn({ err: error, sessionId }, 'stop signal not published'));
     return true;
+  }
+
+  /**
+   * Waits until no turn holds the session's lease (the one asked to stop has stored its reply), at most
+   * `timeoutMs`: a turn on a replica that died keeps its lease until it expires, and is not waited for.
+   */
+  async settled(sessionId: string, timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (!(await this.sessions.turnLease(sessionId))) return true;
+      if (Date.now() >= deadline) return false;
+      await sleep(SETTLE_POLL_MS);
+    }
   }
 
   /** The reply the session is streaming, if any, with what was said so far. */
@@ -298,6 +313,8 @@ export class TurnEngine implements OnModuleInit, OnApplicationBootstrap, BeforeA
       let text = '';
       let usage: FinishedReply['usage'];
       let finishReason = 'stop';
+      /** The model asked for a human (`request_human`), with this reason. */
+      let handoff: string | undefined;
       let failure: unknown;
       let mirrored = await this.buffer.open(turnId).then(
         () => true,
@@ -331,6 +348,8 @@ export class TurnEngine implements OnModuleInit, OnApplicationBootstrap, BeforeA
           sessionId,
           conversationId: session.providerConversationId,
           signal: controller.signal,
+          // Until an administrator has answered an AI-raised request, the model cannot raise another.
+          offerHandoff: !session.aiHelpAsked,
         });
         for await (const event of stream) {
           if (event.type === 'delta') {
@@ -350,7 +369,14 @@ export class TurnEngine implements OnModuleInit, OnApplicationBootstrap, BeforeA
               .catch((error: unknown) =>
                 this.logger.warn({ err: error, sessionId, turnId }, 'provider conversation not saved'),
               );
-          } else if (event.type === 'end') finishReason = event.finishReason;
+          } else if (event.type === 'handoff') {
+            handoff = event.reason;
+            // The reply ends with the model's configured words to the user, streamed like the rest.
+            const words = `${text ? '\n\n' : ''}${answering.handoffMessage}`;
+            firstDeltaMs ??= Date.now() - startedAt;
+            text += words;
+            coalescer.push(words);
+          } else finishReason = event.finishReason;
         }
       } catch (error) {
         if (!controller.signal.aborted) failure = error;
@@ -379,6 +405,10 @@ export class TurnEngine implements OnModuleInit, OnApplicationBootstrap, BeforeA
       } else if (reason === 'shutdown') {
         const error = { code: 'interrupted', message: 'The reply was cut by a server restart; it is answered again' };
         reply = { ...base, status: 'interrupted', finishReason: 'shutdown', error };
+      } else if (reason === 'owner_changed') {
+        // Cut, not finished: the human who took the session over answers the message instead.
+        const error = { code: 'interrupted', message: 'A human agent took over the conversation' };
+        reply = { ...base, status: 'interrupted', finishReason: reason, error };
       } else if (reason !== undefined) {
         reply = { ...base, status: 'stopped', finishReason: reason };
       } else {
@@ -390,6 +420,9 @@ export class TurnEngine implements OnModuleInit, OnApplicationBootstrap, BeforeA
         turnMs: latency.totalMs,
       };
       const settled = await this.settle(sessionId, lease, lease.turnId, reply, hold, stats);
+      if (settled === 'stored' && handoff !== undefined && reply.status === 'complete') {
+        await this.askForHuman(session, answering, handoff);
+      }
       if (settled === 'stored') {
         const labels = { provider: answering.provider, model: answering.id };
         this.turnDuration.observe(labels, latency.totalMs / 1000);
@@ -398,6 +431,31 @@ export class TurnEngine implements OnModuleInit, OnApplicationBootstrap, BeforeA
       return settled === 'unsettled' ? 'unsettled' : 'settled';
     } finally {
       unwatch();
+    }
+  }
+
+  /**
+   * The model called `request_human`: the session asks for a human with the model's reason, once until an
+   * administrator answers (the guard is taken first, so a retry never raises a second request).
+   */
+  private async askForHuman(session: SessionRecord, model: ModelConfig, reason: string): Promise<void> {
+    const sessionId = session._id;
+    const deadline = Date.now() + this.config.chat.turnLeaseMs;
+    try {
+      if (!(await withDbRetry(() => this.sessions.claimAiHelpRequest(sessionId), { deadline }))) return;
+      const { session: view, marker } = await withDbRetry(
+        () =>
+          this.sessions.requestHelp(sessionId, {
+            source: 'ai',
+            requestedBy: model.id,
+            reason: reason.trim() || undefined,
+          }),
+        { deadline },
+      );
+      if (marker) this.broadcaster.toSessionAndUser(sessionId, session.userId, 'message:new', { ...marker });
+      this.broadcaster.toSessionAndUser(sessionId, session.userId, 'session:state', { ...view });
+    } catch (error) {
+      this.logger.error({ err: error, sessionId }, 'the model asked for a human, but no help request was opened');
     }
   }
 

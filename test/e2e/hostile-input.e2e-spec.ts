@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { CompactSign } from 'jose';
 import { Manager } from 'socket.io-client';
+import { AdminClient } from '../utils/admin-client';
 import { ChatboxProcess } from '../utils/chatbox-process';
 import { ChatClient, signToken } from '../utils/chat-client';
 import { testEnv } from '../utils/test-app';
@@ -165,6 +166,7 @@ const REST_ROUTES: Route[] = [
   { method: 'GET', path: (id) => `/sessions/${id}/shares` },
   { method: 'DELETE', path: (id, other) => `/sessions/${id}/shares/${other}` },
   { method: 'GET', path: (_id, other) => `/shared/${other}`, public: true, query: true },
+  { method: 'POST', path: (id) => `/admin/sessions/${id}/release`, body: true },
   { method: 'GET', path: () => '/healthz', public: true },
   { method: 'GET', path: () => '/readyz', public: true },
 ];
@@ -180,6 +182,16 @@ const SOCKET_EVENTS: Record<string, string[]> = {
   'help:request': ['sessionId', 'reason'],
   'help:cancel': ['sessionId'],
   'auth:refresh': ['token'],
+};
+
+/** The `/admin` events, sent with an admin's token. */
+const ADMIN_SOCKET_EVENTS: Record<string, string[]> = {
+  'admin:watch': ['sessionId'],
+  'admin:unwatch': ['sessionId'],
+  'admin:join': ['sessionId'],
+  'admin:message': ['sessionId', 'clientMessageId', 'content'],
+  'admin:typing': ['sessionId', 'isTyping'],
+  'admin:leave': ['sessionId'],
 };
 
 const pathSegment = (realId: string) =>
@@ -385,7 +397,23 @@ describe('the hostile-input corpus, against the service process', () => {
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 
-  it('refuses every namespace but /chat', async () => {
+  it('answers every admin event with any hostile field value, never with internal_error', async () => {
+    const admin = new AdminClient(baseUrl, await signToken(secret, { sub: `a-${randomUUID()}`, roles: ['admin'] }));
+    opened.push(admin);
+    await admin.connected();
+    const fields = Object.entries(ADMIN_SOCKET_EVENTS).flatMap(([event, names]) => names.map((name) => [event, name]));
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...fields), hostileValue, async ([event, field], value) => {
+        const ack = await admin.call(event, { sessionId, [field]: value });
+        expect(ack.ok === true || ack.error.code !== 'internal_error').toBe(true);
+      }),
+      RUNS,
+    );
+    expect(admin.socket.connected).toBe(true);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  it('refuses every namespace but /chat to a user', async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.oneof(

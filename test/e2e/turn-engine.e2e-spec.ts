@@ -351,8 +351,14 @@ describe('the turn engine', () => {
       // Queued behind the running reply, from before the change: the AI must not take it on either.
       const { messageId: queued } = await send(a, sessionId, 'and another thing');
       // What a takeover does to the record; no stop signal is sent, so the runner must see it at renewal.
-      expect(await app.app.get(SessionService).changeOwner(sessionId, 0, 'admin:ops-1')).toMatchObject({ epoch: 1 });
-      expect(await a.waitForEvent('ai:end', (e) => e.messageId === messageId)).toMatchObject({
+      const sessions = app.app.get(SessionService);
+      const change = { owner: 'admin:ops-1', cause: 'takeover', actor: 'admin:ops-1' } as const;
+      expect(await sessions.changeOwner(await sessions.find(sessionId), change)).toMatchObject({ epoch: 1 });
+      expect(await a.waitForEvent('ai:error', (e) => e.messageId === messageId)).toMatchObject({
+        error: { code: 'interrupted', message: 'A human agent took over the conversation' },
+      });
+      expect(await db.collection('messages').findOne({ _id: messageId as never })).toMatchObject({
+        status: 'interrupted',
         finishReason: 'owner_changed',
       });
       const { messageId: later } = await send(a, sessionId, 'is anyone there?');

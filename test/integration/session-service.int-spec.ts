@@ -231,12 +231,44 @@ describe(SessionService.name, () => {
     });
   });
 
-  it('grows the epoch on every change of owner, refusing a change based on a stale epoch', async () => {
+  it('grows the epoch on every change of owner; of two changes from one epoch exactly one is made', async () => {
     const { session } = await sut.start(principal(), 'demo');
-    expect(await sut.changeOwner(session.id, 0, 'admin:ann')).toMatchObject({ owner: 'admin:ann', epoch: 1 });
-    expect(await sut.changeOwner(session.id, 0, 'admin:bob')).toBeNull();
-    expect(await sut.changeOwner(session.id, 1, 'ai')).toMatchObject({ owner: 'ai', epoch: 2 });
-    expect(sut.toView(await sut.find(session.id))).toMatchObject({ owner: 'ai', epoch: 2 });
+    const before = await sut.find(session.id);
+    const takeover = (id: string) =>
+      sut.changeOwner(before, { owner: `admin:${id}`, ownerName: id, cause: 'takeover', actor: `admin:${id}` });
+    const made = (await Promise.all([takeover('ann'), takeover('bob')])).filter((s) => s !== null);
+    expect(made).toHaveLength(1);
+    const held = await sut.find(session.id);
+    expect(held).toMatchObject({ owner: made[0]?.owner, epoch: 1, assisted: true });
+    expect(sut.toView(held).holder).toEqual({ id: held.owner.slice('admin:'.length), name: held.hold?.adminName });
+    // A change based on the epoch before is refused, whoever asks.
+    expect(await takeover('cy')).toBeNull();
+    const back = await sut.changeOwner(held, { owner: 'ai', cause: 'admin_left', actor: held.owner });
+    expect(back).toMatchObject({ owner: 'ai', epoch: 2, hold: null, assisted: true });
+    expect(sut.toView(await sut.find(session.id))).toMatchObject({ owner: 'ai', epoch: 2, holder: null });
+  });
+
+  it('writes a change of owner whose maker stopped before writing it, and refuses the change that lost', async () => {
+    const { session } = await sut.start(principal(), 'demo');
+    const before = await sut.find(session.id);
+    // What a replica that died right after recording its takeover leaves behind.
+    await connection.collection('owner_changes').insertOne({
+      _id: `${session.id}:1`,
+      sessionId: session.id,
+      epoch: 1,
+      owner: 'admin:ann',
+      previousOwner: 'ai',
+      ownerName: 'Ann',
+      cause: 'takeover',
+      actor: 'admin:ann',
+      at: new Date(),
+    } as never);
+    expect(await sut.changeOwner(before, { owner: 'admin:bob', cause: 'takeover', actor: 'admin:bob' })).toBeNull();
+    expect(sut.toView(await sut.find(session.id))).toMatchObject({
+      owner: 'admin:ann',
+      epoch: 1,
+      holder: { id: 'ann', name: 'Ann' },
+    });
   });
 
   it('does not end a session the sweeper found stale if a replica saw it before the end was written', async () => {

@@ -1,4 +1,5 @@
 import { io, Socket } from 'socket.io-client';
+import { AckOf } from './chat-client';
 import { waitFor } from './wait-for';
 
 export type AdminSession = {
@@ -6,6 +7,7 @@ export type AdminSession = {
   userId: string;
   status: string;
   owner: string;
+  holder: { id: string; name: string | null } | null;
   rev: number;
   removed?: boolean;
   help: { source: string; reason: string | null; requestedAt: string } | null;
@@ -25,6 +27,32 @@ export class AdminClient {
       forceNew: true,
     });
     this.socket.onAny((event: string, payload: Record<string, unknown>) => this.events.push({ event, payload }));
+  }
+
+  connected(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (this.socket.connected) return resolve();
+      this.socket.once('connect', () => resolve());
+      this.socket.once('connect_error', reject);
+    });
+  }
+
+  async call<T = Record<string, unknown>>(event: string, payload: unknown): Promise<AckOf<T>> {
+    return (await this.socket.timeout(10000).emitWithAck(event, payload)) as AckOf<T>;
+  }
+
+  async ok<T = Record<string, unknown>>(event: string, payload: unknown): Promise<T> {
+    const ack = await this.call<T>(event, payload);
+    if (!ack.ok) throw new Error(`${event} failed: ${JSON.stringify(ack.error)}`);
+    return ack.data;
+  }
+
+  named(event: string): Record<string, unknown>[] {
+    return this.events.filter((e) => e.event === event).map((e) => e.payload);
+  }
+
+  waitForEvent(event: string, predicate: (p: Record<string, unknown>) => boolean = () => true, timeoutMs = 10000) {
+    return waitFor(() => this.named(event).find(predicate), { timeoutMs, what: `admin event ${event}` });
   }
 
   refused(): Promise<Error & { data?: { code: string } }> {

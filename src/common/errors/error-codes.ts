@@ -9,10 +9,14 @@ export const ERRORS = {
   token_expired: { status: 401, recoverable: true },
   forbidden: { status: 403, recoverable: false },
   not_found: { status: 404, recoverable: false },
+  /** A socket event the namespace does not have (`admin:*` on `/chat`, for one). */
+  unknown_event: { status: 404, recoverable: false },
   method_not_allowed: { status: 405, recoverable: false },
   conflict: { status: 409, recoverable: false },
   session_ended: { status: 409, recoverable: false },
   busy: { status: 409, recoverable: true },
+  /** Another administrator holds the session (the error names them). */
+  session_taken: { status: 409, recoverable: false },
   /** This socket was closed for a newer one of the same user (SOCKETS_PER_USER). */
   connection_replaced: { status: 409, recoverable: false },
   payload_too_large: { status: 413, recoverable: false },

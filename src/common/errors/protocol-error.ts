@@ -5,11 +5,13 @@ import { AppError } from './app-error';
 export function toProtocolError(error: unknown): ProtocolError {
   if (error instanceof AppError) {
     const retryAfterMs = error.details?.retryAfterMs;
+    const holder = error.details?.holder as ProtocolError['holder'];
     return {
       code: error.code,
       message: error.message,
       recoverable: error.recoverable,
       ...(typeof retryAfterMs === 'number' ? { retryAfterMs } : {}),
+      ...(holder ? { holder } : {}),
     };
   }
   return { code: 'internal_error', message: 'Internal error', recoverable: true };

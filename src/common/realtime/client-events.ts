@@ -21,15 +21,42 @@ export interface ServerToClientEvents {
     seq?: number;
     error: ProtocolError;
   }) => void;
-  typing: (payload: { sessionId: string; userId: string; isTyping: boolean }) => void;
+  /** Someone else in the session is typing: the user on another device, or the administrator holding it. */
+  typing: (payload: {
+    sessionId: string;
+    userId: string;
+    isTyping: boolean;
+    sender: 'user' | 'admin';
+    name?: string | null;
+  }) => void;
+  /** An administrator took the session over: the AI stopped, and answers nothing until `admin:left`. */
+  'admin:joined': (payload: { sessionId: string; adminId: string; adminName: string | null }) => void;
+  /** The administrator handed the session back to the AI; `reason` says how (left, released, gone, idle). */
+  'admin:left': (payload: { sessionId: string; adminId: string; adminName: string | null; reason: string }) => void;
   'auth:expiring': (payload: { expiresAt: string }) => void;
   'server:draining': (payload: Record<string, never>) => void;
   error: (payload: ProtocolError) => void;
 }
+
+/** What everyone in a session sees of it: its devices on `/chat`, and administrators watching it on `/admin`. */
+export type SessionStreamEvents = Pick<
+  ServerToClientEvents,
+  | 'session:state'
+  | 'message:new'
+  | 'ai:start'
+  | 'ai:delta'
+  | 'ai:end'
+  | 'ai:error'
+  | 'typing'
+  | 'admin:joined'
+  | 'admin:left'
+>;
 
 export interface ProtocolError {
   code: string;
   message: string;
   recoverable: boolean;
   retryAfterMs?: number;
+  /** `session_taken`: the administrator who holds the session. */
+  holder?: { id: string; name: string | null };
 }

@@ -1,48 +1,73 @@
 import { Injectable } from '@nestjs/common';
-import type { Namespace } from 'socket.io';
-import { ServerToClientEvents } from './client-events';
+import type { DefaultEventsMap, Namespace } from 'socket.io';
+import { ServerToClientEvents, SessionStreamEvents } from './client-events';
 
 export const sessionRoom = (sessionId: string) => `session:${sessionId}`;
 export const userRoom = (userId: string) => `user:${userId}`;
 
+type ChatNamespace = Namespace<DefaultEventsMap, ServerToClientEvents>;
+type AdminNamespace = Namespace<DefaultEventsMap, SessionStreamEvents>;
+
 /**
- * Emits to rooms, never to socket objects, so the Redis adapter delivers on every replica.
- * The gateway attaches its namespace at init; services depend on this, not on the gateway.
+ * The realtime side of both namespaces: emits to rooms, never to socket objects, so the Redis adapter
+ * delivers on every replica. What happens in a session reaches its devices on `/chat` and the
+ * administrators watching or holding it on `/admin` (each namespace has a room per session). The
+ * gateways attach their namespaces at init; services depend on this, not on the gateways.
  */
 @Injectable()
 export class RoomBroadcaster {
-  private namespace?: Namespace;
+  private chat?: ChatNamespace;
+  private admin?: AdminNamespace;
 
   attach(namespace: Namespace): void {
-    this.namespace = namespace;
+    this.chat = namespace;
   }
 
-  toSession<E extends keyof ServerToClientEvents>(
+  attachAdmin(namespace: Namespace): void {
+    this.admin = namespace;
+  }
+
+  /** To the session's devices and to the administrators in it. */
+  toSession<E extends keyof SessionStreamEvents>(
     sessionId: string,
     event: E,
-    ...args: Parameters<ServerToClientEvents[E]>
+    ...args: Parameters<SessionStreamEvents[E]>
   ): void {
-    this.namespace?.to(sessionRoom(sessionId)).emit(event, ...args);
+    this.chat?.to(sessionRoom(sessionId)).emit(event, ...args);
+    this.toAdminsIn(sessionId, event, ...args);
   }
 
-  /** To a session's room and all its user's devices, each socket once: what a device not yet in the room must see. */
-  toSessionAndUser<E extends keyof ServerToClientEvents>(
+  /**
+   * To a session's room and all its user's devices, each socket once (what a device not yet in the room
+   * must see), and to the administrators in it.
+   */
+  toSessionAndUser<E extends keyof SessionStreamEvents>(
     sessionId: string,
     userId: string,
     event: E,
-    ...args: Parameters<ServerToClientEvents[E]>
+    ...args: Parameters<SessionStreamEvents[E]>
   ): void {
-    this.namespace?.to([sessionRoom(sessionId), userRoom(userId)]).emit(event, ...args);
+    this.chat?.to([sessionRoom(sessionId), userRoom(userId)]).emit(event, ...args);
+    this.toAdminsIn(sessionId, event, ...args);
   }
 
-  /** How many sockets are in a session's room, on every replica. */
+  /** To the administrators watching or holding the session only (what its own devices told each other). */
+  toAdminsIn<E extends keyof SessionStreamEvents>(
+    sessionId: string,
+    event: E,
+    ...args: Parameters<SessionStreamEvents[E]>
+  ): void {
+    this.admin?.to(sessionRoom(sessionId)).emit(event, ...args);
+  }
+
+  /** How many of the user's sockets are in a session's room, on every replica (administrators not counted). */
   async devicesInSession(sessionId: string): Promise<number> {
-    return (await this.namespace?.in(sessionRoom(sessionId)).fetchSockets())?.length ?? 0;
+    return (await this.chat?.in(sessionRoom(sessionId)).fetchSockets())?.length ?? 0;
   }
 
   /** To this replica's sockets only (a replica announcing its own shutdown). */
   toLocal<E extends keyof ServerToClientEvents>(event: E, ...args: Parameters<ServerToClientEvents[E]>): void {
-    this.namespace?.local.emit(event, ...args);
+    this.chat?.local.emit(event, ...args);
   }
 
   toUser<E extends keyof ServerToClientEvents>(
@@ -50,6 +75,6 @@ export class RoomBroadcaster {
     event: E,
     ...args: Parameters<ServerToClientEvents[E]>
   ): void {
-    this.namespace?.to(userRoom(userId)).emit(event, ...args);
+    this.chat?.to(userRoom(userId)).emit(event, ...args);
   }
 }

@@ -21,6 +21,17 @@ export interface HelpRequest {
   closedBy?: string;
 }
 
+/** The administrator holding a session, while one does. */
+export interface AdminHold {
+  adminId: string;
+  adminName?: string;
+  since: Date;
+  /** Refreshed while any of the administrator's sockets is connected, on any replica. */
+  seenAt: Date;
+  /** The administrator's latest message here (the takeover until the first). */
+  wroteAt: Date;
+}
+
 @Schema({ collection: 'sessions', versionKey: false })
 export class SessionDoc {
   @Prop({ type: String, required: true }) _id!: string;
@@ -38,6 +49,8 @@ export class SessionDoc {
   @Prop({ type: String, required: true, default: 'ai' }) owner!: SessionOwner;
   /** Grows on every change of owner; a turn that began under an older epoch may not run on. */
   @Prop({ required: true, default: 0 }) epoch!: number;
+  /** The administrator holding the session; null while the AI owns it. */
+  @Prop({ type: Object, default: null }) hold?: AdminHold | null;
   @Prop({ required: true }) startedAt!: Date;
   @Prop({ required: true }) lastActivityAt!: Date;
   /** Refreshed while a device is connected; the sweeper ends sessions unseen for the reconnect window. */
@@ -64,6 +77,11 @@ export class SessionDoc {
   @Prop({ required: true, default: false }) helpOpen!: boolean;
   /** How many help requests the session has had; numbers each one's transcript markers. */
   @Prop({ required: true, default: 0 }) helpRequests!: number;
+  /**
+   * The AI asked for a human and no administrator has answered since: the model is not offered the
+   * `request_human` tool again, so one session cannot loop on it.
+   */
+  @Prop({ required: true, default: false }) aiHelpAsked!: boolean;
   /** The latest help request, open or closed. */
   @Prop({ type: Object }) help?: HelpRequest;
   /** A conversation the provider keeps itself (Dify's conversation_id). */
@@ -76,3 +94,4 @@ SessionSchema.index({ userId: 1, lastActivityAt: -1, _id: -1 });
 SessionSchema.index({ status: 1, lastSeenAt: 1 });
 SessionSchema.index({ startedAt: -1 });
 SessionSchema.index({ status: 1, helpOpen: -1, lastActivityAt: -1, _id: 1 });
+SessionSchema.index({ owner: 1, status: 1 });

@@ -1,0 +1,19 @@
+import { IsBoolean, IsString, IsUUID, Length, Matches, MaxLength } from 'class-validator';
+import { IsNotBlank } from '../common/validation/not-blank.decorator';
+import { IsWellFormed } from '../common/validation/well-formed.decorator';
+
+// The same transport limits as a user's message; the configured length is enforced by the service.
+const ID = /^[A-Za-z0-9._:-]+$/;
+
+export class AdminSessionRefPayload {
+  @IsUUID() sessionId!: string;
+}
+
+export class AdminMessagePayload extends AdminSessionRefPayload {
+  @IsString() @Length(1, 64) @Matches(ID) clientMessageId!: string;
+  @IsString() @MaxLength(100000) @IsWellFormed() @IsNotBlank() content!: string;
+}
+
+export class AdminTypingPayload extends AdminSessionRefPayload {
+  @IsBoolean() isTyping!: boolean;
+}
