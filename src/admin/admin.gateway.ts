@@ -72,7 +72,7 @@ export class AdminGateway implements OnGatewayInit, OnGatewayConnection, OnGatew
     namespace.use(this.limiter.connectLimit());
     namespace.use(socketAuthMiddleware(this.verifier, true));
     this.broadcaster.attachAdmin(namespace);
-    this.events.onChanged(async (sessionId) => {
+    this.events.on('session.changed', async ({ sessionId }) => {
       const session = await this.sessions.adminView(sessionId);
       namespace.to(ADMINS_ROOM).emit('admin:session', { ...session, removed: session.status !== 'active' });
     });

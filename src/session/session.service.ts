@@ -211,6 +211,13 @@ export class SessionService implements OnModuleInit {
       if (opened) {
         this.helpCounter.inc({ source: request.source });
         this.events.changed(sessionId);
+        this.events.emit({
+          type: 'help.requested',
+          sessionId,
+          userId: opened.userId,
+          source: request.source,
+          requestedAt: opened.help?.requestedAt ?? new Date(),
+        });
       }
       const marker = await this.helpMarker(session, 'help', this.helpRequestedText(session));
       return { session: this.toView(session), opened: opened !== null, marker };
@@ -449,6 +456,15 @@ export class SessionService implements OnModuleInit {
     }
     const after = await this.applyOwnerChange(change);
     this.events.changed(from._id);
+    this.events.emit({
+      type: 'owner.changed',
+      sessionId: from._id,
+      userId: from.userId,
+      owner: change.owner,
+      previousOwner: change.previousOwner,
+      cause: change.cause,
+      epoch: change.epoch,
+    });
     return after;
   }
 

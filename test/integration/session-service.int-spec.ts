@@ -10,10 +10,12 @@ import { LeadershipStore } from '../../src/coordination/leadership.store';
 import { MemoryLeadershipStore } from '../../src/coordination/memory/memory-leadership.store';
 import { DatabaseModule } from '../../src/database/database.module';
 import { chatboxMetricProviders } from '../../src/metrics/chatbox.metrics';
+import { SessionEvent, SessionEvents } from '../../src/session/session-events';
 import { SessionRepository } from '../../src/session/session.repository';
 import { SessionModule } from '../../src/session/session.module';
 import { NewReply, SessionService, TurnLease } from '../../src/session/session.service';
 import { testMongoUri } from '../utils/test-app';
+import { waitFor } from '../utils/wait-for';
 
 // The metrics the service records, without the HTTP side of MetricsModule; single-instance coordination.
 @Global()
@@ -246,6 +248,35 @@ describe(SessionService.name, () => {
     const back = await sut.changeOwner(held, { owner: 'ai', cause: 'admin_left', actor: held.owner });
     expect(back).toMatchObject({ owner: 'ai', epoch: 2, hold: null, assisted: true });
     expect(sut.toView(await sut.find(session.id))).toMatchObject({ owner: 'ai', epoch: 2, holder: null });
+  });
+
+  it('tells help.requested once per request opened, and owner.changed once per change made', async () => {
+    const told: SessionEvent[] = [];
+    const events = moduleRef.get(SessionEvents);
+    events.on('help.requested', (e) => void told.push(e));
+    events.on('owner.changed', (e) => void told.push(e));
+    const { session } = await sut.start(principal(), 'demo');
+    const ask = () => sut.requestHelp(session.id, { source: 'user', requestedBy: 'u', reason: 'stuck' });
+    await ask();
+    await ask();
+    const before = await sut.find(session.id);
+    const change = { owner: 'admin:ann', cause: 'takeover', actor: 'admin:ann' } as const;
+    await sut.changeOwner(before, change);
+    expect(await sut.changeOwner(before, change)).toBeNull();
+    await waitFor(() => told.length >= 2, { what: 'the events' });
+    const userId = before.userId;
+    expect(told).toEqual([
+      { type: 'help.requested', sessionId: session.id, userId, source: 'user', requestedAt: expect.any(Date) as Date },
+      {
+        type: 'owner.changed',
+        sessionId: session.id,
+        userId,
+        owner: 'admin:ann',
+        previousOwner: 'ai',
+        cause: 'takeover',
+        epoch: 1,
+      },
+    ]);
   });
 
   it('writes a change of owner whose maker stopped before writing it, and refuses the change that lost', async () => {
