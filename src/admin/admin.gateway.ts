@@ -31,6 +31,8 @@ import { AdminActor, TakeoverService } from './takeover.service';
 
 interface AdminSocketData extends SocketData {
   expiry?: NodeJS.Timeout;
+  /** The sessions this socket watches (`admin:watch`): it stays in their rooms whatever else happens. */
+  watching: Set<string>;
 }
 
 type AdminSocket = Socket<DefaultEventsMap, AdminServerToClientEvents, DefaultEventsMap, AdminSocketData>;
@@ -80,6 +82,7 @@ export class AdminGateway implements OnGatewayInit, OnGatewayConnection, OnGatew
 
   async handleConnection(socket: AdminSocket): Promise<void> {
     rejectUnknownEvents(socket, ADMIN_EVENTS);
+    socket.data.watching = new Set();
     this.sockets.inc({ namespace: 'admin' });
     this.admins.set(this.localAdminIds().length);
     // An admin sees every user's sessions: the socket closes when its token expires, as on /chat.
@@ -110,15 +113,19 @@ export class AdminGateway implements OnGatewayInit, OnGatewayConnection, OnGatew
 
   /** Streams the session read-only; the answer holds its newest page and the reply in flight. */
   @SubscribeMessage('admin:watch')
-  async watch(@ConnectedSocket() socket: AdminSocket, @MessageBody() payload: AdminSessionRefPayload) {
-    // Joined first: whatever the reply in flight says after this, the administrator receives as deltas.
-    await this.sessions.find(payload.sessionId);
-    await socket.join(sessionRoom(payload.sessionId));
-    return this.takeover.watch(this.actor(socket), payload.sessionId);
+  watch(@ConnectedSocket() socket: AdminSocket, @MessageBody() payload: AdminSessionRefPayload) {
+    const { sessionId } = payload;
+    // Joined before the reads: whatever the reply in flight says after them arrives as deltas.
+    return this.takeover.watch(this.actor(socket), sessionId, async () => {
+      socket.data.watching.add(sessionId);
+      await socket.join(sessionRoom(sessionId));
+    });
   }
 
+  /** Stops the session's events, also for the administrator holding it. */
   @SubscribeMessage('admin:unwatch')
   async unwatch(@ConnectedSocket() socket: AdminSocket, @MessageBody() payload: AdminSessionRefPayload) {
+    socket.data.watching.delete(payload.sessionId);
     await socket.leave(sessionRoom(payload.sessionId));
     return {};
   }
@@ -126,8 +133,16 @@ export class AdminGateway implements OnGatewayInit, OnGatewayConnection, OnGatew
   /** Takes the session over: the AI stops, and user messages reach this administrator. */
   @SubscribeMessage('admin:join')
   async join(@ConnectedSocket() socket: AdminSocket, @MessageBody() payload: AdminSessionRefPayload) {
-    await socket.join(sessionRoom(payload.sessionId));
-    return this.takeover.join(this.actor(socket), payload.sessionId);
+    const room = sessionRoom(payload.sessionId);
+    // Joined first, so nothing said once the session is this administrator's is missed; left again when
+    // the takeover was refused, unless the socket watches the session.
+    await socket.join(room);
+    try {
+      return await this.takeover.join(this.actor(socket), payload.sessionId);
+    } catch (error) {
+      if (!socket.data.watching.has(payload.sessionId)) await socket.leave(room);
+      throw error;
+    }
   }
 
   /** Hands the session back to the AI. The administrator keeps watching it until `admin:unwatch`. */

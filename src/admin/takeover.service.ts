@@ -11,7 +11,7 @@ import { AppConfig } from '../config/app-config';
 import { withDbRetry } from '../database/db-retry';
 import { HELP_PICKUP, RELEASES, TAKEOVERS, TURNS_TAKEN_OVER } from '../metrics/chatbox.metrics';
 import { AdminSessionView, SessionView, TranscriptPage } from '../session/session-views';
-import { OwnerChangeCause, SessionOwner, SessionRecord, SessionService } from '../session/session.service';
+import { OwnerChange, OwnerChangeCause, SessionOwner, SessionRecord, SessionService } from '../session/session.service';
 import { InFlightReply, TurnEngine } from '../turn/turn-engine.service';
 
 /** Who acts on a session from the admin side, and under which request (for the audit log). */
@@ -92,7 +92,11 @@ export class TakeoverService {
     let session = await this.sessions.find(sessionId);
     for (let attempt = 0; attempt < 5; attempt++) {
       if (session.status !== 'active') throw new AppError('session_ended', 'This session has ended');
-      if (session.owner === me) return this.afterJoin(principal, session);
+      if (session.owner === me) {
+        // Stopped again in case the attempt that took the session failed before it stopped the AI.
+        await this.stopAi(sessionId);
+        return this.afterJoin(principal, session, session.epoch);
+      }
       if (session.owner !== 'ai') {
         const holder = holderOf(session);
         throw new AppError('session_taken', `${holder.name ?? holder.id} already holds this session`, { holder });
@@ -105,17 +109,13 @@ export class TakeoverService {
       });
       if (taken) {
         this.takeovers.inc();
-        // The AI stops first: every moment counts while its reply streams. What follows waits for its cut
-        // reply to be stored, so the two never write the session at once.
-        if (await this.turns.stop(sessionId, 'owner_changed')) {
-          this.turnsTakenOver.inc();
-          await this.turns.settled(sessionId, STOP_WAIT_MS);
-        }
+        // The AI stops first: every moment counts while its reply streams.
+        if (await this.stopAi(sessionId)) this.turnsTakenOver.inc();
         if (session.helpOpen && session.help) {
           this.pickup.observe((Date.now() - new Date(session.help.requestedAt).getTime()) / 1000);
         }
-        await this.record('takeover', principal, sessionId, requestId, { epoch: taken.epoch });
-        return this.afterJoin(principal, taken);
+        await this.record('takeover', principal, sessionId, requestId, { epoch: taken.change.epoch });
+        return this.afterJoin(principal, taken.session, taken.change.epoch);
       }
       session = await this.sessions.find(sessionId);
     }
@@ -123,17 +123,27 @@ export class TakeoverService {
   }
 
   /**
-   * What follows a takeover, safe to repeat: what the AI owed is the human's, the help request is answered,
-   * the transcript says who joined, and the user's devices are told.
+   * Stops the AI's running reply and waits for it to be stored, so what follows never writes the session
+   * at the same moment (bounded: a reply on a replica that died is settled when its lease expires).
    */
-  private async afterJoin(principal: Principal, session: SessionRecord): Promise<SessionView> {
+  private async stopAi(sessionId: string): Promise<boolean> {
+    if (!(await this.turns.stop(sessionId, 'owner_changed'))) return false;
+    await this.turns.settled(sessionId, STOP_WAIT_MS);
+    return true;
+  }
+
+  /**
+   * What follows a takeover at `epoch`, safe to repeat: what the AI owed is the human's, the help request
+   * is answered, the transcript says who joined (once), and the user's devices are told.
+   */
+  private async afterJoin(principal: Principal, session: SessionRecord, epoch: number): Promise<SessionView> {
     const sessionId = session._id;
     await this.sessions.handToHuman(sessionId);
     await this.sessions.closeHelp(sessionId, ownerOf(principal));
     const name = principal.name ?? null;
     const marker = await this.sessions.systemMarker(
       sessionId,
-      `s:owner:${session.epoch}`,
+      `s:owner:${epoch}`,
       `${name ?? 'A human agent'} joined the conversation`,
     );
     const view = await this.sessions.view(sessionId);
@@ -150,7 +160,7 @@ export class TakeoverService {
   /** The holder hands the session back to the AI; idempotent once the AI owns it. */
   async leave(actor: AdminActor, sessionId: string): Promise<SessionView> {
     const session = await this.sessions.find(sessionId);
-    if (session.owner === 'ai') return this.sessions.toView(session);
+    if (session.owner === 'ai') return this.releasedAgain(session);
     if (session.owner !== ownerOf(actor.principal)) {
       throw new AppError('forbidden', 'Another administrator holds this session');
     }
@@ -160,62 +170,81 @@ export class TakeoverService {
   /** Any administrator hands a held session back to the AI (REST); idempotent once the AI owns it. */
   async forceRelease(actor: AdminActor, sessionId: string): Promise<SessionView> {
     const session = await this.sessions.find(sessionId);
-    if (session.owner === 'ai') return this.sessions.toView(session);
+    if (session.owner === 'ai') return this.releasedAgain(session);
     return this.release(session, 'released', actor);
   }
 
   /**
    * Hands back the sessions whose holder has had no socket for ADMIN_RELEASE_AFTER_MS, or wrote nothing for
-   * ADMIN_IDLE_RELEASE_MS. Safe on every replica at once: the owner change lets one of them make it.
+   * ADMIN_IDLE_RELEASE_MS. Safe on every replica at once: the owner change lets one of them make it. Each
+   * candidate is read again before it is released, so a holder who just wrote keeps the session.
    */
-  async releaseAbandoned(now = Date.now()): Promise<string[]> {
-    const { releaseAfterMs, idleReleaseMs } = this.config.admin;
+  async releaseAbandoned(): Promise<string[]> {
     const released: string[] = [];
-    for (const session of await this.sessions.heldSessions(RELEASE_BATCH)) {
-      const hold = session.hold;
-      if (!hold) continue;
-      const cause: ReleaseCause | undefined =
-        now - new Date(hold.seenAt).getTime() >= releaseAfterMs
-          ? 'admin_gone'
-          : now - new Date(hold.wroteAt).getTime() >= idleReleaseMs
-            ? 'admin_idle'
-            : undefined;
-      if (!cause) continue;
+    for (const candidate of await this.sessions.heldSessions(RELEASE_BATCH)) {
       try {
+        const session = await this.sessions.find(candidate._id);
+        const cause = this.abandonment(session);
+        if (!cause) continue;
         await this.release(session, cause);
         released.push(session._id);
       } catch (error) {
-        this.logger.warn({ err: error, sessionId: session._id, cause }, 'abandoned session not released yet');
+        this.logger.warn({ err: error, sessionId: candidate._id }, 'abandoned session not released yet');
       }
     }
     return released;
   }
 
+  private abandonment(session: SessionRecord): ReleaseCause | undefined {
+    const { hold } = session;
+    if (session.owner === 'ai' || session.status !== 'active' || !hold) return undefined;
+    const now = Date.now();
+    if (now - new Date(hold.seenAt).getTime() >= this.config.admin.releaseAfterMs) return 'admin_gone';
+    if (now - new Date(hold.wroteAt).getTime() >= this.config.admin.idleReleaseMs) return 'admin_idle';
+    return undefined;
+  }
+
   private async release(session: SessionRecord, cause: ReleaseCause, actor?: AdminActor): Promise<SessionView> {
     const sessionId = session._id;
-    const holder = holderOf(session);
     const released = await this.sessions.changeOwner(session, {
       owner: 'ai',
       cause,
       actor: actor ? ownerOf(actor.principal) : 'system',
     });
-    // Someone else changed it first (another release, another replica's sweep): theirs is what happened.
+    // Someone else changed it first (another release, another replica's sweep): they finish it.
     if (!released) return this.sessions.view(sessionId);
     this.releases.inc({ cause });
-    await this.record('release', actor?.principal, sessionId, actor?.requestId ?? `release:${sessionId}`, {
+    await this.record('release', actor?.principal, sessionId, actor?.requestId ?? `release:${released.change._id}`, {
       cause,
-      holder: holder.id,
-      epoch: released.epoch,
+      holder: released.change.previousOwner.slice('admin:'.length),
+      epoch: released.change.epoch,
     });
-    // Messages that reached the session while it changed hands were the human's too: the AI answers what follows.
-    await this.sessions.handToHuman(sessionId);
-    const marker = await this.sessions.systemMarker(sessionId, `s:owner:${released.epoch}`, RELEASE_TEXT[cause]);
-    const view = this.sessions.toView(released);
+    // Messages that reached the session up to the change were the human's: the AI answers what follows.
+    return this.afterRelease(released.session, released.change, released.session.lastSeq);
+  }
+
+  /** A hand-back asked for again: what its first attempt may have left undone is finished. */
+  private async releasedAgain(session: SessionRecord): Promise<SessionView> {
+    const change = session.epoch > 0 ? await this.sessions.ownerChange(session._id, session.epoch) : null;
+    if (!change || change.owner !== 'ai') return this.sessions.toView(session);
+    return this.afterRelease(session, change);
+  }
+
+  /**
+   * What follows a hand-back, safe to repeat: the messages the human was left (up to `handBackUpToSeq`) stay
+   * unanswered by the AI, the transcript says so (once), and the user's devices are told.
+   */
+  private async afterRelease(session: SessionRecord, change: OwnerChange, handBackUpToSeq?: number) {
+    const sessionId = session._id;
+    if (handBackUpToSeq !== undefined) await this.sessions.handToHuman(sessionId, handBackUpToSeq);
+    const cause = change.cause as ReleaseCause;
+    const marker = await this.sessions.systemMarker(sessionId, `s:owner:${change.epoch}`, RELEASE_TEXT[cause]);
+    const view = await this.sessions.view(sessionId);
     if (marker) this.broadcaster.toSessionAndUser(sessionId, session.userId, 'message:new', { ...marker });
     this.broadcaster.toSessionAndUser(sessionId, session.userId, 'admin:left', {
       sessionId,
-      adminId: holder.id,
-      adminName: holder.name,
+      adminId: change.previousOwner.slice('admin:'.length),
+      adminName: change.previousOwnerName ?? null,
       reason: cause,
     });
     this.broadcaster.toSessionAndUser(sessionId, session.userId, 'session:state', { ...view });
@@ -264,15 +293,21 @@ export class TakeoverService {
   }
 
   /**
-   * The session, its newest page and the reply in flight, for an administrator who joined its room (so every
-   * frame after what `inFlight` holds arrives as a delta). Recorded in the audit log: it shows a transcript.
+   * Records the watch, lets `enter` join the administrator to the session's room, then reads the session,
+   * its newest page and the reply in flight (every frame after what `inFlight` holds arrives as a delta).
+   * Nothing is shown, live or stored, that the audit log does not hold.
    */
-  async watch({ principal, requestId }: AdminActor, sessionId: string): Promise<WatchResult> {
+  async watch(
+    { principal, requestId }: AdminActor,
+    sessionId: string,
+    enter: () => Promise<void>,
+  ): Promise<WatchResult> {
+    await this.sessions.find(sessionId);
+    await this.audit.record({ action: 'watch', actor: actorOf(principal), sessionId, requestId });
+    await enter();
     const session = await this.sessions.adminView(sessionId);
     const inFlight = await this.turns.inFlight(sessionId);
     const transcript = await this.sessions.transcript(sessionId);
-    // Required, unlike the records of changes already made: nothing is shown that the log does not hold.
-    await this.audit.record({ action: 'watch', actor: actorOf(principal), sessionId, requestId });
     return { session, ...transcript, inFlight };
   }
 

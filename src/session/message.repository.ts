@@ -53,9 +53,10 @@ export class MessageRepository {
     return this.model.distinct('sessionId', { sessionId: trusted({ $in: sessionIds }), answered: false }).exec();
   }
 
-  /** Every message the AI still owes is the human's now: no AI turn answers it, then or later. */
-  async handToHuman(sessionId: string): Promise<void> {
-    await this.model.updateMany({ sessionId, answered: false }, { $set: { answered: true } });
+  /** Every message the AI still owes (up to `upToSeq`) is the human's now: no AI turn answers it, then or later. */
+  async handToHuman(sessionId: string, upToSeq?: number): Promise<void> {
+    const upTo = upToSeq === undefined ? {} : { seq: trusted({ $lte: upToSeq }) };
+    await this.model.updateMany({ sessionId, answered: false, ...upTo }, { $set: { answered: true } });
   }
 
   /**

@@ -216,7 +216,13 @@ export class SessionRepository {
     await this.model.updateOne(
       { _id: change.sessionId, epoch: trusted({ $lt: change.epoch }) },
       {
-        $set: { owner: change.owner, epoch: change.epoch, hold, ...(hold ? { assisted: true } : {}) },
+        // A takeover is an administrator answering: the AI may ask for a human again after it.
+        $set: {
+          owner: change.owner,
+          epoch: change.epoch,
+          hold,
+          ...(hold ? { assisted: true, aiHelpAsked: false } : {}),
+        },
         $inc: { rev: 1 },
       },
     );

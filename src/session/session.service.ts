@@ -10,7 +10,7 @@ import { ContentCipher } from './content-cipher';
 import { MessageRecord, MessageRepository } from './message.repository';
 import { MessageStatus } from './schemas/message.schema';
 import { OwnerChangeCause } from './schemas/owner-change.schema';
-import { HelpSource, SessionOwner } from './schemas/session.schema';
+import { AdminHold, HelpSource, SessionOwner } from './schemas/session.schema';
 import { OwnerChange, OwnerChangeRepository } from './owner-change.repository';
 import { SessionEvents } from './session-events';
 import { StopReason, TurnLease } from './schemas/turn-lease.schema';
@@ -22,6 +22,7 @@ import { TurnLeaseRepository } from './turn-lease.repository';
 export type { SessionCursor, SessionRecord, TurnStats } from './session.repository';
 export type { SessionOwner } from './schemas/session.schema';
 export type { OwnerChangeCause } from './schemas/owner-change.schema';
+export type { OwnerChange } from './owner-change.repository';
 export type { StopReason, TurnLease } from './schemas/turn-lease.schema';
 
 /** A user message the AI owes an answer, with the attempt its next reply is stored under. */
@@ -83,6 +84,18 @@ export interface AppendResult {
 }
 
 const SEQ_ATTEMPTS = 5;
+
+/** The hold a change of owner gives: the administrator's, from the change on; none when the AI takes it back. */
+const holdOf = (change: OwnerChange): AdminHold | null =>
+  change.owner === 'ai'
+    ? null
+    : {
+        adminId: change.owner.slice('admin:'.length),
+        adminName: change.ownerName,
+        since: change.at,
+        seenAt: change.at,
+        wroteAt: change.at,
+      };
 
 const isRecoverable = (code: string) => (ERRORS as Record<string, { recoverable: boolean }>)[code]?.recoverable ?? true;
 export const PAGE_LIMIT = 200;
@@ -174,7 +187,7 @@ export class SessionService implements OnModuleInit {
 
   /** The session if the principal owns it; 404 otherwise, so ids of others reveal nothing. */
   async getOwned(principal: Principal, sessionId: string): Promise<SessionRecord> {
-    const session = await this.sessions.findById(sessionId);
+    const session = await this.load(sessionId);
     if (!session || session.userId !== principal.userId) throw new AppError('not_found', 'Session not found');
     return session;
   }
@@ -273,7 +286,7 @@ export class SessionService implements OnModuleInit {
   }
 
   async find(sessionId: string): Promise<SessionRecord> {
-    const session = await this.sessions.findById(sessionId);
+    const session = await this.load(sessionId);
     if (!session) throw new AppError('not_found', 'Session not found');
     return session;
   }
@@ -435,7 +448,10 @@ export class SessionService implements OnModuleInit {
    * recorded first (a unique insert), then written to the session, checked, and written again if a
    * concurrent write on a read-then-write server put the old owner back.
    */
-  async changeOwner(from: SessionRecord, to: OwnerChangeRequest): Promise<SessionRecord | null> {
+  async changeOwner(
+    from: SessionRecord,
+    to: OwnerChangeRequest,
+  ): Promise<{ session: SessionRecord; change: OwnerChange } | null> {
     const epoch = (from.epoch ?? 0) + 1;
     const change: OwnerChange = {
       _id: `${from._id}:${epoch}`,
@@ -443,18 +459,15 @@ export class SessionService implements OnModuleInit {
       epoch,
       owner: to.owner,
       previousOwner: from.owner ?? 'ai',
+      previousOwnerName: from.hold?.adminName,
       ownerName: to.ownerName,
       cause: to.cause,
       actor: to.actor,
       at: new Date(),
     };
-    if (!(await this.ownerChanges.insert(change))) {
-      // Someone changed it first: their change is written (they may have stopped before writing it).
-      const winner = await this.ownerChanges.find(from._id, epoch);
-      if (winner) await this.applyOwnerChange(winner);
-      return null;
-    }
-    const after = await this.applyOwnerChange(change);
+    // Someone changed it first: every read from now on sees their change (see `load`).
+    if (!(await this.ownerChanges.insert(change))) return null;
+    await this.sessions.applyOwnerChange(change, holdOf(change));
     this.events.changed(from._id);
     this.events.emit({
       type: 'owner.changed',
@@ -465,32 +478,35 @@ export class SessionService implements OnModuleInit {
       cause: change.cause,
       epoch: change.epoch,
     });
-    return after;
+    return { session: await this.find(from._id), change };
   }
 
-  private async applyOwnerChange(change: OwnerChange): Promise<SessionRecord> {
-    const hold =
-      change.owner === 'ai'
-        ? null
-        : {
-            adminId: change.owner.slice('admin:'.length),
-            adminName: change.ownerName,
-            since: change.at,
-            seenAt: change.at,
-            wroteAt: change.at,
-          };
-    let session = await this.find(change.sessionId);
-    for (let attempt = 0; attempt < 3 && session.epoch < change.epoch; attempt++) {
-      await this.sessions.applyOwnerChange(change, hold);
-      session = await this.find(change.sessionId);
+  /**
+   * The session as stored, with every change of owner recorded after its epoch applied: the record of a
+   * change is the truth, the session's `owner` and `epoch` a copy of it that a writer may not have written
+   * yet (it stopped first) or that a concurrent write undid (on a server whose updates read, then write
+   * back the whole document). Such a copy is written again for the readers of the stored fields.
+   */
+  private async load(sessionId: string): Promise<SessionRecord | null> {
+    let session = await this.sessions.findById(sessionId);
+    while (session) {
+      const next = await this.ownerChanges.find(session._id, (session.epoch ?? 0) + 1);
+      if (!next) return session;
+      const hold = holdOf(next);
+      await this.sessions.applyOwnerChange(next, hold);
+      session = { ...session, owner: next.owner, epoch: next.epoch, hold, assisted: session.assisted || hold !== null };
     }
-    if (session.epoch < change.epoch) throw new AppError('busy', 'The session is changing hands; try again');
-    return session;
+    return null;
   }
 
-  /** Every message the AI still owes is left to the human who holds (or held) the session. */
-  handToHuman(sessionId: string): Promise<void> {
-    return this.messages.handToHuman(sessionId);
+  /** Every message the AI still owes (up to `upToSeq`) is left to the human who holds, or held, the session. */
+  handToHuman(sessionId: string, upToSeq?: number): Promise<void> {
+    return this.messages.handToHuman(sessionId, upToSeq);
+  }
+
+  /** The recorded change that brought the session to `epoch`, if any. */
+  ownerChange(sessionId: string, epoch: number): Promise<OwnerChange | null> {
+    return this.ownerChanges.find(sessionId, epoch);
   }
 
   heldSessions(limit: number): Promise<SessionRecord[]> {
@@ -526,7 +542,7 @@ export class SessionService implements OnModuleInit {
     expiresAt: Date,
   ): Promise<{ lease: TurnLease; session: SessionRecord | null } | null> {
     const lease = await this.leases.renew(sessionId, turnId, expiresAt);
-    return lease && { lease, session: await this.sessions.findById(sessionId) };
+    return lease && { lease, session: await this.load(sessionId) };
   }
 
   releaseTurn(sessionId: string, turnId: string): Promise<boolean> {

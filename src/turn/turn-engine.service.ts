@@ -442,6 +442,9 @@ export class TurnEngine implements OnModuleInit, OnApplicationBootstrap, BeforeA
     const sessionId = session._id;
     const deadline = Date.now() + this.config.chat.turnLeaseMs;
     try {
+      // An administrator who took the session while the reply was being stored answers the user already.
+      const current = await withDbRetry(() => this.sessions.find(sessionId), { deadline });
+      if (current.owner !== 'ai') return;
       if (!(await withDbRetry(() => this.sessions.claimAiHelpRequest(sessionId), { deadline }))) return;
       const { session: view, marker } = await withDbRetry(
         () =>

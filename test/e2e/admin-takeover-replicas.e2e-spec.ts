@@ -1,9 +1,11 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import mongoose, { Connection } from 'mongoose';
 import { FakeLlmServer } from '../servers/fake-llm-server';
 import { AdminClient } from '../utils/admin-client';
 import { ChatClient, signToken } from '../utils/chat-client';
 import { ChatboxProcess } from '../utils/chatbox-process';
 import { testMongoUri } from '../utils/test-app';
+import { waitFor } from '../utils/wait-for';
 
 const HANDOFF_MESSAGE = 'A person from our team will take it from here.';
 
@@ -12,6 +14,7 @@ describe('human takeover, on two service processes sharing Redis', () => {
   const secret = randomBytes(32).toString('base64');
   let processes: ChatboxProcess[];
   let urls: string[];
+  let db: Connection;
   const closers: { close(): void }[] = [];
 
   beforeAll(async () => {
@@ -42,9 +45,11 @@ describe('human takeover, on two service processes sharing Redis', () => {
     };
     processes = [new ChatboxProcess(env), new ChatboxProcess(env)];
     urls = await Promise.all(processes.map((p) => p.listening()));
+    db = await mongoose.createConnection(env.MONGODB_URI).asPromise();
   });
   afterEach(() => closers.splice(0).forEach((c) => c.close()));
   afterAll(async () => {
+    await db.close();
     await Promise.all(processes.map((p) => p.stop()));
     await fake.stop();
   });
@@ -102,6 +107,14 @@ describe('human takeover, on two service processes sharing Redis', () => {
     expect(messages.filter((m) => m.sender === 'system').map((m) => m.content)).toEqual([
       'The assistant asked for a human: refund above the agent limit',
     ]);
+
+    // Once an administrator has taken the session, the model may ask again after the hand-back.
+    await watcher.ok('admin:join', { sessionId });
+    await watcher.ok('admin:leave', { sessionId });
+    const { messageId: later } = await send(u, sessionId, 'one more question');
+    await u.waitForEvent('ai:end', (e) => e.replyTo === later);
+    const offered = fake.of('openai')[asked + 2].body.tools as { function: { name: string } }[];
+    expect(offered.map((tool) => tool.function.name)).toEqual(['request_human']);
   });
 
   it('lets exactly one of two admins on two replicas take a session, 20 times; the other is told who holds it', async () => {
@@ -179,6 +192,17 @@ describe('human takeover, on two service processes sharing Redis', () => {
     const ann = await admin(urls[1], 'Ann');
     await ann.ok('admin:join', { sessionId });
     await u.waitForEvent('admin:joined', (e) => e.sessionId === sessionId);
+    // Connected to the other replica, the admin keeps the session past the grace period: the replica
+    // holding its socket keeps refreshing the hold.
+    const stored = () => db.collection('sessions').findOne({ _id: sessionId as never });
+    await waitFor(
+      async () => {
+        const hold = (await stored())?.hold as { since: Date; seenAt: Date } | undefined;
+        return hold && hold.seenAt.getTime() - hold.since.getTime() > 2000;
+      },
+      { timeoutMs: 10000, what: 'the hold to be refreshed past the grace period' },
+    );
+    expect(await stored()).toMatchObject({ owner: `admin:${ann.id}` });
     ann.close();
     const left = await u.waitForEvent('admin:left', (e) => e.sessionId === sessionId, 15000);
     expect(left).toEqual({ sessionId, adminId: ann.id, adminName: 'Ann', reason: 'admin_gone' });

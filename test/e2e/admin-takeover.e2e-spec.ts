@@ -236,7 +236,7 @@ describe('human takeover, in one process', () => {
   });
 
   it('gives session_taken naming the holder to a second admin, and lets only the holder leave', async () => {
-    const { sessionId } = await conversation();
+    const { client, sessionId } = await conversation();
     const ann = await admin('Ann');
     const bob = await admin('Bob');
     await ann.ok('admin:join', { sessionId });
@@ -245,9 +245,41 @@ describe('human takeover, in one process', () => {
       error: { code: 'session_taken', holder: { id: ann.id, name: 'Ann' }, recoverable: false },
     });
     expect(await bob.call('admin:leave', { sessionId })).toMatchObject({ ok: false, error: { code: 'forbidden' } });
+    // Refused, Bob is not left listening to the session.
+    const { messageId } = await send(client, sessionId, 'hello?');
+    await ann.waitForEvent('message:new', (e) => e.id === messageId);
+    expect(bob.named('message:new')).toEqual([]);
     expect(await bob.call('admin:join', { sessionId: randomUUID() })).toMatchObject({
       ok: false,
       error: { code: 'not_found' },
+    });
+  });
+
+  it('finishes a hand-back whose first attempt stopped after recording it, when asked again', async () => {
+    const { client, sessionId } = await conversation();
+    const ann = await admin('Ann');
+    const { epoch } = await ann.ok<SessionState>('admin:join', { sessionId });
+    // What a replica that died right after recording the release leaves: the change, nothing else.
+    await db.collection('owner_changes').insertOne({
+      _id: `${sessionId}:${epoch + 1}`,
+      sessionId,
+      epoch: epoch + 1,
+      owner: 'ai',
+      previousOwner: `admin:${ann.id}`,
+      previousOwnerName: 'Ann',
+      cause: 'admin_left',
+      actor: `admin:${ann.id}`,
+      at: new Date(),
+    } as never);
+    expect(await ann.ok<SessionState>('admin:leave', { sessionId })).toMatchObject({ owner: 'ai', epoch: epoch + 1 });
+    expect(await client.waitForEvent('admin:left', (e) => e.sessionId === sessionId)).toMatchObject({
+      adminName: 'Ann',
+      reason: 'admin_left',
+    });
+    const messages = await transcript(client, sessionId);
+    expect(messages.at(-1)).toMatchObject({
+      sender: 'system',
+      content: 'The human agent left the conversation; the assistant answers again',
     });
   });
 

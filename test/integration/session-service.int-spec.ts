@@ -241,13 +241,29 @@ describe(SessionService.name, () => {
     const made = (await Promise.all([takeover('ann'), takeover('bob')])).filter((s) => s !== null);
     expect(made).toHaveLength(1);
     const held = await sut.find(session.id);
-    expect(held).toMatchObject({ owner: made[0]?.owner, epoch: 1, assisted: true });
+    expect(held).toMatchObject({ owner: made[0]?.session.owner, epoch: 1, assisted: true });
+    expect(made[0]?.change).toMatchObject({ _id: `${session.id}:1`, epoch: 1, previousOwner: 'ai', cause: 'takeover' });
     expect(sut.toView(held).holder).toEqual({ id: held.owner.slice('admin:'.length), name: held.hold?.adminName });
     // A change based on the epoch before is refused, whoever asks.
     expect(await takeover('cy')).toBeNull();
     const back = await sut.changeOwner(held, { owner: 'ai', cause: 'admin_left', actor: held.owner });
-    expect(back).toMatchObject({ owner: 'ai', epoch: 2, hold: null, assisted: true });
+    expect(back?.session).toMatchObject({ owner: 'ai', epoch: 2, hold: null, assisted: true });
+    expect(back?.change).toMatchObject({ previousOwner: held.owner, previousOwnerName: held.hold?.adminName });
     expect(sut.toView(await sut.find(session.id))).toMatchObject({ owner: 'ai', epoch: 2, holder: null });
+  });
+
+  it('reads the recorded owner when a concurrent write put the old one back, and writes it again', async () => {
+    const { session } = await sut.start(principal(), 'demo');
+    await sut.changeOwner(await sut.find(session.id), { owner: 'admin:ann', cause: 'takeover', actor: 'admin:ann' });
+    // What a read-then-write update that read the session before the change leaves behind.
+    await connection
+      .collection('sessions')
+      .updateOne({ _id: session.id as never }, { $set: { owner: 'ai', epoch: 0, hold: null } });
+    expect(await sut.find(session.id)).toMatchObject({ owner: 'admin:ann', epoch: 1, hold: { adminId: 'ann' } });
+    expect(await connection.collection('sessions').findOne({ _id: session.id as never })).toMatchObject({
+      owner: 'admin:ann',
+      epoch: 1,
+    });
   });
 
   it('tells help.requested once per request opened, and owner.changed once per change made', async () => {

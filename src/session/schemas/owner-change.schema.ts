@@ -30,6 +30,8 @@ export class OwnerChangeDoc {
   @Prop({ required: true }) epoch!: number;
   @Prop({ type: String, required: true }) owner!: SessionOwner;
   @Prop({ type: String, required: true }) previousOwner!: SessionOwner;
+  /** The administrator's display name, when the change takes the session from one. */
+  @Prop({ type: String }) previousOwnerName?: string;
   /** The administrator's display name, when an administrator takes the session. */
   @Prop({ type: String }) ownerName?: string;
   @Prop({ type: String, required: true }) cause!: OwnerChangeCause;
