@@ -293,6 +293,7 @@ describe('human takeover, in one process', () => {
     expect(await asUser.json()).toMatchObject({ code: 'forbidden' });
 
     const bobToken = await signToken(t.env.JWT_SECRET, { sub: 'a-bob', name: 'Bob', roles: ['admin'] });
+    const releases = await metric('chatbox_releases_total{cause="released"}');
     const released = await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${bobToken}` } });
     expect(released.status).toBe(200);
     expect(await released.json()).toMatchObject({ id: sessionId, owner: 'ai', holder: null });
@@ -302,6 +303,22 @@ describe('human takeover, in one process', () => {
     });
     const again = await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${bobToken}` } });
     expect(await again.json()).toMatchObject({ owner: 'ai', epoch: 2 });
+    // Counted once, by cause, however often it was asked for.
+    expect(await metric('chatbox_releases_total{cause="released"}')).toBe(releases + 1);
+  });
+
+  it('counts the distinct admins connected to the replica', async () => {
+    // The admins of earlier tests are closed; their disconnects may still be on their way.
+    await waitFor(async () => (await metric('chatbox_admins_connected')) === 0, { what: 'no admin connected' });
+    const first = await admin('Ann');
+    const sameAdmin = new AdminClient(
+      t.baseUrl,
+      await signToken(t.env.JWT_SECRET, { sub: first.id, name: 'Ann', roles: ['admin'] }),
+    );
+    clients.push(sameAdmin);
+    await sameAdmin.connected();
+    await admin('Bob');
+    expect(await metric('chatbox_admins_connected')).toBe(2);
   });
 
   it('hands back a session whose holder wrote nothing for ADMIN_IDLE_RELEASE_MS, and tells the user', async () => {
