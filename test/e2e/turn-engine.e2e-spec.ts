@@ -353,7 +353,7 @@ describe('the turn engine', () => {
       // What a takeover does to the record; no stop signal is sent, so the runner must see it at renewal.
       const sessions = app.app.get(SessionService);
       const change = { owner: 'admin:ops-1', cause: 'takeover', actor: 'admin:ops-1' } as const;
-      expect(await sessions.changeOwner(await sessions.find(sessionId), change)).toMatchObject({ epoch: 1 });
+      expect((await sessions.changeOwner(await sessions.find(sessionId), change))?.session).toMatchObject({ epoch: 1 });
       expect(await a.waitForEvent('ai:error', (e) => e.messageId === messageId)).toMatchObject({
         error: { code: 'interrupted', message: 'A human agent took over the conversation' },
       });
