@@ -33,6 +33,14 @@ export class RedisIoAdapter extends IoAdapter {
     const pub = new Redis(this.config.redis.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
     const sub = pub.duplicate();
     for (const client of [pub, sub]) client.on('error', () => undefined);
+    // The adapter publishes without waiting (a broadcast is fire-and-forget): one that races the shutdown
+    // and finds the client closed is dropped, never left as an unhandled rejection.
+    const publish = pub.publish.bind(pub);
+    pub.publish = (channel: string, message: string) =>
+      publish(channel, message).catch((error: unknown) => {
+        this.logger.debug({ err: error }, 'broadcast dropped: the Redis client is closed');
+        return 0;
+      });
     await Promise.all([pub.connect(), sub.connect()]);
     this.clients = [pub, sub];
     this.adapter = createAdapter(pub, sub, { requestsTimeout: 5000 });
