@@ -13,6 +13,7 @@ import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
 import { MetricsModule } from './metrics/metrics.module';
+import { NotificationModule } from './notification/notification.module';
 import { RedisModule } from './redis/redis.module';
 import { UserApiModule } from './user-api/user-api.module';
 
@@ -36,6 +37,7 @@ export class AppModule {
         RealtimeModule,
         GatewayModule,
         AdminModule,
+        NotificationModule,
         UserApiModule,
         HealthModule,
         MetricsModule.forRoot(),

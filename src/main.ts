@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { Logger } from 'nestjs-pino';
+import { describeNotificationConfig } from './notification/notification-config';
 import { createApp } from './app';
 import { DevTokenIssuer } from './auth/dev-token.issuer';
 import { RoomBroadcaster } from './common/realtime/room-broadcaster';
@@ -81,6 +82,7 @@ async function main(): Promise<void> {
     await app.listen({ port: config.http.port, host: config.http.host });
     const { port } = app.getHttpServer().address() as AddressInfo;
     logger.log(`listening on http://${config.http.host}:${port} under ${config.http.pathPrefix}`);
+    for (const line of describeNotificationConfig(config.notify.channels)) logger.log(`notifications: ${line}`);
     if (config.env === 'development') printDevBanner(config, port, app.get(DevTokenIssuer).issue(), embedded);
   } catch (error) {
     await embedded?.stop();

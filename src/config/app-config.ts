@@ -1,4 +1,6 @@
 import type { EmbeddedMongoBackend } from './env.schema';
+import type { ChannelKind } from '../notification/notification-channel';
+import type { NotificationConfig } from '../notification/notification-config';
 import { ModelConfig } from './llm-models';
 
 export type NodeEnv = 'development' | 'production' | 'test';
@@ -64,6 +66,24 @@ export interface AdminConfig {
   holdCheckMs: number;
 }
 
+export interface NotifyConfig {
+  /** Where notifications go (email, webhook, SMS; the log when none is configured). */
+  channels: NotificationConfig;
+  /** The same event about the same thing goes out at most once per channel in each window this long. */
+  minIntervalMs: number;
+  /** The channel of each escalation step after the first, in order (empty: no escalation). */
+  escalation: ChannelKind[];
+  /** The delay between escalation steps of a help request nobody took. */
+  escalateAfterMs: number;
+  maxAttempts: number;
+  retryBaseMs: number;
+  retryMaxMs: number;
+  /** How often every replica looks for deliveries due. */
+  pollMs: number;
+  /** How long an attempt is a replica's; a replica that died is replaced this long after. */
+  claimMs: number;
+}
+
 export interface LlmConfig {
   models: ModelConfig[];
   defaultModelId: string;
@@ -90,6 +110,7 @@ export class AppConfig {
   readonly auth!: AuthConfig;
   readonly chat!: ChatConfig;
   readonly admin!: AdminConfig;
+  readonly notify!: NotifyConfig;
   readonly llm!: LlmConfig;
   readonly encryption!: EncryptionConfig;
   /** `refreshMs`: how often figures read from the database (active sessions) are refreshed. */

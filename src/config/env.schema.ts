@@ -61,6 +61,27 @@ export class EnvVars {
   @Expose() @Type(() => Number) @Min(1) @Max(1000) @IsInt() SOCKETS_PER_USER = 10;
   @Expose() @Type(() => Number) @Min(1000) @Max(86400000) @IsInt() ADMIN_RELEASE_AFTER_MS = 120000;
   @Expose() @Type(() => Number) @Min(1000) @Max(86400000) @IsInt() ADMIN_IDLE_RELEASE_MS = 900000;
+  // Notification channels: checked in full by parseNotificationConfig, each problem naming its variable.
+  @Expose() @IsOptional() @IsString() SMTP_URL?: string;
+  @Expose() @IsOptional() @IsString() SMTP_TLS_REJECT_UNAUTHORIZED?: string;
+  @Expose() @IsOptional() @IsString() MAIL_FROM?: string;
+  @Expose() @IsOptional() @IsString() ADMIN_EMAILS?: string;
+  @Expose() @IsOptional() @IsString() ADMIN_CONSOLE_URL?: string;
+  @Expose() @IsOptional() @IsString() SMS_API_URL?: string;
+  @Expose() @IsOptional() @IsString() SMS_ACCOUNT_SID?: string;
+  @Expose() @IsOptional() @IsString() SMS_AUTH_TOKEN?: string;
+  @Expose() @IsOptional() @IsString() SMS_FROM?: string;
+  @Expose() @IsOptional() @IsString() ADMIN_PHONES?: string;
+  @Expose() @IsOptional() @IsString() WEBHOOK_URLS?: string;
+  @Expose() @IsOptional() @IsString() WEBHOOK_SECRET?: string;
+  @Expose() @Type(() => Number) @Min(1000) @Max(86400000) @IsInt() NOTIFY_MIN_INTERVAL_MS = 300000;
+  @Expose() @IsOptional() @IsString() HELP_ESCALATION?: string;
+  @Expose() @Type(() => Number) @Min(1000) @Max(86400000) @IsInt() HELP_ESCALATE_AFTER_MS = 300000;
+  @Expose() @Type(() => Number) @Min(1) @Max(50) @IsInt() NOTIFY_MAX_ATTEMPTS = 6;
+  @Expose() @Type(() => Number) @Min(10) @Max(3600000) @IsInt() NOTIFY_RETRY_BASE_MS = 2000;
+  @Expose() @Type(() => Number) @Min(10) @Max(86400000) @IsInt() NOTIFY_RETRY_MAX_MS = 300000;
+  @Expose() @Type(() => Number) @Min(50) @Max(600000) @IsInt() NOTIFY_POLL_MS = 1000;
+  @Expose() @Type(() => Number) @Min(1000) @Max(3600000) @IsInt() NOTIFY_CLAIM_MS = 60000;
   @Expose() @Type(() => Number) @Min(1) @Max(100000) @IsInt() HANDSHAKE_RATE_LIMIT_PER_MINUTE = 120;
   @Expose() @Type(() => Number) @Min(1) @Max(100000) @IsInt() PUBLIC_RATE_LIMIT_PER_MINUTE = 60;
   @Expose() @Type(() => Number) @Min(0) @Max(10000) @IsInt() DEMO_DELTA_INTERVAL_MS = 30;

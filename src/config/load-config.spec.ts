@@ -47,6 +47,21 @@ describe('loadConfig', () => {
     expect(config.metrics.token).toEqual(expect.stringMatching(/^[A-Za-z0-9+/]{43}=$/));
   });
 
+  it('stops at boot on a malformed ADMIN_EMAILS, naming it, and on an escalation over channels not configured', () => {
+    const email = { SMTP_URL: 'smtp://mail.internal:25', MAIL_FROM: 'chatbox@example.test' };
+    expect(problemsOf(production({ ...email, ADMIN_EMAILS: 'ann@example.test,not-an-address' }))).toEqual([
+      expect.stringContaining('ADMIN_EMAILS'),
+    ]);
+    expect(
+      problemsOf(production({ ...email, ADMIN_EMAILS: 'ann@example.test', HELP_ESCALATION: 'email,sms,pager' })),
+    ).toEqual([
+      'HELP_ESCALATION names unknown channels (pager); use log, email, sms, webhook',
+      'HELP_ESCALATION names channels that are not configured (sms)',
+    ]);
+    const config = loadConfig(production({ ...email, ADMIN_EMAILS: 'ann@example.test', HELP_ESCALATION: 'email' }));
+    expect(config.notify).toMatchObject({ escalation: ['email'], channels: { channels: ['email'] } });
+  });
+
   it('starts in production with strong random secrets and production defaults', () => {
     const config = loadConfig(production());
     expect(config.http.host).toBe('0.0.0.0');

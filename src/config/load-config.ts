@@ -3,6 +3,8 @@ import { isIP } from 'node:net';
 import * as path from 'node:path';
 import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
+import type { ChannelKind } from '../notification/notification-channel';
+import { parseNotificationConfig } from '../notification/notification-config';
 import { AppConfig, EncryptionConfig, NodeEnv } from './app-config';
 import { EnvVars } from './env.schema';
 import { parseModels } from './llm-models';
@@ -93,6 +95,19 @@ function parseEncryptionKeys(env: EnvVars, problems: string[], generate: () => s
  * reported together, each naming its variable. Production refuses weak or missing secrets;
  * other environments generate the secrets they are not given.
  */
+const CHANNEL_KINDS: readonly ChannelKind[] = ['log', 'email', 'sms', 'webhook'];
+
+/** HELP_ESCALATION: channel names, in order, each once. Whether each is configured is checked with the channels. */
+function parseEscalation(value: string | undefined, problems: string[]): ChannelKind[] {
+  const names = list(value);
+  const unknown = names.filter((n) => !CHANNEL_KINDS.includes(n as ChannelKind));
+  if (unknown.length > 0) {
+    problems.push(`HELP_ESCALATION names unknown channels (${unknown.join(', ')}); use ${CHANNEL_KINDS.join(', ')}`);
+  }
+  if (new Set(names).size !== names.length) problems.push('HELP_ESCALATION names a channel twice');
+  return names.filter((n): n is ChannelKind => CHANNEL_KINDS.includes(n as ChannelKind));
+}
+
 export function loadConfig(
   raw: NodeJS.ProcessEnv,
   secretsFor: (dataDir: string, env: NodeEnv) => SecretGenerator = () => randomSecret,
@@ -130,6 +145,12 @@ export function loadConfig(
     problems.push('JWT_JWKS_URL must use https (plain http only for loopback)');
   }
   const encryption = parseEncryptionKeys(env, problems, () => generate('ENCRYPTION_KEY'));
+  const channels = parseNotificationConfig(present, problems);
+  const escalation = parseEscalation(env.HELP_ESCALATION, problems);
+  const unconfigured = escalation.filter((kind) => !channels.channels.includes(kind));
+  if (unconfigured.length > 0) {
+    problems.push(`HELP_ESCALATION names channels that are not configured (${unconfigured.join(', ')})`);
+  }
   const metricsToken =
     production && env.METRICS_PORT && !env.METRICS_TOKEN ? undefined : secret('METRICS_TOKEN', env.METRICS_TOKEN);
   if (production && !env.MONGODB_URI) {
@@ -219,6 +240,17 @@ export function loadConfig(
       releaseAfterMs: env.ADMIN_RELEASE_AFTER_MS,
       idleReleaseMs: env.ADMIN_IDLE_RELEASE_MS,
       holdCheckMs: Math.min(30000, Math.max(100, Math.min(env.ADMIN_RELEASE_AFTER_MS, env.ADMIN_IDLE_RELEASE_MS) / 4)),
+    },
+    notify: {
+      channels,
+      minIntervalMs: env.NOTIFY_MIN_INTERVAL_MS,
+      escalation,
+      escalateAfterMs: env.HELP_ESCALATE_AFTER_MS,
+      maxAttempts: env.NOTIFY_MAX_ATTEMPTS,
+      retryBaseMs: env.NOTIFY_RETRY_BASE_MS,
+      retryMaxMs: env.NOTIFY_RETRY_MAX_MS,
+      pollMs: env.NOTIFY_POLL_MS,
+      claimMs: env.NOTIFY_CLAIM_MS,
     },
     encryption,
     llm: {

@@ -15,6 +15,18 @@ import { DemoLlmProvider } from './providers/demo-llm.provider';
 import { DifyLlmProvider } from './providers/dify-llm.provider';
 import { OpenAiLlmProvider } from './providers/openai-llm.provider';
 
+/** A provider endpoint's circuit opened (`closed` false) or closed again. */
+export interface CircuitChange {
+  provider: string;
+  /** `<provider>:<baseUrl>`: one circuit per endpoint. */
+  endpoint: string;
+  /** The model whose request changed it. */
+  modelId: string;
+  closed: boolean;
+}
+
+const endpointOf = (model: ModelConfig) => `${model.provider}:${model.baseUrl ?? 'default'}`;
+
 export interface TurnRequest {
   modelId: string;
   messages: PromptMessage[];
@@ -43,6 +55,7 @@ export class LlmService {
   private readonly config: LlmConfig;
   private readonly providers: Record<ModelConfig['provider'], LlmProvider>;
   private readonly breakers = new Map<string, CircuitBreaker>();
+  private readonly circuitListeners: ((change: CircuitChange) => void)[] = [];
 
   constructor(
     appConfig: AppConfig,
@@ -93,7 +106,7 @@ export class LlmService {
   }
 
   private breakerFor(model: ModelConfig): CircuitBreaker {
-    const key = `${model.provider}:${model.baseUrl ?? 'default'}`;
+    const key = endpointOf(model);
     let breaker = this.breakers.get(key);
     if (!breaker) {
       breaker = new CircuitBreaker(this.config.breaker);
@@ -181,10 +194,26 @@ export class LlmService {
   }
 
   private record(model: ModelConfig, breaker: CircuitBreaker, verdict: 'success' | 'failure' | undefined): void {
+    const wasClosed = breaker.state === 'closed';
     if (verdict === 'success') breaker.success();
     else if (verdict === 'failure') breaker.failure();
     else breaker.aborted();
-    this.circuitOpen.set({ provider: model.provider }, breaker.state === 'closed' ? 0 : 1);
+    const closed = breaker.state === 'closed';
+    this.circuitOpen.set({ provider: model.provider }, closed ? 0 : 1);
+    if (wasClosed !== closed) {
+      const change: CircuitChange = {
+        provider: model.provider,
+        endpoint: endpointOf(model),
+        modelId: model.id,
+        closed,
+      };
+      for (const listener of this.circuitListeners) listener(change);
+    }
+  }
+
+  /** Told when a provider endpoint's circuit opens (it keeps failing) or closes again, on this replica. */
+  onCircuitChange(listener: (change: CircuitChange) => void): void {
+    this.circuitListeners.push(listener);
   }
 
   private *countUsage(model: ModelConfig, usage: Extract<StreamEvent, { type: 'usage' }>): Generator<StreamEvent> {

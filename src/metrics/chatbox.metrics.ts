@@ -10,6 +10,9 @@ export const TAKEOVERS = 'chatbox_takeovers_total';
 export const RELEASES = 'chatbox_releases_total';
 export const TURNS_TAKEN_OVER = 'chatbox_ai_turns_taken_over_total';
 export const ADMINS_CONNECTED = 'chatbox_admins_connected';
+export const NOTIFICATIONS = 'chatbox_notifications_total';
+export const NOTIFICATION_LATENCY = 'chatbox_notification_delivery_seconds';
+export const NOTIFICATION_OUTBOX = 'chatbox_notification_outbox_pending';
 export const AI_TURNS = 'chatbox_ai_turns_total';
 export const TURN_DURATION = 'chatbox_ai_turn_duration_seconds';
 export const FIRST_DELTA = 'chatbox_ai_first_delta_seconds';
@@ -60,6 +63,21 @@ export const chatboxMetricProviders = [
   makeGaugeProvider({
     name: ADMINS_CONNECTED,
     help: 'Administrators (distinct people) with a socket on this replica (one may count on several replicas)',
+  }),
+  makeCounterProvider({
+    name: NOTIFICATIONS,
+    help: 'Notification attempts, by event, channel and outcome (sent, retried, failed, cancelled)',
+    labelNames: ['event', 'channel', 'outcome'],
+  }),
+  makeHistogramProvider({
+    name: NOTIFICATION_LATENCY,
+    help: 'From a notification being due to its delivery, in seconds, by event and channel',
+    labelNames: ['event', 'channel'],
+    buckets: [0.1, 0.5, 1, 2, 5, 10, 30, 60, 300],
+  }),
+  makeGaugeProvider({
+    name: NOTIFICATION_OUTBOX,
+    help: 'Notifications waiting in the outbox, as this replica last read it (the same figure on every replica: use max)',
   }),
   makeCounterProvider({ name: AI_TURNS, help: 'AI turns, by outcome', labelNames: ['outcome'] }),
   makeHistogramProvider({

@@ -1,0 +1,132 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { InjectMetric } from '@willsoto/nestjs-prometheus';
+import { Counter, Gauge, Histogram } from 'prom-client';
+import { AppConfig } from '../config/app-config';
+import { NOTIFICATION_LATENCY, NOTIFICATION_OUTBOX, NOTIFICATIONS } from '../metrics/chatbox.metrics';
+import { ChannelError, ChannelKind, NotificationChannel, NotificationEvent } from './notification-channel';
+import { NOTIFICATION_CHANNELS } from './notification.service';
+import { Delivery, OutboxRepository } from './outbox.repository';
+
+const BATCH = 20;
+/** How long one attempt may take before it is cut (the claim outlives it). */
+const ATTEMPT_TIMEOUT_MS = 15000;
+
+/** Whether a delivery is still worth making when it is due (an escalation whose request was picked up is not). */
+export type DeliveryCheck = (delivery: Delivery) => Promise<boolean>;
+
+/**
+ * Delivers the outbox, on every replica: each due delivery's next attempt is claimed by one replica (a
+ * unique insert), made, and the delivery ends `sent`, is retried with backoff and jitter after a retryable
+ * failure, or ends `failed` with the channel's last error. A replica that dies mid-attempt leaves a claim
+ * that expires; another replica makes the next attempt. Delivery is at least once: receivers de-duplicate
+ * on the delivery id, the same on every attempt.
+ */
+@Injectable()
+export class NotificationDispatcher implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(NotificationDispatcher.name);
+  private readonly replica = randomUUID();
+  private readonly byKind: Map<ChannelKind, NotificationChannel>;
+  private readonly checks = new Map<NotificationEvent, DeliveryCheck>();
+  private readonly stopping = new AbortController();
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<void>;
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly outbox: OutboxRepository,
+    @Inject(NOTIFICATION_CHANNELS) channels: NotificationChannel[],
+    @InjectMetric(NOTIFICATIONS) private readonly outcomes: Counter<string>,
+    @InjectMetric(NOTIFICATION_LATENCY) private readonly latency: Histogram<string>,
+    @InjectMetric(NOTIFICATION_OUTBOX) private readonly depth: Gauge<string>,
+  ) {
+    this.byKind = new Map(channels.map((c) => [c.kind, c]));
+  }
+
+  /** Deliveries of `event` are made only while `check` says so; the others end `cancelled`. */
+  checkBeforeSending(event: NotificationEvent, check: DeliveryCheck): void {
+    this.checks.set(event, check);
+  }
+
+  onApplicationBootstrap(): void {
+    this.timer = setInterval(() => {
+      this.running ??= this.drain().finally(() => (this.running = undefined));
+    }, this.config.notify.pollMs);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    clearInterval(this.timer);
+    this.stopping.abort();
+    await this.running;
+  }
+
+  /** Makes the attempts due now; also what the poll runs. */
+  async drain(): Promise<void> {
+    try {
+      const due = await this.outbox.due(new Date(), BATCH);
+      for (const delivery of due) {
+        if (this.stopping.signal.aborted) return;
+        await this.attempt(delivery).catch((error: unknown) =>
+          this.logger.warn({ err: error, deliveryId: delivery._id }, 'notification attempt not settled'),
+        );
+      }
+      this.depth.set(await this.outbox.countPending());
+    } catch (error) {
+      this.logger.warn({ err: error }, 'notification outbox not read; retrying next interval');
+    }
+  }
+
+  private async attempt(delivery: Delivery): Promise<void> {
+    const now = new Date();
+    if (!(await this.outbox.claim(delivery, this.replica, now, this.config.notify.claimMs))) return;
+    try {
+      await this.make(delivery, now);
+    } finally {
+      await this.outbox.dropClaim(delivery).catch(() => undefined);
+    }
+  }
+
+  /** The claimed attempt: checked, sent, and the delivery advanced by its outcome. */
+  private async make(delivery: Delivery, now: Date): Promise<void> {
+    const labels = { event: delivery.event, channel: delivery.channel };
+    const check = this.checks.get(delivery.event);
+    if (check && !(await check(delivery))) {
+      this.outcomes.inc({ ...labels, outcome: 'cancelled' });
+      return this.outbox.advance(delivery, { status: 'cancelled', endedAt: now });
+    }
+    const channel = this.byKind.get(delivery.channel);
+    try {
+      if (!channel) throw new ChannelError(`The ${delivery.channel} channel is not configured here`, false);
+      const signal = AbortSignal.any([this.stopping.signal, AbortSignal.timeout(ATTEMPT_TIMEOUT_MS)]);
+      await channel.send(
+        { id: delivery._id, event: delivery.event, occurredAt: new Date(delivery.occurredAt), data: delivery.data },
+        signal,
+      );
+    } catch (error) {
+      return this.failed(delivery, error);
+    }
+    const sentAt = new Date();
+    await this.outbox.advance(delivery, { status: 'sent', endedAt: sentAt, lastError: null });
+    this.outcomes.inc({ ...labels, outcome: 'sent' });
+    this.latency.observe(labels, (sentAt.getTime() - new Date(delivery.dueAt).getTime()) / 1000);
+  }
+
+  private async failed(delivery: Delivery, error: unknown): Promise<void> {
+    const { maxAttempts, retryBaseMs, retryMaxMs } = this.config.notify;
+    const message = error instanceof Error ? error.message.slice(0, 500) : 'unknown error';
+    // Cut by this replica shutting down: not the channel's fault, and the claim expires for another replica.
+    if (this.stopping.signal.aborted) return;
+    const retryable = !(error instanceof ChannelError) || error.retryable;
+    const labels = { event: delivery.event, channel: delivery.channel };
+    this.logger.warn({ deliveryId: delivery._id, ...labels, attempt: delivery.attempts + 1, retryable }, message);
+    if (!retryable || delivery.attempts + 1 >= maxAttempts) {
+      this.outcomes.inc({ ...labels, outcome: 'failed' });
+      return this.outbox.advance(delivery, { status: 'failed', endedAt: new Date(), lastError: message });
+    }
+    // Full jitter over an exponential ceiling: replicas retrying one receiver spread out.
+    const ceiling = Math.min(retryMaxMs, retryBaseMs * 2 ** delivery.attempts);
+    const dueAt = new Date(Date.now() + Math.round(ceiling / 2 + (Math.random() * ceiling) / 2));
+    this.outcomes.inc({ ...labels, outcome: 'retried' });
+    await this.outbox.advance(delivery, { dueAt, lastError: message });
+  }
+}

@@ -1,0 +1,90 @@
+import { Injectable } from '@nestjs/common';
+import { InjectModel } from '@nestjs/mongoose';
+import { Model, trusted } from 'mongoose';
+import { isDuplicateKey } from '../session/session.repository';
+import type { NotificationEvent } from './notification-channel';
+import { DeliveryStatus, NotificationClaimDoc, NotificationDeliveryDoc } from './schemas/notification-delivery.schema';
+
+export type Delivery = NotificationDeliveryDoc;
+
+/** The notification outbox and the claims on its attempts; every write is an insert or keyed by attempt. */
+@Injectable()
+export class OutboxRepository {
+  constructor(
+    @InjectModel(NotificationDeliveryDoc.name) private readonly deliveries: Model<NotificationDeliveryDoc>,
+    @InjectModel(NotificationClaimDoc.name) private readonly claims: Model<NotificationClaimDoc>,
+  ) {}
+
+  /** Stores a delivery unless one with its id exists (raised already, on this replica or another). */
+  async insert(delivery: Delivery): Promise<boolean> {
+    try {
+      await this.deliveries.collection.insertOne(delivery as never);
+      return true;
+    } catch (error) {
+      if (isDuplicateKey(error)) return false;
+      throw error;
+    }
+  }
+
+  findById(id: string): Promise<Delivery | null> {
+    return this.deliveries.findById(id).lean<Delivery>().exec();
+  }
+
+  due(now: Date, limit: number): Promise<Delivery[]> {
+    return this.deliveries
+      .find({ status: 'pending', dueAt: trusted({ $lte: now }) })
+      .sort({ dueAt: 1 })
+      .limit(limit)
+      .lean<Delivery[]>()
+      .exec();
+  }
+
+  /**
+   * Claims attempt `attempt` of the delivery for `replica`: true for the one insert that made the claim. A
+   * claim left by a replica that stopped is expired once `expiresAt` passed: the attempt then counts as
+   * made, and the next one is due at once.
+   */
+  async claim(delivery: Delivery, replica: string, now: Date, claimMs: number): Promise<boolean> {
+    const _id = `${delivery._id}:${delivery.attempts}`;
+    try {
+      await this.claims.collection.insertOne({ _id, replica, expiresAt: new Date(now.getTime() + claimMs) } as never);
+      return true;
+    } catch (error) {
+      if (!isDuplicateKey(error)) throw error;
+    }
+    const held = await this.claims.findById(_id).lean<NotificationClaimDoc>().exec();
+    if (held && new Date(held.expiresAt).getTime() < now.getTime()) {
+      await this.advance(delivery, { lastError: 'the replica making the attempt stopped' });
+    }
+    return false;
+  }
+
+  /** Ends or reschedules the delivery after attempt `delivery.attempts`; a write for a later attempt wins. */
+  async advance(
+    delivery: Delivery,
+    outcome: { status?: DeliveryStatus; dueAt?: Date; lastError?: string | null; endedAt?: Date },
+  ): Promise<void> {
+    await this.deliveries.updateOne(
+      { _id: delivery._id, attempts: delivery.attempts, status: 'pending' },
+      { $set: { ...outcome, attempts: delivery.attempts + 1 } },
+    );
+  }
+
+  /** Drops the claim of an attempt that was settled (best effort: a claim left behind only takes room). */
+  async dropClaim(delivery: Delivery): Promise<void> {
+    await this.claims.deleteOne({ _id: `${delivery._id}:${delivery.attempts}` });
+  }
+
+  /** Cancels the session's deliveries of `event` still pending (an escalation whose request was picked up). */
+  async cancelPending(sessionId: string, event: NotificationEvent, now: Date): Promise<number> {
+    const result = await this.deliveries.updateMany(
+      { sessionId, event, status: 'pending' },
+      { $set: { status: 'cancelled', endedAt: now } },
+    );
+    return result.modifiedCount;
+  }
+
+  countPending(): Promise<number> {
+    return this.deliveries.countDocuments({ status: 'pending' }).exec();
+  }
+}

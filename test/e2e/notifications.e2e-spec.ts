@@ -1,0 +1,244 @@
+import { createHmac, randomUUID } from 'node:crypto';
+import mongoose, { Connection } from 'mongoose';
+import { NotificationDeliveryDoc } from '../../src/notification/schemas/notification-delivery.schema';
+import { FakeLlmServer } from '../servers/fake-llm-server';
+import { HttpReceiver } from '../servers/http-receiver';
+import { SmtpReceiver } from '../servers/smtp-receiver';
+import { AdminClient } from '../utils/admin-client';
+import { ChatClient, signToken } from '../utils/chat-client';
+import { startTestApp, TestApp } from '../utils/test-app';
+import { waitFor } from '../utils/wait-for';
+
+const WEBHOOK_SECRET = 'w'.repeat(16) + randomUUID();
+
+/** The README's recipe: `t=<seconds>,v1=<hex HMAC-SHA256 over "<t>.<raw body>">`. */
+function verified(signature: string | undefined, rawBody: string): boolean {
+  const fields = new Map((signature ?? '').split(',').map((kv) => kv.split('=') as [string, string]));
+  const expected = createHmac('sha256', WEBHOOK_SECRET)
+    .update(`${fields.get('t')}.${rawBody}`)
+    .digest('hex');
+  return fields.get('v1') === expected;
+}
+
+describe('notifications', () => {
+  const smtp = new SmtpReceiver();
+  const hooks = new HttpReceiver();
+  const sms = new HttpReceiver();
+  let t: TestApp;
+  let db: Connection;
+  const clients: { close(): void }[] = [];
+
+  beforeAll(async () => {
+    await Promise.all([smtp.start(), hooks.start(), sms.start()]);
+    t = await startTestApp({
+      SMTP_URL: smtp.url,
+      MAIL_FROM: 'chatbox@example.test',
+      ADMIN_EMAILS: 'ann@example.test,bob@example.test',
+      ADMIN_CONSOLE_URL: 'https://console.example.test',
+      WEBHOOK_URLS: `${hooks.baseUrl}/hooks/chatbox`,
+      WEBHOOK_SECRET,
+      SMS_API_URL: sms.baseUrl,
+      SMS_ACCOUNT_SID: 'AC123',
+      SMS_AUTH_TOKEN: 'sms-token',
+      SMS_FROM: '+15550000000',
+      ADMIN_PHONES: '+15551112222',
+      HELP_ESCALATION: 'email,sms',
+      HELP_ESCALATE_AFTER_MS: '1500',
+      NOTIFY_POLL_MS: '50',
+      NOTIFY_RETRY_BASE_MS: '50',
+      NOTIFY_RETRY_MAX_MS: '200',
+      NOTIFY_MIN_INTERVAL_MS: '600000',
+    });
+    db = await mongoose.createConnection(t.env.MONGODB_URI).asPromise();
+  });
+  afterEach(() => clients.splice(0).forEach((c) => c.close()));
+  afterAll(async () => {
+    await db.close();
+    await t.close();
+    await Promise.all([smtp.stop(), hooks.stop(), sms.stop()]);
+  });
+
+  const user = async () => {
+    const client = await ChatClient.connect(t.baseUrl, await signToken(t.env.JWT_SECRET, { sub: `u-${randomUUID()}` }));
+    clients.push(client);
+    return client;
+  };
+  const outbox = (sessionId: string) =>
+    db.collection<NotificationDeliveryDoc>('notification_outbox').find({ sessionId }).toArray();
+  const hooksFor = (sessionId: string) =>
+    hooks.requests.filter(
+      (r) => (JSON.parse(r.rawBody) as { data: { sessionId?: string } }).data.sessionId === sessionId,
+    );
+  const mailsFor = (sessionId: string) => smtp.messages.filter((m) => m.text?.includes(sessionId));
+  const smsFor = (sessionId: string) => sms.requests.filter((r) => decodeURIComponent(r.rawBody).includes(sessionId));
+
+  it('tells admins of a help request by email, with the reason escaped and a console link, and by a signed webhook', async () => {
+    const client = await user();
+    const reason = '<img src=x onerror=alert(1)> & my card';
+    const { sessionId } = await client.ok<{ sessionId: string }>('help:request', { reason });
+
+    const [mail] = await waitFor(() => (mailsFor(sessionId).length > 0 ? mailsFor(sessionId) : undefined), {
+      what: 'the email',
+    });
+    expect(mail.envelope.to.sort()).toEqual(['ann@example.test', 'bob@example.test']);
+    expect(mail.html).toContain('&lt;img src=x onerror=alert(1)&gt; &amp; my card');
+    expect(mail.html).not.toContain('<img');
+    expect(mail.html).toContain(`https://console.example.test/sessions/${sessionId}`);
+    expect(mail.text).toContain(reason);
+
+    const [hook] = await waitFor(() => (hooksFor(sessionId).length > 0 ? hooksFor(sessionId) : undefined), {
+      what: 'the webhook',
+    });
+    expect(verified(hook.headers['chatbox-signature'] as string, hook.rawBody)).toBe(true);
+    const body = JSON.parse(hook.rawBody) as { id: string; event: string; data: Record<string, unknown> };
+    expect(body).toMatchObject({ event: 'help.requested', data: { sessionId, source: 'user', reason } });
+    expect(hook.headers['chatbox-delivery']).toBe(body.id);
+    // SMS is the escalation's next step, not the first message.
+    expect(smsFor(sessionId)).toEqual([]);
+  });
+
+  it('sends at most one notification per channel for a burst of requests in one session', async () => {
+    const client = await user();
+    const { sessionId } = await client.ok<{ sessionId: string }>('help:request', { reason: 'first' });
+    for (let i = 0; i < 9; i++) {
+      await client.ok('help:cancel', { sessionId });
+      await client.ok('help:request', { sessionId, reason: `again ${i}` });
+    }
+    await waitFor(
+      async () =>
+        (await outbox(sessionId)).filter((d) => d.event === 'help.requested').every((d) => d.status !== 'pending'),
+      { what: 'the help notifications to be delivered' },
+    );
+    const requested = (await outbox(sessionId)).filter((d) => d.event === 'help.requested');
+    expect(requested.map((d) => [d.channel, d.status]).sort()).toEqual([
+      ['email', 'sent'],
+      ['webhook', 'sent'],
+    ]);
+    expect(mailsFor(sessionId)).toHaveLength(1);
+    expect(hooksFor(sessionId)).toHaveLength(1);
+  });
+
+  it('escalates a request nobody took on the next channel, by SMS without the user text beyond the reason', async () => {
+    const client = await user();
+    const { sessionId } = await client.ok<{ sessionId: string }>('help:request', { reason: 'x'.repeat(300) });
+    const [text] = await waitFor(() => (smsFor(sessionId).length > 0 ? smsFor(sessionId) : undefined), {
+      timeoutMs: 10000,
+      what: 'the SMS escalation',
+    });
+    const form = new URLSearchParams(text.rawBody);
+    expect(text.path).toBe('/2010-04-01/Accounts/AC123/Messages.json');
+    expect(text.headers.authorization).toBe(`Basic ${Buffer.from('AC123:sms-token').toString('base64')}`);
+    expect(form.get('To')).toBe('+15551112222');
+    expect((form.get('Body') ?? '').length).toBeLessThanOrEqual(300);
+    expect(form.get('Body')).not.toContain('x'.repeat(100));
+    const escalated = await waitFor(
+      async () => (await outbox(sessionId)).find((d) => d.event === 'help.escalated' && d.status !== 'pending'),
+      { what: 'the escalation to be recorded' },
+    );
+    expect(escalated).toMatchObject({ channel: 'sms', status: 'sent' });
+  });
+
+  it('cancels the escalation when an admin takes the session before it is due', async () => {
+    const client = await user();
+    const { sessionId } = await client.ok<{ sessionId: string }>('help:request', { reason: 'please' });
+    await waitFor(async () => (await outbox(sessionId)).some((d) => d.event === 'help.escalated'), {
+      what: 'the escalation to be scheduled',
+    });
+    const admin = new AdminClient(
+      t.baseUrl,
+      await signToken(t.env.JWT_SECRET, { sub: `a-${randomUUID()}`, name: 'Ann', roles: ['admin'] }),
+    );
+    clients.push(admin);
+    await admin.connected();
+    await admin.ok('admin:join', { sessionId });
+    const escalation = await waitFor(
+      async () => (await outbox(sessionId)).find((d) => d.event === 'help.escalated' && d.status !== 'pending'),
+      { what: 'the escalation to end' },
+    );
+    expect(escalation.status).toBe('cancelled');
+    expect(smsFor(sessionId)).toEqual([]);
+    await waitFor(() => hooksFor(sessionId).length > 0, { what: 'the help webhook' });
+  });
+
+  it('retries a webhook that fails twice with the same delivery id, and delivers it once', async () => {
+    hooks.script({ status: 500 }, { status: 500 });
+    const client = await user();
+    const { sessionId } = await client.ok<{ sessionId: string }>('help:request', { reason: 'retry me' });
+    const delivery = await waitFor(
+      async () => (await outbox(sessionId)).find((d) => d.channel === 'webhook' && d.status !== 'pending'),
+      { what: 'the webhook to be delivered' },
+    );
+    expect(delivery).toMatchObject({ status: 'sent', attempts: 3 });
+    const attempts = hooksFor(sessionId);
+    expect(attempts).toHaveLength(3);
+    expect(new Set(attempts.map((r) => r.headers['chatbox-delivery']))).toEqual(new Set([delivery._id]));
+  });
+});
+
+describe('provider notifications', () => {
+  const fake = new FakeLlmServer();
+  const hooks = new HttpReceiver();
+  let t: TestApp;
+
+  beforeAll(async () => {
+    await Promise.all([fake.start(), hooks.start()]);
+    t = await startTestApp({
+      LLM_MODELS: JSON.stringify([
+        { id: 'gpt', provider: 'openai', model: 'gpt-fake', baseUrl: `${fake.baseUrl}/v1`, apiKey: 'k' },
+      ]),
+      LLM_MAX_RETRIES: '0',
+      LLM_BREAKER_FAILURES: '2',
+      LLM_BREAKER_COOLDOWN_MS: '30000',
+      WEBHOOK_URLS: `${hooks.baseUrl}/hooks`,
+      WEBHOOK_SECRET,
+      NOTIFY_POLL_MS: '50',
+    });
+  });
+  afterAll(async () => {
+    await t.close();
+    await Promise.all([fake.stop(), hooks.stop()]);
+  });
+
+  const events = () => hooks.requests.map((r) => (JSON.parse(r.rawBody) as { event: string }).event);
+
+  it('tells once that a provider is down when its circuit opens, and once that it recovered', async () => {
+    const client = await ChatClient.connect(t.baseUrl, await signToken(t.env.JWT_SECRET, { sub: `u-${randomUUID()}` }));
+    try {
+      const { sessionId } = await client.ok<{ sessionId: string }>('session:start', {});
+      const ask = async (content: string) => {
+        const { messageId } = await client.ok<{ messageId: string }>('message:send', {
+          sessionId,
+          clientMessageId: randomUUID(),
+          content,
+        });
+        // The turn's one terminal event: ai:end, or ai:error while the provider fails.
+        return waitFor(
+          () =>
+            client.events.find(
+              (e) => (e.event === 'ai:end' || e.event === 'ai:error') && e.payload.replyTo === messageId,
+            ),
+          { what: 'the turn to end' },
+        );
+      };
+      fake.script('openai', { kind: 'status', status: 500 }, { kind: 'status', status: 500 });
+      await ask('one');
+      await ask('two');
+      // Open: further turns fail fast without reaching the provider, and raise nothing new.
+      await ask('three');
+      await waitFor(() => events().includes('provider.down'), { what: 'the provider.down webhook' });
+      // After the cooldown one trial goes through, succeeds, and closes the circuit.
+      await waitFor(
+        async () => {
+          const reply = await ask('are you back?');
+          return reply.event === 'ai:end';
+        },
+        { timeoutMs: 45000, intervalMs: 2000, what: 'the circuit to close' },
+      );
+      await waitFor(() => events().includes('provider.recovered'), { what: 'the provider.recovered webhook' });
+      expect(events().filter((e) => e === 'provider.down')).toHaveLength(1);
+      expect(events().filter((e) => e === 'provider.recovered')).toHaveLength(1);
+    } finally {
+      client.close();
+    }
+  }, 90000);
+});
