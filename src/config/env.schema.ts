@@ -80,7 +80,7 @@ export class EnvVars {
   @Expose() @Type(() => Number) @Min(1) @Max(50) @IsInt() NOTIFY_MAX_ATTEMPTS = 6;
   @Expose() @Type(() => Number) @Min(10) @Max(3600000) @IsInt() NOTIFY_RETRY_BASE_MS = 2000;
   @Expose() @Type(() => Number) @Min(10) @Max(86400000) @IsInt() NOTIFY_RETRY_MAX_MS = 300000;
-  @Expose() @Type(() => Number) @Min(50) @Max(600000) @IsInt() NOTIFY_POLL_MS = 1000;
+  @Expose() @Type(() => Number) @Min(50) @Max(600000) @IsInt() NOTIFY_POLL_MS = 5000;
   @Expose() @Type(() => Number) @Min(1000) @Max(3600000) @IsInt() NOTIFY_CLAIM_MS = 60000;
   @Expose() @Type(() => Number) @Min(1) @Max(100000) @IsInt() HANDSHAKE_RATE_LIMIT_PER_MINUTE = 120;
   @Expose() @Type(() => Number) @Min(1) @Max(100000) @IsInt() PUBLIC_RATE_LIMIT_PER_MINUTE = 60;

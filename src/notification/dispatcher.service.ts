@@ -4,8 +4,13 @@ import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { AppConfig } from '../config/app-config';
 import { NOTIFICATION_LATENCY, NOTIFICATION_OUTBOX, NOTIFICATIONS } from '../metrics/chatbox.metrics';
-import { ChannelError, ChannelKind, NotificationChannel, NotificationEvent } from './notification-channel';
-import { NOTIFICATION_CHANNELS } from './notification.service';
+import {
+  ChannelError,
+  ChannelKind,
+  NOTIFICATION_CHANNELS,
+  NotificationChannel,
+  NotificationEvent,
+} from './notification-channel';
 import { Delivery, OutboxRepository } from './outbox.repository';
 
 const BATCH = 20;
@@ -31,6 +36,7 @@ export class NotificationDispatcher implements OnApplicationBootstrap, OnApplica
   private readonly stopping = new AbortController();
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
+  private again = false;
 
   constructor(
     private readonly config: AppConfig,
@@ -49,9 +55,26 @@ export class NotificationDispatcher implements OnApplicationBootstrap, OnApplica
   }
 
   onApplicationBootstrap(): void {
-    this.timer = setInterval(() => {
-      this.running ??= this.drain().finally(() => (this.running = undefined));
-    }, this.config.notify.pollMs);
+    this.timer = setInterval(() => this.kick(), this.config.notify.pollMs);
+  }
+
+  /**
+   * Drains the outbox now (a notification was just raised here), or once more right after the drain
+   * under way: the poll only catches retries, escalations and what other replicas left behind.
+   */
+  kick(): void {
+    if (this.stopping.signal.aborted) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.drain().finally(() => {
+      this.running = undefined;
+      if (this.again) {
+        this.again = false;
+        this.kick();
+      }
+    });
   }
 
   async onApplicationShutdown(): Promise<void> {

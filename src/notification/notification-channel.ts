@@ -57,6 +57,9 @@ export class ChannelError extends Error {
   }
 }
 
+/** The configured channels, in configuration order (a Nest injection token). */
+export const NOTIFICATION_CHANNELS = Symbol('NOTIFICATION_CHANNELS');
+
 /** One way to reach the administrators. `send` makes one attempt, to every configured recipient of the channel. */
 export abstract class NotificationChannel {
   abstract readonly kind: ChannelKind;

@@ -9,9 +9,9 @@ import { SmsChannel } from './channels/sms.channel';
 import { WebhookChannel } from './channels/webhook.channel';
 import { NotificationDispatcher } from './dispatcher.service';
 import { HelpNotifier } from './help-notifier.service';
-import { NotificationChannel } from './notification-channel';
+import { NOTIFICATION_CHANNELS, NotificationChannel } from './notification-channel';
 import { NotificationConfig } from './notification-config';
-import { NOTIFICATION_CHANNELS, NotificationService } from './notification.service';
+import { NotificationService } from './notification.service';
 import { OutboxRepository } from './outbox.repository';
 import { ProviderNotifier } from './provider-notifier.service';
 import {

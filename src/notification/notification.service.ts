@@ -1,9 +1,14 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
-import { ChannelKind, NotificationChannel, NotificationData, NotificationEvent } from './notification-channel';
+import {
+  ChannelKind,
+  NOTIFICATION_CHANNELS,
+  NotificationChannel,
+  NotificationData,
+  NotificationEvent,
+} from './notification-channel';
+import { NotificationDispatcher } from './dispatcher.service';
 import { OutboxRepository } from './outbox.repository';
-
-export const NOTIFICATION_CHANNELS = Symbol('NOTIFICATION_CHANNELS');
 
 export interface Raise {
   event: NotificationEvent;
@@ -36,6 +41,7 @@ export class NotificationService {
     private readonly config: AppConfig,
     private readonly outbox: OutboxRepository,
     @Inject(NOTIFICATION_CHANNELS) private readonly channels: NotificationChannel[],
+    private readonly dispatcher: NotificationDispatcher,
   ) {}
 
   /** The configured channels, in configuration order. */
@@ -70,6 +76,7 @@ export class NotificationService {
         this.logger.error({ err: error, event: raise.event, channel }, 'notification not stored');
       }
     }
+    if (stored.length > 0 && (raise.dueAt ?? occurredAt).getTime() <= Date.now()) this.dispatcher.kick();
     return stored;
   }
 

@@ -242,3 +242,31 @@ describe('provider notifications', () => {
     }
   }, 90000);
 });
+
+describe('notifications between polls', () => {
+  const hooks = new HttpReceiver();
+  let t: TestApp;
+
+  beforeAll(async () => {
+    await hooks.start();
+    // Polled every ten minutes: only the replica raising the event can deliver it within the test.
+    t = await startTestApp({ WEBHOOK_URLS: `${hooks.baseUrl}/hooks`, WEBHOOK_SECRET, NOTIFY_POLL_MS: '600000' });
+  });
+  afterAll(async () => {
+    await t.close();
+    await hooks.stop();
+  });
+
+  it('delivers a help request at once from the replica that raised it, not at the next poll', async () => {
+    const client = await ChatClient.connect(t.baseUrl, await signToken(t.env.JWT_SECRET, { sub: `u-${randomUUID()}` }));
+    try {
+      const { sessionId } = await client.ok<{ sessionId: string }>('help:request', { reason: 'now please' });
+      const [hook] = await waitFor(() => (hooks.requests.length > 0 ? hooks.requests : undefined), {
+        what: 'the webhook',
+      });
+      expect(JSON.parse(hook.rawBody)).toMatchObject({ event: 'help.requested', data: { sessionId } });
+    } finally {
+      client.close();
+    }
+  });
+});
