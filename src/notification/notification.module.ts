@@ -3,14 +3,10 @@ import { MongooseModule } from '@nestjs/mongoose';
 import { AppConfig } from '../config/app-config';
 import { LlmModule } from '../llm/llm.module';
 import { SessionModule } from '../session/session.module';
-import { EmailChannel } from './channels/email.channel';
-import { LogChannel } from './channels/log.channel';
-import { SmsChannel } from './channels/sms.channel';
-import { WebhookChannel } from './channels/webhook.channel';
 import { NotificationDispatcher } from './dispatcher.service';
 import { HelpNotifier } from './help-notifier.service';
-import { NOTIFICATION_CHANNELS, NotificationChannel } from './notification-channel';
-import { NotificationConfig } from './notification-config';
+import { buildChannels } from './channels/build-channels';
+import { NOTIFICATION_CHANNELS } from './notification-channel';
 import { NotificationService } from './notification.service';
 import { OutboxRepository } from './outbox.repository';
 import { ProviderNotifier } from './provider-notifier.service';
@@ -20,16 +16,6 @@ import {
   NotificationDeliveryDoc,
   NotificationDeliverySchema,
 } from './schemas/notification-delivery.schema';
-
-/** The configured channels, in configuration order (validated at boot: each kind listed has its settings). */
-function channelsOf(config: NotificationConfig): NotificationChannel[] {
-  return config.channels.map((kind): NotificationChannel => {
-    if (kind === 'email' && config.email) return new EmailChannel(config.email, config.adminConsoleUrl);
-    if (kind === 'sms' && config.sms) return new SmsChannel(config.sms, config.adminConsoleUrl);
-    if (kind === 'webhook' && config.webhook) return new WebhookChannel(config.webhook);
-    return new LogChannel();
-  });
-}
 
 @Module({
   imports: [
@@ -44,7 +30,7 @@ function channelsOf(config: NotificationConfig): NotificationChannel[] {
     {
       provide: NOTIFICATION_CHANNELS,
       inject: [AppConfig],
-      useFactory: (c: AppConfig) => channelsOf(c.notify.channels),
+      useFactory: (c: AppConfig) => buildChannels(c.notify.channels),
     },
     OutboxRepository,
     NotificationService,
