@@ -1,5 +1,5 @@
-import { io, Socket } from 'socket.io-client';
-import { AckOf } from './chat-client';
+import { io } from 'socket.io-client';
+import { RecordingClient } from './chat-client';
 import { waitFor } from './wait-for';
 
 export type AdminSession = {
@@ -13,53 +13,18 @@ export type AdminSession = {
   help: { source: string; reason: string | null; requestedAt: string } | null;
 };
 
-/** A socket.io client on `/admin` that records every event in arrival order. */
-export class AdminClient {
-  readonly events: { event: string; payload: Record<string, unknown> }[] = [];
-  readonly socket: Socket;
-
+/** A socket.io client on `/admin`. */
+export class AdminClient extends RecordingClient {
   constructor(baseUrl: string, token?: string) {
-    this.socket = io(`${baseUrl}/admin`, {
-      path: '/chatbox/socket.io',
-      transports: ['websocket'],
-      auth: token === undefined ? {} : { token },
-      reconnection: false,
-      forceNew: true,
-    });
-    this.socket.onAny((event: string, payload: Record<string, unknown>) => this.events.push({ event, payload }));
-  }
-
-  connected(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      if (this.socket.connected) return resolve();
-      this.socket.once('connect', () => resolve());
-      this.socket.once('connect_error', reject);
-    });
-  }
-
-  async call<T = Record<string, unknown>>(event: string, payload: unknown): Promise<AckOf<T>> {
-    return (await this.socket.timeout(10000).emitWithAck(event, payload)) as AckOf<T>;
-  }
-
-  async ok<T = Record<string, unknown>>(event: string, payload: unknown): Promise<T> {
-    const ack = await this.call<T>(event, payload);
-    if (!ack.ok) throw new Error(`${event} failed: ${JSON.stringify(ack.error)}`);
-    return ack.data;
-  }
-
-  named(event: string): Record<string, unknown>[] {
-    return this.events.filter((e) => e.event === event).map((e) => e.payload);
-  }
-
-  waitForEvent(event: string, predicate: (p: Record<string, unknown>) => boolean = () => true, timeoutMs = 10000) {
-    return waitFor(() => this.named(event).find(predicate), { timeoutMs, what: `admin event ${event}` });
-  }
-
-  refused(): Promise<Error & { data?: { code: string } }> {
-    return new Promise((resolve, reject) => {
-      this.socket.once('connect', () => reject(new Error('the handshake was accepted')));
-      this.socket.once('connect_error', resolve);
-    });
+    super(
+      io(`${baseUrl}/admin`, {
+        path: '/chatbox/socket.io',
+        transports: ['websocket'],
+        auth: token === undefined ? {} : { token },
+        reconnection: false,
+        forceNew: true,
+      }),
+    );
   }
 
   snapshot() {
@@ -82,9 +47,5 @@ export class AdminClient {
       for (const view of views) if (view.id === sessionId && (!best || view.rev >= best.rev)) best = view;
     }
     return best;
-  }
-
-  close(): void {
-    this.socket.disconnect();
   }
 }

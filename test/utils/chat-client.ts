@@ -39,32 +39,12 @@ export interface ReceivedEvent {
   payload: Record<string, unknown>;
 }
 
-/** A socket.io client on `/chat` that records every server event in arrival order. */
-export class ChatClient {
+/** A socket.io client that records every server event in arrival order, and calls events with acks. */
+export abstract class RecordingClient {
   readonly events: ReceivedEvent[] = [];
-  readonly socket: Socket;
 
-  constructor(
-    baseUrl: string,
-    auth: Record<string, unknown> | undefined,
-    options: { query?: Record<string, string>; headers?: Record<string, string> } = {},
-  ) {
-    this.socket = io(`${baseUrl}/chat`, {
-      path: '/chatbox/socket.io',
-      transports: ['websocket'],
-      auth,
-      query: options.query,
-      extraHeaders: options.headers,
-      reconnection: false,
-      forceNew: true,
-    });
+  constructor(readonly socket: Socket) {
     this.socket.onAny((event: string, payload: Record<string, unknown>) => this.events.push({ event, payload }));
-  }
-
-  static async connect(baseUrl: string, token: string): Promise<ChatClient> {
-    const client = new ChatClient(baseUrl, { token });
-    await client.connected();
-    return client;
   }
 
   connected(): Promise<void> {
@@ -101,6 +81,37 @@ export class ChatClient {
     return waitFor(() => this.named(event).find(predicate), { timeoutMs, what: `event ${event}` });
   }
 
+  close(): void {
+    this.socket.disconnect();
+  }
+}
+
+/** A socket.io client on `/chat`. */
+export class ChatClient extends RecordingClient {
+  constructor(
+    baseUrl: string,
+    auth: Record<string, unknown> | undefined,
+    options: { query?: Record<string, string>; headers?: Record<string, string> } = {},
+  ) {
+    super(
+      io(`${baseUrl}/chat`, {
+        path: '/chatbox/socket.io',
+        transports: ['websocket'],
+        auth,
+        query: options.query,
+        extraHeaders: options.headers,
+        reconnection: false,
+        forceNew: true,
+      }),
+    );
+  }
+
+  static async connect(baseUrl: string, token: string): Promise<ChatClient> {
+    const client = new ChatClient(baseUrl, { token });
+    await client.connected();
+    return client;
+  }
+
   /** The text of a streamed reply, rebuilt from its deltas in index order. */
   streamedText(messageId: string): string {
     return this.named('ai:delta')
@@ -108,9 +119,5 @@ export class ChatClient {
       .sort((a, b) => (a.index as number) - (b.index as number))
       .map((d) => d.text as string)
       .join('');
-  }
-
-  close(): void {
-    this.socket.disconnect();
   }
 }
