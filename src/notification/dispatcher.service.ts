@@ -101,7 +101,7 @@ export class NotificationDispatcher implements OnApplicationBootstrap, OnApplica
 
   private async attempt(delivery: Delivery): Promise<void> {
     const now = new Date();
-    if (!(await this.outbox.claim(delivery, this.replica, now, this.config.notify.claimMs))) return;
+    if (!(await this.outbox.claim(delivery, this.replica, now, this.config.notify))) return;
     try {
       await this.make(delivery, now);
     } finally {

@@ -1,4 +1,5 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
+import { AppError } from '../common/errors/app-error';
 import { AppConfig } from '../config/app-config';
 import { SessionEvents } from '../session/session-events';
 import { SessionService } from '../session/session.service';
@@ -27,7 +28,13 @@ export class HelpNotifier implements OnModuleInit {
       if (owner !== 'ai') await this.notifications.cancel(sessionId, 'help.escalated');
     });
     this.dispatcher.checkBeforeSending('help.escalated', async (delivery) => {
-      const session = delivery.sessionId ? await this.sessions.find(delivery.sessionId).catch(() => null) : null;
+      // A session that is gone asks nobody for help; a read that failed is an attempt to make again, not a no.
+      const session = delivery.sessionId
+        ? await this.sessions.find(delivery.sessionId).catch((error: unknown) => {
+            if (error instanceof AppError && error.code === 'not_found') return null;
+            throw error;
+          })
+        : null;
       const help = session?.helpOpen ? session.help : undefined;
       return (
         session?.status === 'active' &&

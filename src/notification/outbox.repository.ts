@@ -40,21 +40,35 @@ export class OutboxRepository {
   }
 
   /**
-   * Claims attempt `attempt` of the delivery for `replica`: true for the one insert that made the claim. A
-   * claim left by a replica that stopped is expired once `expiresAt` passed: the attempt then counts as
-   * made, and the next one is due at once.
+   * Claims the delivery's next attempt for `replica`: true for the one insert that made the claim, and only
+   * while the delivery is still at that attempt (the copy read may be stale: another replica may have made
+   * the attempt and dropped its claim since). A claim left by a replica that stopped is expired once
+   * `expiresAt` passed: the attempt then counts as made — the last one ends the delivery `failed` — and the
+   * next one is due at once.
    */
-  async claim(delivery: Delivery, replica: string, now: Date, claimMs: number): Promise<boolean> {
+  async claim(
+    delivery: Delivery,
+    replica: string,
+    now: Date,
+    limits: { claimMs: number; maxAttempts: number },
+  ): Promise<boolean> {
     const _id = `${delivery._id}:${delivery.attempts}`;
     try {
-      await this.claims.collection.insertOne({ _id, replica, expiresAt: new Date(now.getTime() + claimMs) } as never);
-      return true;
+      await this.claims.collection.insertOne({
+        _id,
+        replica,
+        expiresAt: new Date(now.getTime() + limits.claimMs),
+      } as never);
+      const current = await this.findById(delivery._id);
+      return current?.status === 'pending' && current.attempts === delivery.attempts;
     } catch (error) {
       if (!isDuplicateKey(error)) throw error;
     }
     const held = await this.claims.findById(_id).lean<NotificationClaimDoc>().exec();
     if (held && new Date(held.expiresAt).getTime() < now.getTime()) {
-      await this.advance(delivery, { lastError: 'the replica making the attempt stopped' });
+      const lastError = 'the replica making the attempt stopped';
+      const last = delivery.attempts + 1 >= limits.maxAttempts;
+      await this.advance(delivery, last ? { status: 'failed', endedAt: now, lastError } : { lastError });
     }
     return false;
   }
