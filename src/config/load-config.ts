@@ -3,7 +3,7 @@ import { isIP } from 'node:net';
 import * as path from 'node:path';
 import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
-import type { ChannelKind } from '../notification/notification-channel';
+import { CHANNEL_KINDS, type ChannelKind } from '../notification/notification-channel';
 import { parseNotificationConfig } from '../notification/notification-config';
 import { AppConfig, EncryptionConfig, NodeEnv } from './app-config';
 import { EnvVars } from './env.schema';
@@ -95,7 +95,6 @@ function parseEncryptionKeys(env: EnvVars, problems: string[], generate: () => s
  * reported together, each naming its variable. Production refuses weak or missing secrets;
  * other environments generate the secrets they are not given.
  */
-const CHANNEL_KINDS: readonly ChannelKind[] = ['log', 'email', 'sms', 'webhook'];
 
 /** HELP_ESCALATION: channel names, in order, each once. Whether each is configured is checked with the channels. */
 function parseEscalation(value: string | undefined, problems: string[]): ChannelKind[] {

@@ -5,6 +5,7 @@ import { Counter, Gauge, Histogram } from 'prom-client';
 import { AppConfig } from '../config/app-config';
 import { NOTIFICATION_LATENCY, NOTIFICATION_OUTBOX, NOTIFICATIONS } from '../metrics/chatbox.metrics';
 import {
+  CHANNEL_KINDS,
   ChannelError,
   ChannelKind,
   NOTIFICATION_CHANNELS,
@@ -14,8 +15,13 @@ import {
 import { Delivery, OutboxRepository } from './outbox.repository';
 
 const BATCH = 20;
-/** How long one attempt may take before it is cut (the claim outlives it). */
-const ATTEMPT_TIMEOUT_MS = 15000;
+/** The longest one attempt may take before it is cut; never more than half of NOTIFY_CLAIM_MS, which outlives it. */
+export const ATTEMPT_TIMEOUT_MS = 15000;
+
+/** How long an attempt may take under a claim of `claimMs`: cut well before another replica may claim it. */
+export function attemptTimeoutMs(claimMs: number): number {
+  return Math.min(ATTEMPT_TIMEOUT_MS, Math.floor(claimMs / 2));
+}
 
 /** Whether a delivery is still worth making when it is due (an escalation whose request was picked up is not). */
 export type DeliveryCheck = (delivery: Delivery) => Promise<boolean>;
@@ -34,9 +40,11 @@ export class NotificationDispatcher implements OnApplicationBootstrap, OnApplica
   private readonly byKind: Map<ChannelKind, NotificationChannel>;
   private readonly checks = new Map<NotificationEvent, DeliveryCheck>();
   private readonly stopping = new AbortController();
+  /** One lane per channel, draining on its own: a webhook receiver that hangs does not hold back the email. */
+  private readonly lanes = new Map<ChannelKind, { running?: Promise<void>; again: boolean }>(
+    CHANNEL_KINDS.map((kind) => [kind, { again: false }]),
+  );
   private timer?: NodeJS.Timeout;
-  private running?: Promise<void>;
-  private again = false;
 
   constructor(
     private readonly config: AppConfig,
@@ -55,47 +63,63 @@ export class NotificationDispatcher implements OnApplicationBootstrap, OnApplica
   }
 
   onApplicationBootstrap(): void {
-    this.timer = setInterval(() => this.kick(), this.config.notify.pollMs);
-  }
-
-  /**
-   * Drains the outbox now (a notification was just raised here), or once more right after the drain
-   * under way: the poll only catches retries, escalations and what other replicas left behind.
-   */
-  kick(): void {
-    if (this.stopping.signal.aborted) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = this.drain().finally(() => {
-      this.running = undefined;
-      if (this.again) {
-        this.again = false;
-        this.kick();
-      }
-    });
+    this.timer = setInterval(() => this.poll(), this.config.notify.pollMs);
   }
 
   async onApplicationShutdown(): Promise<void> {
     clearInterval(this.timer);
     this.stopping.abort();
-    await this.running;
+    await Promise.all([...this.lanes.values()].map((lane) => lane.running ?? Promise.resolve()));
   }
 
-  /** Makes the attempts due now; also what the poll runs. */
+  /** The poll: retries, escalations and what other replicas left behind, on every channel. */
+  private poll(): void {
+    this.kick();
+    this.outbox.countPending().then(
+      (pending) => this.depth.set(pending),
+      (error: unknown) => this.logger.warn({ err: error }, 'notification outbox not counted'),
+    );
+  }
+
+  /**
+   * Drains the channels' lanes now (a notification was just raised here), or once more right after the
+   * drain under way in a lane.
+   */
+  kick(channels: readonly ChannelKind[] = CHANNEL_KINDS): void {
+    if (this.stopping.signal.aborted) return;
+    for (const kind of channels) {
+      const lane = this.lanes.get(kind);
+      if (!lane) continue;
+      if (lane.running) {
+        lane.again = true;
+        continue;
+      }
+      lane.running = this.drainChannel(kind).finally(() => {
+        lane.running = undefined;
+        if (lane.again) {
+          lane.again = false;
+          this.kick([kind]);
+        }
+      });
+    }
+  }
+
+  /** One pass over every channel's due attempts, side by side. */
   async drain(): Promise<void> {
+    await Promise.all(CHANNEL_KINDS.map((kind) => this.drainChannel(kind)));
+  }
+
+  /** Makes the channel's attempts due now, one after another. */
+  private async drainChannel(kind: ChannelKind): Promise<void> {
     try {
-      const due = await this.outbox.due(new Date(), BATCH);
-      for (const delivery of due) {
+      for (const delivery of await this.outbox.due(kind, new Date(), BATCH)) {
         if (this.stopping.signal.aborted) return;
         await this.attempt(delivery).catch((error: unknown) =>
           this.logger.warn({ err: error, deliveryId: delivery._id }, 'notification attempt not settled'),
         );
       }
-      this.depth.set(await this.outbox.countPending());
     } catch (error) {
-      this.logger.warn({ err: error }, 'notification outbox not read; retrying next interval');
+      this.logger.warn({ err: error, channel: kind }, 'notification outbox not read; retrying next interval');
     }
   }
 
@@ -120,7 +144,8 @@ export class NotificationDispatcher implements OnApplicationBootstrap, OnApplica
     const channel = this.byKind.get(delivery.channel);
     try {
       if (!channel) throw new ChannelError(`The ${delivery.channel} channel is not configured here`, false);
-      const signal = AbortSignal.any([this.stopping.signal, AbortSignal.timeout(ATTEMPT_TIMEOUT_MS)]);
+      const timeout = AbortSignal.timeout(attemptTimeoutMs(this.config.notify.claimMs));
+      const signal = AbortSignal.any([this.stopping.signal, timeout]);
       await channel.send(
         { id: delivery._id, event: delivery.event, occurredAt: new Date(delivery.occurredAt), data: delivery.data },
         signal,

@@ -1,5 +1,6 @@
 /** Which way a notification goes. `log` writes it to the service's log (the default when nothing else is configured). */
 export type ChannelKind = 'log' | 'email' | 'sms' | 'webhook';
+export const CHANNEL_KINDS: readonly ChannelKind[] = ['log', 'email', 'sms', 'webhook'];
 
 /** What administrators are told about. */
 export type NotificationEvent =

@@ -15,6 +15,7 @@ export interface Raise {
   /**
    * What the event is about (a session, a provider): with the event and the channel, it names the delivery,
    * so raising the same thing again — on another replica, or within NOTIFY_MIN_INTERVAL_MS — adds nothing.
+   * Deliveries are named by the window of NOTIFY_MIN_INTERVAL_MS that `occurredAt` falls in.
    */
   key: string;
   data: NotificationData;
@@ -52,12 +53,21 @@ export class NotificationService {
   /** Stores the event's deliveries; the ids of those newly stored (none when it was raised already). */
   async raise(raise: Raise): Promise<string[]> {
     const occurredAt = raise.occurredAt ?? new Date();
-    const window = raise.once ? 'once' : Math.floor(occurredAt.getTime() / this.config.notify.minIntervalMs);
+    const { minIntervalMs } = this.config.notify;
+    const window = raise.once ? undefined : Math.floor(occurredAt.getTime() / minIntervalMs);
     const stored: string[] = [];
+    const storedOn: ChannelKind[] = [];
     for (const channel of raise.channels ?? this.kinds) {
       if (!this.kinds.includes(channel)) continue;
-      const _id = `${raise.event}:${raise.key}:${window}:${channel}`;
+      const idIn = (w: number | undefined) => `${raise.event}:${raise.key}:${w ?? 'once'}:${channel}`;
+      const _id = idIn(window);
       try {
+        // One per window, and none within NOTIFY_MIN_INTERVAL_MS of the previous window's (which the unique
+        // id alone would allow right across a window's edge). Both are settled by documents that never change.
+        if (window !== undefined) {
+          const previous = await this.outbox.findById(idIn(window - 1));
+          if (previous && occurredAt.getTime() - new Date(previous.occurredAt).getTime() < minIntervalMs) continue;
+        }
         const inserted = await this.outbox.insert({
           _id,
           event: raise.event,
@@ -71,12 +81,15 @@ export class NotificationService {
           lastError: null,
           endedAt: null,
         });
-        if (inserted) stored.push(_id);
+        if (inserted) {
+          stored.push(_id);
+          storedOn.push(channel);
+        }
       } catch (error) {
         this.logger.error({ err: error, event: raise.event, channel }, 'notification not stored');
       }
     }
-    if (stored.length > 0 && (raise.dueAt ?? occurredAt).getTime() <= Date.now()) this.dispatcher.kick();
+    if (stored.length > 0 && (raise.dueAt ?? occurredAt).getTime() <= Date.now()) this.dispatcher.kick(storedOn);
     return stored;
   }
 

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import { Model, trusted } from 'mongoose';
 import { isDuplicateKey } from '../session/session.repository';
-import type { NotificationEvent } from './notification-channel';
+import type { ChannelKind, NotificationEvent } from './notification-channel';
 import { DeliveryStatus, NotificationClaimDoc, NotificationDeliveryDoc } from './schemas/notification-delivery.schema';
 
 export type Delivery = NotificationDeliveryDoc;
@@ -30,9 +30,10 @@ export class OutboxRepository {
     return this.deliveries.findById(id).lean<Delivery>().exec();
   }
 
-  due(now: Date, limit: number): Promise<Delivery[]> {
+  /** The channel's pending deliveries due by `now`, the longest due first. */
+  due(channel: ChannelKind, now: Date, limit: number): Promise<Delivery[]> {
     return this.deliveries
-      .find({ status: 'pending', dueAt: trusted({ $lte: now }) })
+      .find({ status: 'pending', channel, dueAt: trusted({ $lte: now }) })
       .sort({ dueAt: 1 })
       .limit(limit)
       .lean<Delivery[]>()

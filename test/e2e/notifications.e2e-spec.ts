@@ -1,5 +1,6 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import mongoose, { Connection } from 'mongoose';
+import { NotificationService } from '../../src/notification/notification.service';
 import { NotificationDeliveryDoc } from '../../src/notification/schemas/notification-delivery.schema';
 import { FakeLlmServer } from '../servers/fake-llm-server';
 import { HttpReceiver } from '../servers/http-receiver';
@@ -268,5 +269,97 @@ describe('notifications between polls', () => {
     } finally {
       client.close();
     }
+  });
+
+  it('raises an event at most once per NOTIFY_MIN_INTERVAL_MS, even right across the edge of its window', async () => {
+    const notifications = t.app.get(NotificationService);
+    const interval = 300000; // the default
+    const edge = (Math.floor(Date.now() / interval) - 5) * interval;
+    const key = `edge-${randomUUID()}`;
+    const raise = (at: number) =>
+      notifications.raise({ event: 'rate_limit.abnormal', key, data: { detail: 'edge' }, occurredAt: new Date(at) });
+
+    expect(await raise(edge - 1)).toHaveLength(1);
+    expect(await raise(edge + 1)).toEqual([]);
+    expect(await raise(edge + interval - 2)).toEqual([]);
+    expect(await raise(edge + interval - 1)).toHaveLength(1);
+  });
+});
+
+describe('notification attempts', () => {
+  const smtp = new SmtpReceiver();
+  const hooks = new HttpReceiver();
+  let t: TestApp;
+  let db: Connection;
+
+  beforeAll(async () => {
+    await Promise.all([smtp.start(), hooks.start()]);
+    t = await startTestApp({
+      SMTP_URL: smtp.url,
+      MAIL_FROM: 'chatbox@example.test',
+      ADMIN_EMAILS: 'ann@example.test',
+      WEBHOOK_URLS: `${hooks.baseUrl}/hooks`,
+      WEBHOOK_SECRET,
+      NOTIFY_POLL_MS: '50',
+      // Attempts are cut at half of it: 1 s, well before the webhook's own 10 s timeout.
+      NOTIFY_CLAIM_MS: '2000',
+      NOTIFY_RETRY_BASE_MS: '1000',
+      NOTIFY_RETRY_MAX_MS: '1000',
+    });
+    db = await mongoose.createConnection(t.env.MONGODB_URI).asPromise();
+  });
+  afterAll(async () => {
+    await db.close();
+    await t.close();
+    await Promise.all([smtp.stop(), hooks.stop()]);
+  });
+
+  const webhookOf = (sessionId: string) =>
+    db.collection<NotificationDeliveryDoc>('notification_outbox').findOne({ sessionId, channel: 'webhook' });
+  const askForHelp = async () => {
+    const client = await ChatClient.connect(t.baseUrl, await signToken(t.env.JWT_SECRET, { sub: `u-${randomUUID()}` }));
+    try {
+      return (await client.ok<{ sessionId: string }>('help:request', { reason: 'help' })).sessionId;
+    } finally {
+      client.close();
+    }
+  };
+
+  it('cuts an attempt that hangs at half of NOTIFY_CLAIM_MS and retries it, so no other claim overlaps it', async () => {
+    hooks.script({ hang: true });
+    const sessionId = await askForHelp();
+
+    // The retry waits a second: the first attempt's outcome can be read before it.
+    const afterFirst = await waitFor(
+      async () => {
+        const delivery = await webhookOf(sessionId);
+        return delivery && delivery.attempts >= 1 ? delivery : undefined;
+      },
+      { what: 'the first attempt to end' },
+    );
+    expect(afterFirst).toMatchObject({ status: 'pending', attempts: 1 });
+    // Cut by its own deadline, not given up as a replica's that stopped.
+    expect(afterFirst.lastError).toMatch(/^webhook 1 \(http:\/\/127\.0\.0\.1:\d+\) was cancelled$/);
+    const sent = await waitFor(
+      async () => {
+        const delivery = await webhookOf(sessionId);
+        return delivery?.status === 'sent' ? delivery : undefined;
+      },
+      { what: 'the retry to deliver it' },
+    );
+    expect(sent.attempts).toBe(2);
+  });
+
+  it('sends an email while a webhook attempt of another notification hangs', async () => {
+    hooks.script({ hang: true });
+    const stuck = await askForHelp();
+    await waitFor(() => hooks.requests.some((r) => r.rawBody.includes(stuck)), { what: 'the hanging webhook' });
+
+    const next = await askForHelp();
+    await waitFor(() => smtp.messages.some((m) => m.text?.includes(next)), { what: "the other session's email" });
+    expect(await webhookOf(stuck)).toMatchObject({ status: 'pending', attempts: 0 });
+    await waitFor(async () => (await webhookOf(stuck))?.status === 'sent', {
+      what: 'the hanging webhook to be retried',
+    });
   });
 });

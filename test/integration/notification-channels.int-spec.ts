@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { createServer } from 'node:net';
+import { createServer, Socket } from 'node:net';
 import { EmailChannel } from '../../src/notification/channels/email.channel';
 import { SmsChannel } from '../../src/notification/channels/sms.channel';
 import { WebhookChannel } from '../../src/notification/channels/webhook.channel';
@@ -163,6 +163,24 @@ describe(EmailChannel.name, () => {
     const error = await sendError(sut.send(helpRequested(), signal));
 
     expect(error.retryable).toBe(true);
+  });
+
+  it('ends the attempt retryably when its signal fires though the server never greets (nodemailer honours it)', async () => {
+    const held = new Set<Socket>();
+    const silent = createServer((socket) => held.add(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = silent.address() as { port: number };
+      const sut = channelFor({}, `smtp://127.0.0.1:${port}`);
+
+      const error = await sendError(sut.send(helpRequested(), AbortSignal.timeout(300)));
+
+      expect(error.retryable).toBe(true);
+      expect(error.message).toMatch(/aborted/);
+    } finally {
+      held.forEach((socket) => socket.destroy());
+      silent.close();
+    }
   });
 });
 

@@ -28,7 +28,7 @@ export class NotificationDeliveryDoc {
 }
 
 export const NotificationDeliverySchema = SchemaFactory.createForClass(NotificationDeliveryDoc);
-NotificationDeliverySchema.index({ status: 1, dueAt: 1 });
+NotificationDeliverySchema.index({ status: 1, channel: 1, dueAt: 1 });
 NotificationDeliverySchema.index({ sessionId: 1, status: 1 });
 
 /**
