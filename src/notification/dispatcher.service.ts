@@ -137,9 +137,14 @@ export class NotificationDispatcher implements OnApplicationBootstrap, OnApplica
   private async make(delivery: Delivery, now: Date): Promise<void> {
     const labels = { event: delivery.event, channel: delivery.channel };
     const check = this.checks.get(delivery.event);
-    if (check && !(await check(delivery))) {
-      this.outcomes.inc({ ...labels, outcome: 'cancelled' });
-      return this.outbox.advance(delivery, { status: 'cancelled', endedAt: now });
+    try {
+      if (check && !(await check(delivery))) {
+        this.outcomes.inc({ ...labels, outcome: 'cancelled' });
+        return await this.outbox.advance(delivery, { status: 'cancelled', endedAt: now });
+      }
+    } catch (error) {
+      // The check could not tell (a failed read): an attempt that failed, retried with backoff like any other.
+      return this.failed(delivery, error);
     }
     const channel = this.byKind.get(delivery.channel);
     try {

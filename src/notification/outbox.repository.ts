@@ -61,7 +61,10 @@ export class OutboxRepository {
         expiresAt: new Date(now.getTime() + limits.claimMs),
       } as never);
       const current = await this.findById(delivery._id);
-      return current?.status === 'pending' && current.attempts === delivery.attempts;
+      if (current?.status === 'pending' && current.attempts === delivery.attempts) return true;
+      // Made already: the claim is of no use to anyone.
+      await this.claims.deleteOne({ _id, replica });
+      return false;
     } catch (error) {
       if (!isDuplicateKey(error)) throw error;
     }
@@ -70,6 +73,7 @@ export class OutboxRepository {
       const lastError = 'the replica making the attempt stopped';
       const last = delivery.attempts + 1 >= limits.maxAttempts;
       await this.advance(delivery, last ? { status: 'failed', endedAt: now, lastError } : { lastError });
+      await this.claims.deleteOne({ _id, replica: held.replica });
     }
     return false;
   }
