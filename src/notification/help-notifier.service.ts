@@ -1,19 +1,31 @@
-import { Injectable, OnModuleInit } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { AppError } from '../common/errors/app-error';
 import { AppConfig } from '../config/app-config';
 import { SessionEvents } from '../session/session-events';
+import { AdminSessionView } from '../session/session-views';
 import { SessionService } from '../session/session.service';
 import { NotificationDispatcher } from './dispatcher.service';
 import { NotificationService } from './notification.service';
+
+/** How often each replica looks for open help requests whose notifications were never stored. */
+export const HELP_SWEEP_MS = 60000;
+const SWEEP_LIMIT = 500;
 
 /**
  * Admins hear of help requests: on the configured channels at once (all but the later steps of
  * HELP_ESCALATION), then, while nobody has taken the session, again on each next channel of HELP_ESCALATION
  * every HELP_ESCALATE_AFTER_MS. A takeover cancels what is still pending; an escalation due for a request
  * that was withdrawn or taken meanwhile is not sent.
+ *
+ * The request is opened, then its notifications are stored: a replica that dies between the two leaves a
+ * request nobody hears of. So every replica also sweeps the open requests at boot and every minute and
+ * raises them again; deliveries are named by the request, so what was stored already is not stored twice.
  */
 @Injectable()
-export class HelpNotifier implements OnModuleInit {
+export class HelpNotifier implements OnModuleInit, OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(HelpNotifier.name);
+  private timer?: NodeJS.Timeout;
+
   constructor(
     private readonly config: AppConfig,
     private readonly events: SessionEvents,
@@ -23,7 +35,7 @@ export class HelpNotifier implements OnModuleInit {
   ) {}
 
   onModuleInit(): void {
-    this.events.on('help.requested', (event) => this.requested(event));
+    this.events.on('help.requested', ({ sessionId }) => this.notify(sessionId));
     this.events.on('owner.changed', async ({ sessionId, owner }) => {
       if (owner !== 'ai') await this.notifications.cancel(sessionId, 'help.escalated');
     });
@@ -45,35 +57,65 @@ export class HelpNotifier implements OnModuleInit {
     });
   }
 
-  private async requested(event: { sessionId: string; userId: string; source: string; requestedAt: Date }) {
+  onApplicationBootstrap(): void {
+    void this.sweep();
+    this.timer = setInterval(() => void this.sweep(), HELP_SWEEP_MS);
+  }
+
+  onApplicationShutdown(): void {
+    clearInterval(this.timer);
+  }
+
+  /** Raises every open help request again; only those whose notifications were never stored add any. */
+  private async sweep(): Promise<void> {
+    try {
+      for (const sessionId of await this.sessions.openHelpSessionIds(SWEEP_LIMIT)) await this.notify(sessionId);
+    } catch (error) {
+      this.logger.warn({ err: error }, 'open help requests not swept; next sweep in a minute');
+    }
+  }
+
+  /** Raises the session's open help request, as it is now: nothing when it was withdrawn or taken meanwhile. */
+  private async notify(sessionId: string): Promise<void> {
+    let session: AdminSessionView;
+    try {
+      session = await this.sessions.adminView(sessionId);
+    } catch (error) {
+      // Swept again within a minute.
+      this.logger.warn({ err: error, sessionId }, 'help request not read; not notified yet');
+      return;
+    }
+    const { help } = session;
+    if (!help || session.status !== 'active' || session.owner !== 'ai') return;
     const { escalation, escalateAfterMs } = this.config.notify;
-    const session = await this.sessions.view(event.sessionId);
+    const requestedAt = new Date(help.requestedAt);
     const data = {
-      sessionId: event.sessionId,
-      userId: event.userId,
-      source: event.source,
-      reason: session.help?.reason ?? undefined,
-      requestedAt: event.requestedAt.toISOString(),
+      sessionId,
+      userId: session.userId,
+      userName: session.userName ?? undefined,
+      source: help.source,
+      reason: help.reason ?? undefined,
+      requestedAt: help.requestedAt,
     };
     const later = escalation.slice(1);
     await this.notifications.raise({
       event: 'help.requested',
-      key: event.sessionId,
-      sessionId: event.sessionId,
+      key: sessionId,
+      sessionId,
       data,
       channels: this.notifications.kinds.filter((kind) => !later.includes(kind)),
-      occurredAt: event.requestedAt,
+      occurredAt: requestedAt,
     });
     for (const [step, channel] of later.entries()) {
       await this.notifications.raise({
         event: 'help.escalated',
-        key: `${event.sessionId}:${data.requestedAt}:${step + 1}`,
+        key: `${sessionId}:${help.requestedAt}:${step + 1}`,
         once: true,
-        sessionId: event.sessionId,
+        sessionId,
         data: { ...data, waitingMs: (step + 1) * escalateAfterMs },
         channels: [channel],
-        occurredAt: event.requestedAt,
-        dueAt: new Date(event.requestedAt.getTime() + (step + 1) * escalateAfterMs),
+        occurredAt: requestedAt,
+        dueAt: new Date(requestedAt.getTime() + (step + 1) * escalateAfterMs),
       });
     }
   }

@@ -173,6 +173,15 @@ export class SessionRepository {
       .exec();
   }
 
+  /** Active sessions with a help request open, in no particular order: their ids only. */
+  findOpenHelp(limit: number): Promise<Pick<SessionRecord, '_id'>[]> {
+    return this.model
+      .find({ status: 'active', helpOpen: true }, { _id: 1 })
+      .limit(limit)
+      .lean<Pick<SessionRecord, '_id'>[]>()
+      .exec();
+  }
+
   countActive(): Promise<number> {
     return this.model.countDocuments({ status: 'active' }).exec();
   }

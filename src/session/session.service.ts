@@ -615,6 +615,11 @@ export class SessionService implements OnModuleInit {
     return { sessions: records.slice(0, limit).map((r) => this.toAdminView(r)), truncated: records.length > limit };
   }
 
+  /** The ids of active sessions with a help request open, as stored (at most `limit`; read each to be sure). */
+  async openHelpSessionIds(limit: number): Promise<string[]> {
+    return (await this.sessions.findOpenHelp(limit)).map((r) => r._id);
+  }
+
   async adminView(sessionId: string): Promise<AdminSessionView> {
     return this.toAdminView(await this.find(sessionId));
   }

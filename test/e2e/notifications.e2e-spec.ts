@@ -363,3 +363,53 @@ describe('notification attempts', () => {
     });
   });
 });
+
+describe('help requests whose notifications were never stored', () => {
+  const hooks = new HttpReceiver();
+  let db: Connection;
+  const apps: TestApp[] = [];
+
+  beforeAll(() => hooks.start());
+  afterAll(async () => {
+    await db?.close();
+    await Promise.all(apps.map((a) => a.close()));
+    await hooks.stop();
+  });
+
+  it('are notified by a replica that boots later: it sweeps the open requests', async () => {
+    const env = { WEBHOOK_URLS: `${hooks.baseUrl}/hooks`, WEBHOOK_SECRET, NOTIFY_POLL_MS: '600000' };
+    const first = await startTestApp(env);
+    apps.push(first);
+    db = await mongoose.createConnection(first.env.MONGODB_URI).asPromise();
+    const outbox = db.collection<NotificationDeliveryDoc>('notification_outbox');
+    const client = await ChatClient.connect(
+      first.baseUrl,
+      await signToken(first.env.JWT_SECRET, { sub: `u-${randomUUID()}`, name: 'Zoë' }),
+    );
+    const { sessionId } = await client.ok<{ sessionId: string }>('help:request', { reason: 'lost?' });
+    client.close();
+    await waitFor(() => hooks.requests.length === 1, { what: 'the first replica to notify' });
+    await first.close();
+    // As if the replica had died between opening the request and storing its notification.
+    await outbox.deleteMany({ sessionId });
+    hooks.reset();
+
+    apps.push(
+      await startTestApp({
+        ...env,
+        MONGODB_URI: first.env.MONGODB_URI,
+        JWT_SECRET: first.env.JWT_SECRET,
+        ENCRYPTION_KEY: first.env.ENCRYPTION_KEY,
+      }),
+    );
+
+    const [hook] = await waitFor(() => (hooks.requests.length > 0 ? hooks.requests : undefined), {
+      what: 'the sweep to notify',
+    });
+    expect(JSON.parse(hook.rawBody)).toMatchObject({
+      event: 'help.requested',
+      data: { sessionId, userName: 'Zoë', source: 'user', reason: 'lost?' },
+    });
+    expect(await outbox.countDocuments({ sessionId })).toBe(1);
+  });
+});
