@@ -82,6 +82,13 @@ export interface NotifyConfig {
   pollMs: number;
   /** How long an attempt is a replica's; a replica that died is replaced this long after. */
   claimMs: number;
+  /** MongoDB or Redis unreachable this long raises `dependency.down`; each is pinged every `checkMs`. */
+  dependencyDown: { afterMs: number; checkMs: number };
+  /**
+   * `rate_limit.abnormal` is raised when, within `windowMs` on one replica, at least `minRefusals` rate-limit
+   * decisions refused and they were at least `percent` of all the decisions.
+   */
+  rateLimitAlert: { percent: number; minRefusals: number; windowMs: number };
 }
 
 export interface LlmConfig {

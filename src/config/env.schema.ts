@@ -82,6 +82,10 @@ export class EnvVars {
   @Expose() @Type(() => Number) @Min(10) @Max(86400000) @IsInt() NOTIFY_RETRY_MAX_MS = 300000;
   @Expose() @Type(() => Number) @Min(50) @Max(600000) @IsInt() NOTIFY_POLL_MS = 5000;
   @Expose() @Type(() => Number) @Min(1000) @Max(3600000) @IsInt() NOTIFY_CLAIM_MS = 60000;
+  @Expose() @Type(() => Number) @Min(1000) @Max(3600000) @IsInt() DEPENDENCY_DOWN_AFTER_MS = 60000;
+  @Expose() @Type(() => Number) @Min(1) @Max(100) @IsInt() RATE_LIMIT_ALERT_PERCENT = 20;
+  @Expose() @Type(() => Number) @Min(1) @Max(1000000) @IsInt() RATE_LIMIT_ALERT_MIN_REFUSALS = 50;
+  @Expose() @Type(() => Number) @Min(1000) @Max(3600000) @IsInt() RATE_LIMIT_ALERT_WINDOW_MS = 60000;
   @Expose() @Type(() => Number) @Min(1) @Max(100000) @IsInt() HANDSHAKE_RATE_LIMIT_PER_MINUTE = 120;
   @Expose() @Type(() => Number) @Min(1) @Max(100000) @IsInt() PUBLIC_RATE_LIMIT_PER_MINUTE = 60;
   @Expose() @Type(() => Number) @Min(0) @Max(10000) @IsInt() DEMO_DELTA_INTERVAL_MS = 30;

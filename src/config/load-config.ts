@@ -250,6 +250,15 @@ export function loadConfig(
       retryMaxMs: env.NOTIFY_RETRY_MAX_MS,
       pollMs: env.NOTIFY_POLL_MS,
       claimMs: env.NOTIFY_CLAIM_MS,
+      dependencyDown: {
+        afterMs: env.DEPENDENCY_DOWN_AFTER_MS,
+        checkMs: Math.min(5000, Math.max(250, Math.floor(env.DEPENDENCY_DOWN_AFTER_MS / 4))),
+      },
+      rateLimitAlert: {
+        percent: env.RATE_LIMIT_ALERT_PERCENT,
+        minRefusals: env.RATE_LIMIT_ALERT_MIN_REFUSALS,
+        windowMs: env.RATE_LIMIT_ALERT_WINDOW_MS,
+      },
     },
     encryption,
     llm: {

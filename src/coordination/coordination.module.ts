@@ -1,9 +1,10 @@
 import { Global, Module } from '@nestjs/common';
 import { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis';
-import { ThrottlerModule } from '@nestjs/throttler';
+import { ThrottlerModule, ThrottlerStorageService } from '@nestjs/throttler';
 import { AppConfig } from '../config/app-config';
 import { RedisConnection } from '../redis/redis-connection';
 import { LeadershipStore } from './leadership.store';
+import { RateLimitTally, RateLimitTallyModule, TalliedThrottlerStorage } from './rate-limit-tally';
 import { MemoryLeadershipStore } from './memory/memory-leadership.store';
 import { MemorySocketRegistryStore } from './memory/memory-socket-registry.store';
 import { MemoryTurnBufferStore } from './memory/memory-turn-buffer.store';
@@ -25,14 +26,18 @@ export const PUBLIC_THROTTLER = 'public';
 @Module({
   imports: [
     ThrottlerModule.forRootAsync({
-      inject: [AppConfig, RedisConnection],
-      useFactory: (config: AppConfig, { client }: RedisConnection) => ({
+      imports: [RateLimitTallyModule],
+      inject: [AppConfig, RedisConnection, RateLimitTally],
+      useFactory: (config: AppConfig, { client }: RedisConnection, tally: RateLimitTally) => ({
         throttlers: [
           { name: EVENTS_THROTTLER, ttl: config.chat.rateLimit.windowMs, limit: config.chat.rateLimit.events },
           { name: PUBLIC_THROTTLER, ttl: 60000, limit: config.http.publicRateLimitPerMinute },
         ],
-        // Given a client, the Redis storage leaves closing it to RedisConnection.
-        storage: client ? new ThrottlerStorageRedisService(client) : undefined,
+        // Given a client, the Redis storage leaves closing it to RedisConnection. Every decision is tallied.
+        storage: new TalliedThrottlerStorage(
+          client ? new ThrottlerStorageRedisService(client) : new ThrottlerStorageService(),
+          tally,
+        ),
       }),
     }),
   ],

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import { Counter, Gauge, Histogram } from 'prom-client';
@@ -9,6 +10,7 @@ import {
   ChannelError,
   ChannelKind,
   NOTIFICATION_CHANNELS,
+  Notification,
   NotificationChannel,
   NotificationEvent,
 } from './notification-channel';
@@ -165,21 +167,58 @@ export class NotificationDispatcher implements OnApplicationBootstrap, OnApplica
   }
 
   private async failed(delivery: Delivery, error: unknown): Promise<void> {
-    const { maxAttempts, retryBaseMs, retryMaxMs } = this.config.notify;
-    const message = error instanceof Error ? error.message.slice(0, 500) : 'unknown error';
     // Cut by this replica shutting down: not the channel's fault, and the claim expires for another replica.
     if (this.stopping.signal.aborted) return;
-    const retryable = !(error instanceof ChannelError) || error.retryable;
     const labels = { event: delivery.event, channel: delivery.channel };
-    this.logger.warn({ deliveryId: delivery._id, ...labels, attempt: delivery.attempts + 1, retryable }, message);
-    if (!retryable || delivery.attempts + 1 >= maxAttempts) {
-      this.outcomes.inc({ ...labels, outcome: 'failed' });
-      return this.outbox.advance(delivery, { status: 'failed', endedAt: new Date(), lastError: message });
+    const { message, final } = this.judge(delivery._id, labels, delivery.attempts, error);
+    if (final) return this.outbox.advance(delivery, { status: 'failed', endedAt: new Date(), lastError: message });
+    await this.outbox.advance(delivery, {
+      dueAt: new Date(Date.now() + this.backoffMs(delivery.attempts)),
+      lastError: message,
+    });
+  }
+
+  /** Logs and counts a failed attempt; `final` when it is not to be retried. */
+  private judge(
+    id: string,
+    labels: { event: NotificationEvent; channel: ChannelKind },
+    attempts: number,
+    error: unknown,
+  ): { message: string; final: boolean } {
+    const message = error instanceof Error ? error.message.slice(0, 500) : 'unknown error';
+    const retryable = !(error instanceof ChannelError) || error.retryable;
+    this.logger.warn({ deliveryId: id, ...labels, attempt: attempts + 1, retryable }, message);
+    const final = !retryable || attempts + 1 >= this.config.notify.maxAttempts;
+    this.outcomes.inc({ ...labels, outcome: final ? 'failed' : 'retried' });
+    return { message, final };
+  }
+
+  /** Full jitter over an exponential ceiling: replicas retrying one receiver spread out. */
+  private backoffMs(attempts: number): number {
+    const { retryBaseMs, retryMaxMs } = this.config.notify;
+    const ceiling = Math.min(retryMaxMs, retryBaseMs * 2 ** attempts);
+    return Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
+  }
+
+  /**
+   * Sends a notification that could not be stored (the outbox is out of reach: MongoDB is down), from this
+   * replica, with the outbox's retries kept in memory. Whoever calls it decides it is the cluster's only copy.
+   */
+  async sendUnstored(notification: Notification, kind: ChannelKind): Promise<void> {
+    const channel = this.byKind.get(kind);
+    if (!channel) return;
+    const labels = { event: notification.event, channel: kind };
+    for (let attempts = 0; !this.stopping.signal.aborted; attempts++) {
+      try {
+        const timeout = AbortSignal.timeout(ATTEMPT_TIMEOUT_MS);
+        await channel.send(notification, AbortSignal.any([this.stopping.signal, timeout]));
+        this.outcomes.inc({ ...labels, outcome: 'sent' });
+        this.latency.observe(labels, (Date.now() - notification.occurredAt.getTime()) / 1000);
+        return;
+      } catch (error) {
+        if (this.stopping.signal.aborted || this.judge(notification.id, labels, attempts, error).final) return;
+      }
+      await delay(this.backoffMs(attempts), undefined, { signal: this.stopping.signal }).catch(() => undefined);
     }
-    // Full jitter over an exponential ceiling: replicas retrying one receiver spread out.
-    const ceiling = Math.min(retryMaxMs, retryBaseMs * 2 ** delivery.attempts);
-    const dueAt = new Date(Date.now() + Math.round(ceiling / 2 + (Math.random() * ceiling) / 2));
-    this.outcomes.inc({ ...labels, outcome: 'retried' });
-    await this.outbox.advance(delivery, { dueAt, lastError: message });
   }
 }

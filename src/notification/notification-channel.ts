@@ -11,8 +11,9 @@ export type NotificationEvent =
   /** An LLM provider's circuit opened (it keeps failing), or closed again. */
   | 'provider.down'
   | 'provider.recovered'
-  /** MongoDB or Redis unreachable for longer than the threshold. */
+  /** MongoDB or Redis unreachable for longer than the threshold, or reachable again after it. */
   | 'dependency.down'
+  | 'dependency.recovered'
   /** An abnormal share of requests refused by rate limits. */
   | 'rate_limit.abnormal'
   /** Sent by `npm run notify:test`. */
@@ -44,6 +45,7 @@ export interface NotificationData {
   waitingMs?: number;
   provider?: string;
   dependency?: string;
+  /** Written by the service itself (a model id, counts, a driver's error), never by a user. */
   detail?: string;
 }
 

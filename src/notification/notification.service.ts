@@ -93,6 +93,19 @@ export class NotificationService {
     return stored;
   }
 
+  /**
+   * Sends the event without storing it, from this replica, when the outbox itself is out of reach (MongoDB
+   * is down). Nothing here makes it once for the cluster: the caller decides that (a Redis SET NX).
+   */
+  sendUnstored(raise: Raise): void {
+    const occurredAt = raise.occurredAt ?? new Date();
+    const window = raise.once ? 'once' : Math.floor(occurredAt.getTime() / this.config.notify.minIntervalMs);
+    for (const channel of (raise.channels ?? this.kinds).filter((kind) => this.kinds.includes(kind))) {
+      const id = `${raise.event}:${raise.key}:${window}:${channel}`;
+      void this.dispatcher.sendUnstored({ id, event: raise.event, occurredAt, data: raise.data }, channel);
+    }
+  }
+
   /** Cancels the session's pending deliveries of `event` (escalations of a request that was picked up). */
   async cancel(sessionId: string, event: NotificationEvent): Promise<void> {
     await this.outbox

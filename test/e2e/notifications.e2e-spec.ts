@@ -413,3 +413,48 @@ describe('help requests whose notifications were never stored', () => {
     expect(await outbox.countDocuments({ sessionId })).toBe(1);
   });
 });
+
+describe('rate-limit notifications', () => {
+  const hooks = new HttpReceiver();
+  let t: TestApp;
+  let db: Connection;
+
+  beforeAll(async () => {
+    await hooks.start();
+    t = await startTestApp({
+      WEBHOOK_URLS: `${hooks.baseUrl}/hooks`,
+      WEBHOOK_SECRET,
+      HANDSHAKE_RATE_LIMIT_PER_MINUTE: '2',
+      RATE_LIMIT_ALERT_PERCENT: '90',
+      RATE_LIMIT_ALERT_MIN_REFUSALS: '5',
+    });
+    db = await mongoose.createConnection(t.env.MONGODB_URI).asPromise();
+  });
+  afterAll(async () => {
+    await db.close();
+    await t.close();
+    await hooks.stop();
+  });
+
+  const handshake = () => fetch(`${t.baseUrl}/chatbox/socket.io/?EIO=4&transport=polling`).then((r) => r.text());
+
+  it('tells once when refusals reach RATE_LIMIT_ALERT_PERCENT of the decisions, and not before', async () => {
+    // 2 handshakes pass, then every one is refused: the 18th refusal is the first at 90% (18 of 20).
+    for (let i = 0; i < 40; i++) await handshake();
+
+    const [hook] = await waitFor(() => (hooks.requests.length > 0 ? hooks.requests : undefined), {
+      what: 'the rate_limit.abnormal webhook',
+    });
+    expect(JSON.parse(hook.rawBody)).toMatchObject({
+      event: 'rate_limit.abnormal',
+      data: {
+        detail: '18 of 20 rate-limit decisions (90%) refused in the last 60 s on one replica (handshakes: 18)',
+      },
+    });
+    expect(
+      await db
+        .collection<NotificationDeliveryDoc>('notification_outbox')
+        .countDocuments({ event: 'rate_limit.abnormal' }),
+    ).toBe(1);
+  });
+});

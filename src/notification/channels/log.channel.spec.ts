@@ -28,7 +28,7 @@ describe(LogChannel.name, () => {
         id: 'help.requested:s-1:0:log',
         event: 'help.requested',
         occurredAt: new Date('2026-11-24T10:00:00.000Z'),
-        data: { sessionId: 's-1', userId: 'u-1', userName: 'Private Name', reason: 'x'.repeat(500), detail: 'secret' },
+        data: { sessionId: 's-1', userId: 'u-1', userName: 'Private Name', reason: 'x'.repeat(500) },
       },
       new AbortController().signal,
     );
@@ -51,6 +51,20 @@ describe(LogChannel.name, () => {
         ],
       },
     ]);
+  });
+
+  it('logs what the service itself wrote in `detail`', async () => {
+    await sut.send(
+      {
+        id: 'n3',
+        event: 'rate_limit.abnormal',
+        occurredAt: new Date(0),
+        data: { detail: '60 of 70 rate-limit decisions (86%) refused' },
+      },
+      new AbortController().signal,
+    );
+
+    expect(logger.entries[0].args[0]).toMatchObject({ detail: '60 of 70 rate-limit decisions (86%) refused' });
   });
 
   it('logs good news at the log level', async () => {

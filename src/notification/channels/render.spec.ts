@@ -171,7 +171,6 @@ describe(logFields.name, () => {
         userName: 'Private Name',
         source: 'user',
         reason: 'r'.repeat(200),
-        detail: 'private detail',
       }),
     );
 

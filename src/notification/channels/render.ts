@@ -70,6 +70,8 @@ function headline(event: NotificationEvent, data: NotificationData): string {
       return `LLM provider ${named(data.provider, 'unknown')} recovered`;
     case 'dependency.down':
       return `${named(data.dependency, 'A dependency')} is unreachable`;
+    case 'dependency.recovered':
+      return `${named(data.dependency, 'A dependency')} is reachable again`;
     case 'rate_limit.abnormal':
       return 'Abnormal share of requests refused by rate limits';
     case 'test':
@@ -158,7 +160,10 @@ export function renderShortText(notification: Notification, adminConsoleUrl?: st
   return withLink.length <= SMS_MAX_CHARS ? withLink : truncate(base, SMS_MAX_CHARS);
 }
 
-/** The facts of a notification that may go to the service's log: ids and names from configuration, no user text. */
+/**
+ * The facts of a notification that may go to the service's log: ids, names from configuration and the detail the
+ * service wrote itself (counts, a driver's error); of user text only the cut reason.
+ */
 export function logFields(notification: Notification): Record<string, string | number> {
   const { data } = notification;
   const entries: [string, string | number | undefined][] = [
@@ -171,6 +176,7 @@ export function logFields(notification: Notification): Record<string, string | n
     ['waitingMs', data.waitingMs],
     ['provider', data.provider],
     ['dependency', data.dependency],
+    ['detail', short(data.detail, FIELD_CHARS)],
     ['reason', short(data.reason, SHORT_REASON_CHARS)],
   ];
   return Object.fromEntries(

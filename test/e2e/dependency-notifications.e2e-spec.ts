@@ -1,0 +1,85 @@
+import { randomBytes } from 'node:crypto';
+import { OwnFerretDb, startOwnFerretDb } from '../servers/own-ferretdb';
+import { HttpReceiver } from '../servers/http-receiver';
+import { RedisServer, startRedisServer } from '../servers/redis-server';
+import { ChatboxProcess } from '../utils/chatbox-process';
+import { waitFor } from '../utils/wait-for';
+
+interface Hook {
+  id: string;
+  event: string;
+  data: { dependency?: string; detail?: string };
+}
+
+/** The JSON log lines of a process that say it handled `event` (raised it, or left it to another replica). */
+const handled = (p: ChatboxProcess, event: string) =>
+  p.stdout
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as { msg?: string; raisedHere?: boolean })
+    .filter((line) => line.msg === `${event} handled`);
+
+describe('dependency notifications, on two service processes', () => {
+  const hooks = new HttpReceiver();
+  let mongo: OwnFerretDb;
+  let redis: RedisServer;
+  let replicas: ChatboxProcess[] = [];
+
+  beforeAll(async () => {
+    [mongo, redis] = await Promise.all([startOwnFerretDb(), startRedisServer(), hooks.start()]);
+    const env = {
+      NODE_ENV: 'test',
+      HOST: '127.0.0.1',
+      PORT: '0',
+      MONGODB_URI: mongo.uri,
+      REDIS_URL: redis.url,
+      JWT_SECRET: randomBytes(32).toString('base64'),
+      ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+      WEBHOOK_URLS: `${hooks.baseUrl}/hooks`,
+      WEBHOOK_SECRET: randomBytes(32).toString('base64'),
+      DEPENDENCY_DOWN_AFTER_MS: '1000',
+      NOTIFY_POLL_MS: '200',
+    };
+    replicas = [new ChatboxProcess(env), new ChatboxProcess(env)];
+    await Promise.all(replicas.map((r) => r.listening()));
+  });
+  afterAll(async () => {
+    await Promise.all(replicas.map((r) => r.stop()));
+    await Promise.all([mongo?.stop(), redis?.stop(), hooks.stop()]);
+  });
+
+  const received = (event: string) =>
+    hooks.requests.map((r) => JSON.parse(r.rawBody) as Hook).filter((hook) => hook.event === event);
+  /** Once both replicas handled `event`, what the receiver got of it. */
+  const settled = async (event: string, dependency: string) => {
+    await waitFor(() => replicas.every((r) => handled(r, event).length === 1), {
+      timeoutMs: 20000,
+      what: `both replicas to handle ${event}`,
+    });
+    await waitFor(() => received(event).length > 0, { timeoutMs: 20000, what: `the ${event} webhook` });
+    expect(replicas.map((r) => handled(r, event)[0].raisedHere).sort()).toEqual([false, true]);
+    const hooksOf = received(event);
+    expect(hooksOf).toHaveLength(1);
+    expect(hooksOf[0].data.dependency).toBe(dependency);
+    return hooksOf[0];
+  };
+
+  it('tells once that MongoDB is unreachable, straight from one replica, and once that it is back', async () => {
+    await mongo.kill();
+    const down = await settled('dependency.down', 'MongoDB');
+    expect(down.data.detail).toMatch(/^unreachable for \d+ s: /);
+
+    await mongo.start();
+    await settled('dependency.recovered', 'MongoDB');
+  });
+
+  it('tells once that Redis is unreachable, through the outbox, and once that it is back', async () => {
+    hooks.reset();
+    replicas.forEach((r) => (r.stdout = ''));
+    await redis.stop();
+    await settled('dependency.down', 'Redis');
+
+    redis = await startRedisServer({ port: redis.port });
+    await settled('dependency.recovered', 'Redis');
+  });
+});
