@@ -95,7 +95,16 @@ describe('notifications', () => {
     expect(body).toMatchObject({ event: 'help.requested', data: { sessionId, source: 'user', reason } });
     expect(hook.headers['chatbox-delivery']).toBe(body.id);
     // SMS is the escalation's next step, not the first message.
-    expect(smsFor(sessionId)).toEqual([]);
+    const stored = await outbox(sessionId);
+    expect(
+      stored
+        .filter((d) => d.event === 'help.requested')
+        .map((d) => d.channel)
+        .sort(),
+    ).toEqual(['email', 'webhook']);
+    expect(stored.filter((d) => d.channel === 'sms').map((d) => [d.event, new Date(d.dueAt).getTime()])).toEqual([
+      ['help.escalated', new Date(body.data.requestedAt as string).getTime() + 1500],
+    ]);
   });
 
   it('sends at most one notification per channel for a burst of requests in one session', async () => {
@@ -157,6 +166,8 @@ describe('notifications', () => {
       { what: 'the escalation to end' },
     );
     expect(escalation.status).toBe('cancelled');
+    // Cancelled by the takeover itself, not merely found moot when it fell due.
+    expect(new Date(escalation.endedAt!).getTime()).toBeLessThan(new Date(escalation.dueAt).getTime());
     expect(smsFor(sessionId)).toEqual([]);
     await waitFor(() => hooksFor(sessionId).length > 0, { what: 'the help webhook' });
   });
