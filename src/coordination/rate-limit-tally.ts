@@ -40,7 +40,14 @@ export class RateLimitTally {
     bucket.decisions++;
     if (!refused) return;
     bucket.refused.set(limit, (bucket.refused.get(limit) ?? 0) + 1);
-    for (const listener of this.listeners) listener(limit);
+    // A listener's trouble must not change the decision being made.
+    for (const listener of this.listeners) {
+      try {
+        listener(limit);
+      } catch {
+        continue;
+      }
+    }
   }
 
   /** The decisions of the last `windowMs`. */

@@ -19,14 +19,17 @@ interface Watch {
   lastError?: string;
   /** Down for longer than DEPENDENCY_DOWN_AFTER_MS: admins were (or are being) told. */
   told: boolean;
+  /** This replica is telling them without the outbox (MongoDB down). */
+  sending?: boolean;
 }
 
 /**
  * Admins hear when MongoDB or Redis has been unreachable for DEPENDENCY_DOWN_AFTER_MS, and when it is back.
  * Every replica pings both; the cluster sends one notification. For Redis down, the outbox's unique id
- * decides, as for any event. For MongoDB down the outbox is out of reach: the replica that sets a Redis key
- * first (SET NX, for NOTIFY_MIN_INTERVAL_MS) sends it straight away, retrying in memory; with Redis down too,
- * every replica sends its own. "Recovered" goes through the outbox again.
+ * decides, as for any event. For MongoDB down the outbox is out of reach: one replica takes a lease in Redis
+ * and sends it straight away, retrying in memory and renewing the lease; if it dies, the lease runs out and
+ * another replica sends it. With Redis down too, every replica sends its own. "Recovered" goes through the
+ * outbox again.
  */
 @Injectable()
 export class DependencyNotifier implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -65,6 +68,8 @@ export class DependencyNotifier implements OnApplicationBootstrap, OnApplication
     this.checking = true;
     try {
       await Promise.all(this.watches.map((watch) => this.checkOne(watch)));
+    } catch (error) {
+      this.logger.warn({ err: error }, 'dependencies not checked; checking again next interval');
     } finally {
       this.checking = false;
     }
@@ -77,10 +82,8 @@ export class DependencyNotifier implements OnApplicationBootstrap, OnApplication
     } catch (error) {
       watch.downSince ??= now;
       watch.lastError = error instanceof Error ? error.message : String(error);
-      if (!watch.told && now - watch.downSince >= this.config.notify.dependencyDown.afterMs) {
-        watch.told = true;
+      if (!watch.told && now - watch.downSince >= this.config.notify.dependencyDown.afterMs)
         await this.down(watch, now);
-      }
       return;
     }
     const { told, downSince } = watch;
@@ -91,21 +94,39 @@ export class DependencyNotifier implements OnApplicationBootstrap, OnApplication
 
   private async down(watch: Watch, now: number): Promise<void> {
     const seconds = Math.round((now - (watch.downSince ?? now)) / 1000);
-    this.logger.error({ dependency: watch.key, err: watch.lastError }, `${watch.name} unreachable for ${seconds} s`);
     const raise: Raise = {
       event: 'dependency.down',
       key: watch.key,
       data: { dependency: watch.name, detail: `unreachable for ${seconds} s: ${watch.lastError ?? 'no answer'}` },
       occurredAt: new Date(now),
     };
-    let here: boolean;
     if (watch.key === 'redis') {
-      here = (await this.notifications.raise(raise)).length > 0;
-    } else {
-      here = await this.firstToTell(raise);
-      if (here) this.notifications.sendUnstored(raise);
+      watch.told = true;
+      this.logger.error({ dependency: watch.key, err: watch.lastError }, `${watch.name} unreachable for ${seconds} s`);
+      // One raised while MongoDB is out of reach too is stored once it is back.
+      return this.handled(raise, (await this.notifications.raise(raise)).length > 0);
     }
-    this.handled(raise, here);
+    if (watch.sending) return;
+    const lease = await this.leaseToTell(raise);
+    if (lease === 'told') {
+      watch.told = true;
+      return this.handled(raise, false);
+    }
+    // Another replica is telling (its lease has not run out): look again at the next check.
+    if (lease === 'taken') return;
+    watch.told = true;
+    watch.sending = true;
+    this.logger.error(
+      { dependency: watch.key, err: watch.lastError },
+      `${watch.name} unreachable for ${seconds} s; telling the admins from this replica`,
+    );
+    void this.notifications
+      .sendUnstored(raise, (ms) => lease.hold(ms))
+      .then(() => lease.done())
+      .finally(() => {
+        watch.sending = false;
+        this.handled(raise, true);
+      });
   }
 
   private async recovered(watch: Watch, downMs: number): Promise<void> {
@@ -123,16 +144,34 @@ export class DependencyNotifier implements OnApplicationBootstrap, OnApplication
     this.logger.warn({ dependency: raise.key, raisedHere: here }, `${raise.event} handled`);
   }
 
-  /** Whether this replica is the cluster's one to send `raise` now; when that cannot be told, it is. */
-  private async firstToTell(raise: Raise): Promise<boolean> {
+  /**
+   * Who tells the admins of `raise` without the outbox: `told` when a replica did within NOTIFY_MIN_INTERVAL_MS,
+   * `taken` while another one holds the lease, else the lease, which this replica keeps while it sends (a
+   * replica that dies lets it run out, and the next check of another replica takes over). Without Redis,
+   * or with Redis failing too, every replica tells.
+   */
+  private async leaseToTell(
+    raise: Raise,
+  ): Promise<'told' | 'taken' | { hold(ms: number): Promise<unknown>; done(): Promise<unknown> }> {
     const { client } = this.redis;
-    if (!client) return true;
+    const always = { hold: () => Promise.resolve(), done: () => Promise.resolve() };
+    if (!client) return always;
+    const key = `chatbox:notify:${raise.event}:${raise.key}`;
+    const bounded = <T>(work: Promise<T>) => withTimeout(work, PING_TIMEOUT_MS);
     try {
-      const key = `chatbox:notify:${raise.event}:${raise.key}`;
-      const set = client.set(key, this.replica, 'PX', this.config.notify.minIntervalMs, 'NX');
-      return (await withTimeout(set, PING_TIMEOUT_MS)) === 'OK';
+      if (await bounded(client.exists(`${key}:told`))) return 'told';
+      const ms = this.config.notify.claimMs;
+      if ((await bounded(client.set(`${key}:lease`, this.replica, 'PX', ms, 'NX'))) !== 'OK') return 'taken';
     } catch {
-      return true;
+      return always;
     }
+    const { minIntervalMs } = this.config.notify;
+    return {
+      hold: (ms) => bounded(client.set(`${key}:lease`, this.replica, 'PX', ms)).catch(() => undefined),
+      done: () =>
+        bounded(client.set(`${key}:told`, this.replica, 'PX', minIntervalMs))
+          .then(() => bounded(client.del(`${key}:lease`)))
+          .catch(() => undefined),
+    };
   }
 }

@@ -6,7 +6,6 @@ import { Counter, Gauge, Histogram } from 'prom-client';
 import { AppConfig } from '../config/app-config';
 import { NOTIFICATION_LATENCY, NOTIFICATION_OUTBOX, NOTIFICATIONS } from '../metrics/chatbox.metrics';
 import {
-  CHANNEL_KINDS,
   ChannelError,
   ChannelKind,
   NOTIFICATION_CHANNELS,
@@ -42,10 +41,12 @@ export class NotificationDispatcher implements OnApplicationBootstrap, OnApplica
   private readonly byKind: Map<ChannelKind, NotificationChannel>;
   private readonly checks = new Map<NotificationEvent, DeliveryCheck>();
   private readonly stopping = new AbortController();
-  /** One lane per channel, draining on its own: a webhook receiver that hangs does not hold back the email. */
-  private readonly lanes = new Map<ChannelKind, { running?: Promise<void>; again: boolean }>(
-    CHANNEL_KINDS.map((kind) => [kind, { again: false }]),
-  );
+  /**
+   * One lane per channel configured here, draining on its own: a webhook receiver that hangs does not hold
+   * back the email. Deliveries for a channel this replica lacks (a configuration being rolled out) wait for
+   * a replica that has it.
+   */
+  private readonly lanes = new Map<ChannelKind, { running?: Promise<void>; again: boolean }>();
   private timer?: NodeJS.Timeout;
 
   constructor(
@@ -57,6 +58,7 @@ export class NotificationDispatcher implements OnApplicationBootstrap, OnApplica
     @InjectMetric(NOTIFICATION_OUTBOX) private readonly depth: Gauge<string>,
   ) {
     this.byKind = new Map(channels.map((c) => [c.kind, c]));
+    for (const kind of this.byKind.keys()) this.lanes.set(kind, { again: false });
   }
 
   /** Deliveries of `event` are made only while `check` says so; the others end `cancelled`. */
@@ -87,7 +89,7 @@ export class NotificationDispatcher implements OnApplicationBootstrap, OnApplica
    * Drains the channels' lanes now (a notification was just raised here), or once more right after the
    * drain under way in a lane.
    */
-  kick(channels: readonly ChannelKind[] = CHANNEL_KINDS): void {
+  kick(channels: readonly ChannelKind[] = [...this.lanes.keys()]): void {
     if (this.stopping.signal.aborted) return;
     for (const kind of channels) {
       const lane = this.lanes.get(kind);
@@ -108,7 +110,7 @@ export class NotificationDispatcher implements OnApplicationBootstrap, OnApplica
 
   /** One pass over every channel's due attempts, side by side. */
   async drain(): Promise<void> {
-    await Promise.all(CHANNEL_KINDS.map((kind) => this.drainChannel(kind)));
+    await Promise.all([...this.lanes.keys()].map((kind) => this.drainChannel(kind)));
   }
 
   /** Makes the channel's attempts due now, one after another. */
@@ -202,15 +204,23 @@ export class NotificationDispatcher implements OnApplicationBootstrap, OnApplica
 
   /**
    * Sends a notification that could not be stored (the outbox is out of reach: MongoDB is down), from this
-   * replica, with the outbox's retries kept in memory. Whoever calls it decides it is the cluster's only copy.
+   * replica, with the outbox's retries kept in memory; resolves once it ended sent or failed, or the replica
+   * stops. Whoever calls it decides it is the cluster's only copy, and holds that right for as long as
+   * `hold(ms)` asks before each attempt and each wait.
    */
-  async sendUnstored(notification: Notification, kind: ChannelKind): Promise<void> {
+  async sendUnstored(
+    notification: Notification,
+    kind: ChannelKind,
+    hold: (ms: number) => Promise<unknown>,
+  ): Promise<void> {
     const channel = this.byKind.get(kind);
     if (!channel) return;
     const labels = { event: notification.event, channel: kind };
+    const { claimMs } = this.config.notify;
     for (let attempts = 0; !this.stopping.signal.aborted; attempts++) {
       try {
-        const timeout = AbortSignal.timeout(ATTEMPT_TIMEOUT_MS);
+        await hold(claimMs);
+        const timeout = AbortSignal.timeout(attemptTimeoutMs(claimMs));
         await channel.send(notification, AbortSignal.any([this.stopping.signal, timeout]));
         this.outcomes.inc({ ...labels, outcome: 'sent' });
         this.latency.observe(labels, (Date.now() - notification.occurredAt.getTime()) / 1000);
@@ -218,7 +228,9 @@ export class NotificationDispatcher implements OnApplicationBootstrap, OnApplica
       } catch (error) {
         if (this.stopping.signal.aborted || this.judge(notification.id, labels, attempts, error).final) return;
       }
-      await delay(this.backoffMs(attempts), undefined, { signal: this.stopping.signal }).catch(() => undefined);
+      const wait = this.backoffMs(attempts);
+      await hold(wait + claimMs);
+      await delay(wait, undefined, { signal: this.stopping.signal }).catch(() => undefined);
     }
   }
 }

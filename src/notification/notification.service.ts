@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import {
   ChannelKind,
@@ -9,6 +9,9 @@ import {
 } from './notification-channel';
 import { NotificationDispatcher } from './dispatcher.service';
 import { OutboxRepository } from './outbox.repository';
+
+/** How many raises that could not be stored a replica keeps to store later. */
+const UNSTORED_MAX = 200;
 
 export interface Raise {
   event: NotificationEvent;
@@ -35,8 +38,12 @@ export interface Raise {
  * caller (a chat turn, a request): a failure to store it is logged.
  */
 @Injectable()
-export class NotificationService {
+export class NotificationService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(NotificationService.name);
+  /** Raises whose deliveries could not be stored (MongoDB out of reach), to store again; the oldest go first. */
+  private readonly unstored = new Map<string, Raise>();
+  private timer?: NodeJS.Timeout;
+  private replaying = false;
 
   constructor(
     private readonly config: AppConfig,
@@ -44,6 +51,17 @@ export class NotificationService {
     @Inject(NOTIFICATION_CHANNELS) private readonly channels: NotificationChannel[],
     private readonly dispatcher: NotificationDispatcher,
   ) {}
+
+  onApplicationBootstrap(): void {
+    this.timer = setInterval(() => void this.replay(), this.config.notify.pollMs);
+  }
+
+  onApplicationShutdown(): void {
+    clearInterval(this.timer);
+    if (this.unstored.size > 0) {
+      this.logger.error({ events: [...this.unstored.keys()] }, 'notifications never stored, lost with this replica');
+    }
+  }
 
   /** The configured channels, in configuration order. */
   get kinds(): ChannelKind[] {
@@ -57,6 +75,7 @@ export class NotificationService {
     const window = raise.once ? undefined : Math.floor(occurredAt.getTime() / minIntervalMs);
     const stored: string[] = [];
     const storedOn: ChannelKind[] = [];
+    const failedOn: ChannelKind[] = [];
     for (const channel of raise.channels ?? this.kinds) {
       if (!this.kinds.includes(channel)) continue;
       const idIn = (w: number | undefined) => `${raise.event}:${raise.key}:${w ?? 'once'}:${channel}`;
@@ -86,24 +105,63 @@ export class NotificationService {
           storedOn.push(channel);
         }
       } catch (error) {
-        this.logger.error({ err: error, event: raise.event, channel }, 'notification not stored');
+        this.logger.error(
+          { err: error, event: raise.event, channel },
+          'notification not stored; storing it again later',
+        );
+        failedOn.push(channel);
       }
     }
+    if (failedOn.length > 0) this.keepUnstored({ ...raise, occurredAt, channels: failedOn });
     if (stored.length > 0 && (raise.dueAt ?? occurredAt).getTime() <= Date.now()) this.dispatcher.kick(storedOn);
     return stored;
   }
 
   /**
-   * Sends the event without storing it, from this replica, when the outbox itself is out of reach (MongoDB
-   * is down). Nothing here makes it once for the cluster: the caller decides that (a Redis SET NX).
+   * Keeps a raise to store again at the next poll. Its time is fixed, so the deliveries get the ids they would
+   * have had (one that another replica stored meanwhile is not stored twice). At most UNSTORED_MAX are kept.
    */
-  sendUnstored(raise: Raise): void {
+  private keepUnstored(raise: Raise & { occurredAt: Date }): void {
+    this.unstored.set(`${raise.event}:${raise.key}:${raise.occurredAt.getTime()}:${raise.channels?.join(',')}`, raise);
+    for (const [key] of this.unstored) {
+      if (this.unstored.size <= UNSTORED_MAX) break;
+      this.unstored.delete(key);
+      this.logger.error({ event: key }, 'notification dropped: too many could not be stored');
+    }
+  }
+
+  private async replay(): Promise<void> {
+    if (this.replaying || this.unstored.size === 0) return;
+    this.replaying = true;
+    try {
+      for (const [key, raise] of [...this.unstored]) {
+        this.unstored.delete(key);
+        // A raise that fails again is kept again, under the same key.
+        await this.raise(raise);
+      }
+    } finally {
+      this.replaying = false;
+    }
+  }
+
+  /**
+   * Sends the event without storing it, from this replica, when the outbox itself is out of reach (MongoDB
+   * is down); resolves when every channel is done. Nothing here makes it once for the cluster: the caller
+   * decides that, with a lease that `hold(ms)` keeps for as long as asked (best effort: never throws).
+   */
+  async sendUnstored(raise: Raise, hold: (ms: number) => Promise<unknown>): Promise<void> {
     const occurredAt = raise.occurredAt ?? new Date();
     const window = raise.once ? 'once' : Math.floor(occurredAt.getTime() / this.config.notify.minIntervalMs);
-    for (const channel of (raise.channels ?? this.kinds).filter((kind) => this.kinds.includes(kind))) {
-      const id = `${raise.event}:${raise.key}:${window}:${channel}`;
-      void this.dispatcher.sendUnstored({ id, event: raise.event, occurredAt, data: raise.data }, channel);
-    }
+    const channels = (raise.channels ?? this.kinds).filter((kind) => this.kinds.includes(kind));
+    await Promise.all(
+      channels.map((channel) =>
+        this.dispatcher.sendUnstored(
+          { id: `${raise.event}:${raise.key}:${window}:${channel}`, event: raise.event, occurredAt, data: raise.data },
+          channel,
+          hold,
+        ),
+      ),
+    );
   }
 
   /** Cancels the session's pending deliveries of `event` (escalations of a request that was picked up). */

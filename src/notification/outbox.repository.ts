@@ -70,7 +70,9 @@ export class OutboxRepository {
     }
     const held = await this.claims.findById(_id).lean<NotificationClaimDoc>().exec();
     if (held && new Date(held.expiresAt).getTime() < now.getTime()) {
-      const lastError = 'the replica making the attempt stopped';
+      // The channel's error of an earlier attempt, if any, stays readable.
+      const stopped = 'the replica making the attempt stopped';
+      const lastError = delivery.lastError ? `${stopped} (before: ${delivery.lastError})`.slice(0, 600) : stopped;
       const last = delivery.attempts + 1 >= limits.maxAttempts;
       await this.advance(delivery, last ? { status: 'failed', endedAt: now, lastError } : { lastError });
       await this.claims.deleteOne({ _id, replica: held.replica });

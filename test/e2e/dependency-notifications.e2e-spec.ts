@@ -1,8 +1,11 @@
 import { randomBytes } from 'node:crypto';
+import { AppConfig } from '../../src/config/app-config';
+import { NotificationService } from '../../src/notification/notification.service';
 import { OwnFerretDb, startOwnFerretDb } from '../servers/own-ferretdb';
 import { HttpReceiver } from '../servers/http-receiver';
 import { RedisServer, startRedisServer } from '../servers/redis-server';
 import { ChatboxProcess } from '../utils/chatbox-process';
+import { startTestApp, TestApp } from '../utils/test-app';
 import { waitFor } from '../utils/wait-for';
 
 interface Hook {
@@ -81,5 +84,109 @@ describe('dependency notifications, on two service processes', () => {
 
     redis = await startRedisServer({ port: redis.port });
     await settled('dependency.recovered', 'Redis');
+  });
+});
+
+describe('a notification raised while MongoDB is down', () => {
+  const hooks = new HttpReceiver();
+  let mongo: OwnFerretDb;
+  let t: TestApp;
+
+  beforeAll(async () => {
+    [mongo] = await Promise.all([startOwnFerretDb(), hooks.start()]);
+    t = await startTestApp({
+      MONGODB_URI: mongo.uri,
+      WEBHOOK_URLS: `${hooks.baseUrl}/hooks`,
+      WEBHOOK_SECRET: randomBytes(32).toString('base64'),
+      NOTIFY_POLL_MS: '200',
+    });
+  });
+  afterAll(async () => {
+    await t.close();
+    await Promise.all([mongo.stop(), hooks.stop()]);
+  });
+
+  it('is stored and delivered once MongoDB is back, under the id it would have had', async () => {
+    const notifications = t.app.get(NotificationService);
+    const occurredAt = new Date();
+    const raise = {
+      event: 'provider.down' as const,
+      key: 'https://llm.example.test',
+      data: { provider: 'openai' },
+      occurredAt,
+    };
+    await mongo.kill();
+
+    expect(await notifications.raise(raise)).toEqual([]);
+    await mongo.start();
+
+    const [hook] = await waitFor(() => (hooks.requests.length > 0 ? hooks.requests : undefined), {
+      timeoutMs: 30000,
+      what: 'the notification, stored again and delivered',
+    });
+    const window = Math.floor(occurredAt.getTime() / t.app.get(AppConfig).notify.minIntervalMs);
+    expect(JSON.parse(hook.rawBody)).toMatchObject({
+      id: `provider.down:https://llm.example.test:${window}:webhook`,
+      event: 'provider.down',
+      occurredAt: occurredAt.toISOString(),
+    });
+    // Raised again now, it is the same notification: nothing new is stored.
+    expect(await notifications.raise(raise)).toEqual([]);
+    expect(hooks.requests).toHaveLength(1);
+  });
+});
+
+describe('MongoDB down, and the replica telling the admins dies', () => {
+  const hooks = new HttpReceiver();
+  let mongo: OwnFerretDb;
+  let redis: RedisServer;
+  let replicas: ChatboxProcess[] = [];
+
+  beforeAll(async () => {
+    [mongo, redis] = await Promise.all([startOwnFerretDb(), startRedisServer(), hooks.start()]);
+    const env = {
+      NODE_ENV: 'test',
+      HOST: '127.0.0.1',
+      PORT: '0',
+      MONGODB_URI: mongo.uri,
+      REDIS_URL: redis.url,
+      JWT_SECRET: randomBytes(32).toString('base64'),
+      ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+      WEBHOOK_URLS: `${hooks.baseUrl}/hooks`,
+      WEBHOOK_SECRET: randomBytes(32).toString('base64'),
+      DEPENDENCY_DOWN_AFTER_MS: '1000',
+      // The sender's lease lasts 2 s unless renewed.
+      NOTIFY_CLAIM_MS: '2000',
+    };
+    replicas = [new ChatboxProcess(env), new ChatboxProcess(env)];
+    await Promise.all(replicas.map((r) => r.listening()));
+  });
+  afterAll(async () => {
+    await Promise.all(replicas.map((r) => r.stop()));
+    await Promise.all([mongo?.stop(), redis?.stop(), hooks.stop()]);
+  });
+
+  it('is told by the other replica once the lease of the one that died runs out (SIGKILL)', async () => {
+    hooks.script({ hang: true });
+    await mongo.kill();
+    await waitFor(() => hooks.requests.length === 1, { timeoutMs: 20000, what: 'the first attempt' });
+    const sender = await waitFor(
+      () => replicas.find((r) => r.stdout.includes('telling the admins from this replica')),
+      { what: 'the replica telling the admins' },
+    );
+    const survivor = replicas.find((r) => r !== sender)!;
+    sender.signal('SIGKILL');
+    await sender.exited;
+
+    await waitFor(() => handled(survivor, 'dependency.down').length === 1, {
+      timeoutMs: 20000,
+      what: 'the other replica to tell',
+    });
+    expect(handled(survivor, 'dependency.down')[0].raisedHere).toBe(true);
+    expect(hooks.requests).toHaveLength(2);
+    expect(JSON.parse(hooks.requests[1].rawBody)).toMatchObject({
+      event: 'dependency.down',
+      data: { dependency: 'MongoDB' },
+    });
   });
 });

@@ -184,7 +184,13 @@ describe('the notification outbox, on two replicas sharing one database', () => 
       });
       const dispatcher = two.app.get(NotificationDispatcher);
 
-      const find = jest.spyOn(sessions, 'find').mockRejectedValueOnce(new Error('the database is unreachable'));
+      // Only this session's reads fail, so a sweep running meanwhile cannot take the fault instead.
+      const read = sessions.find.bind(sessions);
+      const find = jest
+        .spyOn(sessions, 'find')
+        .mockImplementation((id: string) =>
+          id === sessionId ? Promise.reject(new Error('the database is unreachable')) : read(id),
+        );
       try {
         await dispatcher.drain();
         expect(find).toHaveBeenCalledWith(sessionId);

@@ -11,6 +11,8 @@ import { startTestApp, TestApp } from '../utils/test-app';
 import { waitFor } from '../utils/wait-for';
 
 const WEBHOOK_SECRET = 'w'.repeat(16) + randomUUID();
+/** Long enough for a test to take the session before the escalation falls due, even on a busy machine. */
+const ESCALATE_AFTER_MS = 3000;
 
 /** The README's recipe: `t=<seconds>,v1=<hex HMAC-SHA256 over "<t>.<raw body>">`. */
 function verified(signature: string | undefined, rawBody: string): boolean {
@@ -44,7 +46,7 @@ describe('notifications', () => {
       SMS_FROM: '+15550000000',
       ADMIN_PHONES: '+15551112222',
       HELP_ESCALATION: 'email,sms',
-      HELP_ESCALATE_AFTER_MS: '1500',
+      HELP_ESCALATE_AFTER_MS: String(ESCALATE_AFTER_MS),
       NOTIFY_POLL_MS: '50',
       NOTIFY_RETRY_BASE_MS: '50',
       NOTIFY_RETRY_MAX_MS: '200',
@@ -94,8 +96,14 @@ describe('notifications', () => {
     const body = JSON.parse(hook.rawBody) as { id: string; event: string; data: Record<string, unknown> };
     expect(body).toMatchObject({ event: 'help.requested', data: { sessionId, source: 'user', reason } });
     expect(hook.headers['chatbox-delivery']).toBe(body.id);
-    // SMS is the escalation's next step, not the first message.
-    const stored = await outbox(sessionId);
+    // SMS is the escalation's next step, not the first message; it is stored right after the first ones.
+    const stored = await waitFor(
+      async () => {
+        const all = await outbox(sessionId);
+        return all.some((d) => d.channel === 'sms') ? all : undefined;
+      },
+      { what: 'the escalation to be stored' },
+    );
     expect(
       stored
         .filter((d) => d.event === 'help.requested')
@@ -103,7 +111,7 @@ describe('notifications', () => {
         .sort(),
     ).toEqual(['email', 'webhook']);
     expect(stored.filter((d) => d.channel === 'sms').map((d) => [d.event, new Date(d.dueAt).getTime()])).toEqual([
-      ['help.escalated', new Date(body.data.requestedAt as string).getTime() + 1500],
+      ['help.escalated', new Date(body.data.requestedAt as string).getTime() + ESCALATE_AFTER_MS],
     ]);
   });
 
@@ -114,9 +122,21 @@ describe('notifications', () => {
       await client.ok('help:cancel', { sessionId });
       await client.ok('help:request', { sessionId, reason: `again ${i}` });
     }
+    // The last request's escalation is stored after its help.requested raise: every raise has been made.
+    const session = await db
+      .collection<{ _id: string; help: { requestedAt: Date } }>('sessions')
+      .findOne({ _id: sessionId });
+    const lastRequestedAt = new Date(session!.help.requestedAt).toISOString();
     await waitFor(
       async () =>
-        (await outbox(sessionId)).filter((d) => d.event === 'help.requested').every((d) => d.status !== 'pending'),
+        (await outbox(sessionId)).some((d) => d.event === 'help.escalated' && d.data.requestedAt === lastRequestedAt),
+      { what: "the last request's raise" },
+    );
+    await waitFor(
+      async () => {
+        const requested = (await outbox(sessionId)).filter((d) => d.event === 'help.requested');
+        return requested.length > 0 && requested.every((d) => d.status !== 'pending');
+      },
       { what: 'the help notifications to be delivered' },
     );
     const requested = (await outbox(sessionId)).filter((d) => d.event === 'help.requested');
@@ -312,8 +332,8 @@ describe('notification attempts', () => {
       WEBHOOK_URLS: `${hooks.baseUrl}/hooks`,
       WEBHOOK_SECRET,
       NOTIFY_POLL_MS: '50',
-      // Attempts are cut at half of it: 1 s, well before the webhook's own 10 s timeout.
-      NOTIFY_CLAIM_MS: '2000',
+      // Attempts are cut at half of it: 3 s, well before the webhook's own 10 s timeout.
+      NOTIFY_CLAIM_MS: '6000',
       NOTIFY_RETRY_BASE_MS: '1000',
       NOTIFY_RETRY_MAX_MS: '1000',
     });
@@ -350,7 +370,9 @@ describe('notification attempts', () => {
     );
     expect(afterFirst).toMatchObject({ status: 'pending', attempts: 1 });
     // Cut by its own deadline, not given up as a replica's that stopped.
-    expect(afterFirst.lastError).toMatch(/^webhook 1 \(http:\/\/127\.0\.0\.1:\d+\) was cancelled$/);
+    expect(afterFirst.lastError).toMatch(
+      /^webhook 1 \(http:\/\/127\.0\.0\.1:\d+\) timed out: the attempt ran out of time$/,
+    );
     const sent = await waitFor(
       async () => {
         const delivery = await webhookOf(sessionId);

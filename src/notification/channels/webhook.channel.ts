@@ -42,11 +42,15 @@ export async function postOnce(
     excerpt = (await response.text()).slice(0, EXCERPT_CHARS);
   } catch (error) {
     if (error instanceof ChannelError) throw error;
-    const reason = signal.aborted
-      ? options.signal.aborted
-        ? 'was cancelled'
-        : `timed out after ${options.timeoutMs} ms`
-      : `failed: ${describeFetchError(error)}`;
+    // Cut by the caller: its attempt ran out of time (a TimeoutError), or the service is stopping.
+    const cutBy = options.signal.aborted ? (options.signal.reason as Error | undefined) : undefined;
+    const reason = !signal.aborted
+      ? `failed: ${describeFetchError(error)}`
+      : !options.signal.aborted
+        ? `timed out after ${options.timeoutMs} ms`
+        : cutBy?.name === 'TimeoutError'
+          ? 'timed out: the attempt ran out of time'
+          : 'was cancelled';
     throw new ChannelError(`${options.target} ${reason}`, true);
   }
   const { status } = response;
