@@ -19,6 +19,11 @@ const BATCH = 20;
 /** The longest one attempt may take before it is cut; never more than half of NOTIFY_CLAIM_MS, which outlives it. */
 export const ATTEMPT_TIMEOUT_MS = 15000;
 
+/** Ended deliveries stay this long (30 days) for whoever looks into what was sent, then they are deleted. */
+export const KEEP_ENDED_MS = 30 * 24 * 3600 * 1000;
+/** How often each replica prunes the outbox; claims are deleted an hour after they expired. */
+const PRUNE_EVERY_MS = 3600 * 1000;
+
 /** How long an attempt may take under a claim of `claimMs`: cut well before another replica may claim it. */
 export function attemptTimeoutMs(claimMs: number): number {
   return Math.min(ATTEMPT_TIMEOUT_MS, Math.floor(claimMs / 2));
@@ -48,6 +53,7 @@ export class NotificationDispatcher implements OnApplicationBootstrap, OnApplica
    */
   private readonly lanes = new Map<ChannelKind, { running?: Promise<void>; again: boolean }>();
   private timer?: NodeJS.Timeout;
+  private prunedAt = 0;
 
   constructor(
     private readonly config: AppConfig,
@@ -76,9 +82,17 @@ export class NotificationDispatcher implements OnApplicationBootstrap, OnApplica
     await Promise.all([...this.lanes.values()].map((lane) => lane.running ?? Promise.resolve()));
   }
 
-  /** The poll: retries, escalations and what other replicas left behind, on every channel. */
+  /** The poll: retries, escalations and what other replicas left behind, on every channel; pruning hourly. */
   private poll(): void {
     this.kick();
+    const now = Date.now();
+    if (now - this.prunedAt >= PRUNE_EVERY_MS) {
+      this.prunedAt = now;
+      this.outbox.prune(new Date(now - KEEP_ENDED_MS), new Date(now - PRUNE_EVERY_MS)).then(
+        (pruned) => this.logger.log(pruned, 'notification outbox pruned'),
+        (error: unknown) => this.logger.warn({ err: error }, 'notification outbox not pruned'),
+      );
+    }
     this.outbox.countPending().then(
       (pending) => this.depth.set(pending),
       (error: unknown) => this.logger.warn({ err: error }, 'notification outbox not counted'),

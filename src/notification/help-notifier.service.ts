@@ -25,6 +25,7 @@ const SWEEP_LIMIT = 500;
 export class HelpNotifier implements OnModuleInit, OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(HelpNotifier.name);
   private timer?: NodeJS.Timeout;
+  private sweeping = false;
 
   constructor(
     private readonly config: AppConfig,
@@ -68,15 +69,21 @@ export class HelpNotifier implements OnModuleInit, OnApplicationBootstrap, OnApp
 
   /** Raises every open help request again; only those whose notifications were never stored add any. */
   private async sweep(): Promise<void> {
+    if (this.sweeping) return;
+    this.sweeping = true;
     try {
-      for (const sessionId of await this.sessions.openHelpSessionIds(SWEEP_LIMIT)) await this.notify(sessionId);
+      // Past the rate limit: the request is named by its time, so its own deliveries decide, and a sweep
+      // does not hold back the notification of a request opened anew.
+      for (const sessionId of await this.sessions.openHelpSessionIds(SWEEP_LIMIT)) await this.notify(sessionId, true);
     } catch (error) {
       this.logger.warn({ err: error }, 'open help requests not swept; next sweep in a minute');
+    } finally {
+      this.sweeping = false;
     }
   }
 
   /** Raises the session's open help request, as it is now: nothing when it was withdrawn or taken meanwhile. */
-  private async notify(sessionId: string): Promise<void> {
+  private async notify(sessionId: string, swept = false): Promise<void> {
     let session: AdminSessionView;
     try {
       session = await this.sessions.adminView(sessionId);
@@ -100,6 +107,7 @@ export class HelpNotifier implements OnModuleInit, OnApplicationBootstrap, OnApp
     const later = escalation.slice(1);
     await this.notifications.raise({
       event: 'help.requested',
+      admitted: swept,
       key: sessionId,
       sessionId,
       data,

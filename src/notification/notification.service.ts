@@ -1,5 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
+import { withTimeout } from '../health/indicators/with-timeout';
+import { RedisConnection } from '../redis/redis-connection';
 import {
   ChannelKind,
   NOTIFICATION_CHANNELS,
@@ -10,6 +12,8 @@ import {
 import { NotificationDispatcher } from './dispatcher.service';
 import { OutboxRepository } from './outbox.repository';
 
+/** How long the rate limit waits for Redis before it lets the documents decide. */
+const REDIS_TIMEOUT_MS = 1000;
 /** How many raises that could not be stored a replica keeps to store later. */
 const UNSTORED_MAX = 200;
 
@@ -26,6 +30,8 @@ export interface Raise {
   channels?: ChannelKind[];
   /** Not rate-limited by window: the key alone names it (an escalation step of one request). */
   once?: boolean;
+  /** Let through the rate limit already (a raise stored again after a failure). */
+  admitted?: boolean;
   /** When the delivery is due (default: now). */
   dueAt?: Date;
   sessionId?: string;
@@ -50,6 +56,7 @@ export class NotificationService implements OnApplicationBootstrap, OnApplicatio
     private readonly outbox: OutboxRepository,
     @Inject(NOTIFICATION_CHANNELS) private readonly channels: NotificationChannel[],
     private readonly dispatcher: NotificationDispatcher,
+    private readonly redis: RedisConnection,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -81,8 +88,16 @@ export class NotificationService implements OnApplicationBootstrap, OnApplicatio
       const idIn = (w: number | undefined) => `${raise.event}:${raise.key}:${w ?? 'once'}:${channel}`;
       const _id = idIn(window);
       try {
-        // One per window, and none within NOTIFY_MIN_INTERVAL_MS of the previous window's (which the unique
-        // id alone would allow right across a window's edge). Both are settled by documents that never change.
+        // At most one per NOTIFY_MIN_INTERVAL_MS for the cluster: a Redis key decides at once. Without Redis,
+        // the documents do: one per window, and none within the interval of the previous window's (which the
+        // unique id alone would allow right across a window's edge).
+        if (
+          window !== undefined &&
+          !raise.admitted &&
+          !(await this.firstInInterval(`${raise.event}:${raise.key}:${channel}`))
+        ) {
+          continue;
+        }
         if (window !== undefined) {
           const previous = await this.outbox.findById(idIn(window - 1));
           if (previous && occurredAt.getTime() - new Date(previous.occurredAt).getTime() < minIntervalMs) continue;
@@ -112,9 +127,21 @@ export class NotificationService implements OnApplicationBootstrap, OnApplicatio
         failedOn.push(channel);
       }
     }
-    if (failedOn.length > 0) this.keepUnstored({ ...raise, occurredAt, channels: failedOn });
+    if (failedOn.length > 0) this.keepUnstored({ ...raise, occurredAt, channels: failedOn, admitted: true });
     if (stored.length > 0 && (raise.dueAt ?? occurredAt).getTime() <= Date.now()) this.dispatcher.kick(storedOn);
     return stored;
+  }
+
+  /** Whether this raise of `name` is the first within NOTIFY_MIN_INTERVAL_MS in the cluster (true without Redis). */
+  private async firstInInterval(name: string): Promise<boolean> {
+    const { client } = this.redis;
+    if (!client) return true;
+    try {
+      const set = client.set(`chatbox:notify:interval:${name}`, '1', 'PX', this.config.notify.minIntervalMs, 'NX');
+      return (await withTimeout(set, REDIS_TIMEOUT_MS)) === 'OK';
+    } catch {
+      return true;
+    }
   }
 
   /**

@@ -105,6 +105,18 @@ export class OutboxRepository {
     return result.modifiedCount;
   }
 
+  /** Deletes deliveries that ended before `endedBefore` and claims that expired before `expiredBefore`. */
+  async prune(endedBefore: Date, expiredBefore: Date): Promise<{ deliveries: number; claims: number }> {
+    const [deliveries, claims] = await Promise.all([
+      this.deliveries.deleteMany({
+        status: trusted({ $in: ['sent', 'failed', 'cancelled'] }),
+        endedAt: trusted({ $lt: endedBefore }),
+      }),
+      this.claims.deleteMany({ expiresAt: trusted({ $lt: expiredBefore }) }),
+    ]);
+    return { deliveries: deliveries.deletedCount, claims: claims.deletedCount };
+  }
+
   countPending(): Promise<number> {
     return this.deliveries.countDocuments({ status: 'pending' }).exec();
   }

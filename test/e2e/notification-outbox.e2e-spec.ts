@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import mongoose, { Connection } from 'mongoose';
 import { AppConfig } from '../../src/config/app-config';
-import { NotificationDispatcher } from '../../src/notification/dispatcher.service';
+import { KEEP_ENDED_MS, NotificationDispatcher } from '../../src/notification/dispatcher.service';
 import { Delivery, OutboxRepository } from '../../src/notification/outbox.repository';
 import {
   NotificationClaimDoc,
@@ -209,5 +209,27 @@ describe('the notification outbox, on two replicas sharing one database', () => 
     } finally {
       client.close();
     }
+  });
+
+  it('prunes deliveries that ended before the cut-off and claims expired before theirs, and nothing pending', async () => {
+    const now = Date.now();
+    const day = 24 * 3600 * 1000;
+    await pending({ status: 'sent', attempts: 1, endedAt: new Date(now - 31 * day) });
+    await pending({ status: 'failed', attempts: 6, endedAt: new Date(now - 40 * day) });
+    const recent = await pending({ status: 'sent', attempts: 1, endedAt: new Date(now - day) });
+    const waiting = await pending({ occurredAt: new Date(now - 60 * day), dueAt: new Date(now - 60 * day) });
+    await claims().insertMany([
+      { _id: 'stale:0', replica: 'r', expiresAt: new Date(now - 2 * 3600 * 1000) },
+      { _id: 'fresh:0', replica: 'r', expiresAt: new Date(now - 60 * 1000) },
+    ]);
+
+    const pruned = await one.app
+      .get(OutboxRepository)
+      .prune(new Date(now - KEEP_ENDED_MS), new Date(now - 3600 * 1000));
+
+    expect(pruned).toEqual({ deliveries: 2, claims: 1 });
+    const left = await deliveries().find({}).toArray();
+    expect(left.map((d) => d._id).sort()).toEqual([recent._id, waiting._id].sort());
+    expect((await claims().find({}).toArray()).map((c) => c._id)).toEqual(['fresh:0']);
   });
 });

@@ -491,3 +491,26 @@ describe('rate-limit notifications', () => {
     ).toBe(1);
   });
 });
+
+describe('the rate limit of notifications, with Redis', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await startTestApp({ REDIS_URL: process.env.CHATBOX_TEST_REDIS_URL, NOTIFY_POLL_MS: '600000' });
+  });
+  afterAll(() => t.close());
+
+  it('lets one raise through per NOTIFY_MIN_INTERVAL_MS even when a later window is stored before an earlier one', async () => {
+    const notifications = t.app.get(NotificationService);
+    const interval = 300000;
+    const edge = (Math.floor(Date.now() / interval) - 5) * interval;
+    const key = `order-${randomUUID()}`;
+    const raise = (at: number) =>
+      notifications.raise({ event: 'provider.down', key, data: { provider: 'openai' }, occurredAt: new Date(at) });
+
+    // Two replicas raising right across a window's edge, the later one's store landing first: the earlier
+    // window's document is not there yet to stop it, and the earlier one finds no later document to look at.
+    expect(await raise(edge + 1)).toHaveLength(1);
+    expect(await raise(edge - 1)).toEqual([]);
+  });
+});
