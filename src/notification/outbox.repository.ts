@@ -45,7 +45,7 @@ export class OutboxRepository {
    * while the delivery is still at that attempt (the copy read may be stale: another replica may have made
    * the attempt and dropped its claim since). A claim left by a replica that stopped is expired once
    * `expiresAt` passed: the attempt then counts as made — the last one ends the delivery `failed` — and the
-   * next one is due at once.
+   * next drain makes the next one.
    */
   async claim(
     delivery: Delivery,
@@ -54,19 +54,27 @@ export class OutboxRepository {
     limits: { claimMs: number; maxAttempts: number },
   ): Promise<boolean> {
     const _id = `${delivery._id}:${delivery.attempts}`;
+    let inserted = false;
     try {
       await this.claims.collection.insertOne({
         _id,
         replica,
         expiresAt: new Date(now.getTime() + limits.claimMs),
       } as never);
-      const current = await this.findById(delivery._id);
+      inserted = true;
+    } catch (error) {
+      if (!isDuplicateKey(error)) throw error;
+    }
+    if (inserted) {
+      const current = await this.findById(delivery._id).catch(async (error: unknown) => {
+        // Not known to be made: a claim left here would later count the attempt as made by a replica that stopped.
+        await this.claims.deleteOne({ _id, replica }).catch(() => undefined);
+        throw error;
+      });
       if (current?.status === 'pending' && current.attempts === delivery.attempts) return true;
       // Made already: the claim is of no use to anyone.
       await this.claims.deleteOne({ _id, replica });
       return false;
-    } catch (error) {
-      if (!isDuplicateKey(error)) throw error;
     }
     const held = await this.claims.findById(_id).lean<NotificationClaimDoc>().exec();
     if (held && new Date(held.expiresAt).getTime() < now.getTime()) {

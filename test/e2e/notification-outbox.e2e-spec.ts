@@ -101,6 +101,20 @@ describe('the notification outbox, on two replicas sharing one database', () => 
     expect(await claims().countDocuments({})).toBe(0);
   });
 
+  it('a claim whose delivery cannot be read again is withdrawn, not left to count the attempt as made', async () => {
+    const delivery = await pending();
+    const outbox = one.app.get(OutboxRepository);
+    const read = jest.spyOn(outbox, 'findById').mockRejectedValueOnce(new Error('the database is unreachable'));
+    try {
+      await expect(outbox.claim(delivery, 'replica-one', new Date(), limits(one))).rejects.toThrow('unreachable');
+    } finally {
+      read.mockRestore();
+    }
+
+    expect(await claims().countDocuments({})).toBe(0);
+    expect(await outbox.claim(delivery, 'replica-one', new Date(), limits(one))).toBe(true);
+  });
+
   it('two replicas draining one backlog send each delivery once', async () => {
     const backlog: string[] = [];
     for (let i = 0; i < 30; i++) backlog.push((await pending())._id);
