@@ -514,3 +514,60 @@ describe('the rate limit of notifications, with Redis', () => {
     expect(await raise(edge - 1)).toEqual([]);
   });
 });
+
+describe('a help request with every channel and no escalation', () => {
+  const smtp = new SmtpReceiver();
+  const hooks = new HttpReceiver();
+  const sms = new HttpReceiver();
+  let t: TestApp;
+  let db: Connection;
+
+  beforeAll(async () => {
+    await Promise.all([smtp.start(), hooks.start(), sms.start()]);
+    t = await startTestApp({
+      SMTP_URL: smtp.url,
+      MAIL_FROM: 'chatbox@example.test',
+      ADMIN_EMAILS: 'ann@example.test',
+      WEBHOOK_URLS: `${hooks.baseUrl}/hooks`,
+      WEBHOOK_SECRET,
+      SMS_API_URL: sms.baseUrl,
+      SMS_ACCOUNT_SID: 'AC123',
+      SMS_AUTH_TOKEN: 'sms-token',
+      SMS_FROM: '+15550000000',
+      ADMIN_PHONES: '+15551112222',
+    });
+    db = await mongoose.createConnection(t.env.MONGODB_URI).asPromise();
+  });
+  afterAll(async () => {
+    await db.close();
+    await t.close();
+    await Promise.all([smtp.stop(), hooks.stop(), sms.stop()]);
+  });
+
+  it('produces one email, one SMS and one signed webhook', async () => {
+    const client = await ChatClient.connect(t.baseUrl, await signToken(t.env.JWT_SECRET, { sub: `u-${randomUUID()}` }));
+    try {
+      const { sessionId } = await client.ok<{ sessionId: string }>('help:request', { reason: '<b>now</b>' });
+      const outbox = db.collection<NotificationDeliveryDoc>('notification_outbox');
+      const ended = await waitFor(
+        async () => {
+          const all = await outbox.find({ sessionId }).toArray();
+          return all.length === 3 && all.every((d) => d.status !== 'pending') ? all : undefined;
+        },
+        { what: 'the three deliveries to end' },
+      );
+      expect(ended.map((d) => [d.event, d.channel, d.status]).sort()).toEqual([
+        ['help.requested', 'email', 'sent'],
+        ['help.requested', 'sms', 'sent'],
+        ['help.requested', 'webhook', 'sent'],
+      ]);
+      expect(smtp.messages).toHaveLength(1);
+      expect(smtp.messages[0].html).toContain('&lt;b&gt;now&lt;/b&gt;');
+      expect(sms.requests).toHaveLength(1);
+      expect(hooks.requests).toHaveLength(1);
+      expect(verified(hooks.requests[0].headers['chatbox-signature'] as string, hooks.requests[0].rawBody)).toBe(true);
+    } finally {
+      client.close();
+    }
+  });
+});

@@ -40,6 +40,19 @@ describe('the service process in production', () => {
     expect(p.stdout).not.toContain('listening');
   });
 
+  it('exits non-zero naming ADMIN_EMAILS when one of its addresses is malformed', async () => {
+    const p = run(
+      productionEnv({
+        SMTP_URL: 'smtps://mail.example.com',
+        MAIL_FROM: 'chatbox@example.com',
+        ADMIN_EMAILS: 'ann@example.com,not-an-address',
+      }),
+    );
+    expect(await p.exited).toBe(1);
+    expect(p.stderr).toContain('ADMIN_EMAILS entry "not-an-address" is not an email address');
+    expect(p.stdout).not.toContain('listening');
+  });
+
   it('starts with 32 random bytes as JWT_SECRET, prints no dev tokens, and drains on SIGTERM before exiting 0', async () => {
     const p = run(productionEnv());
     const baseUrl = await p.listening();
