@@ -11,8 +11,9 @@ const folders = fs
   .map((entry) => `./src/${entry.name}/`);
 
 // ESM-only packages: Node 20 require()s them natively, Jest's module loader does not, so SWC makes them CJS.
-const esmOnly = ['jose'];
-const transformIgnorePatterns = [`/node_modules/(?!(${esmOnly.join('|')})/)`];
+// The innermost node_modules decides (@fastify/static nests its own content-disposition).
+const esmOnly = ['jose', 'content-disposition'];
+const transformIgnorePatterns = [`/node_modules/(?!(${esmOnly.join('|')})/)(?!.*/node_modules/)`];
 
 const project = (displayName, testRegex, extra = {}) => ({
   displayName,

@@ -12,6 +12,7 @@ import { securityHeaders } from './common/http/security-headers';
 import { clientErrorHandler, frameworkErrorHandler } from './common/http/unrouted-errors';
 import { AppConfig } from './config/app-config';
 import { RedisIoAdapter } from './gateway/redis-io.adapter';
+import { setupOpenApi } from './openapi/openapi';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
@@ -66,5 +67,6 @@ export async function createApp(config: AppConfig, options: AppModuleOptions = {
     }),
   );
   app.setGlobalPrefix(http.pathPrefix, { exclude: ['metrics'] });
+  setupOpenApi(app, config);
   return app;
 }

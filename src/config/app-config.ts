@@ -17,6 +17,8 @@ export interface HttpConfig {
   allowedParentOrigins: string[];
   /** Requests per minute per client address on routes that need no token. */
   publicRateLimitPerMinute: number;
+  /** Whether `<prefix>/docs` serves the OpenAPI UI (the document at `<prefix>/openapi.json` always is). */
+  openApiUi: boolean;
 }
 
 export interface EncryptionConfig {

@@ -38,6 +38,7 @@ describe('loadConfig', () => {
       corsOrigins: true,
       allowedParentOrigins: [],
       publicRateLimitPerMinute: 60,
+      openApiUi: true,
     });
     expect(config.mongo.uri).toBeUndefined();
     expect(config.mongo.embedded).toEqual({ backend: 'auto', postgresUrl: undefined });
@@ -67,6 +68,14 @@ describe('loadConfig', () => {
     expect(config.http.host).toBe('0.0.0.0');
     expect(config.http.corsOrigins).toEqual([]);
     expect(config.shutdown.drainDelayMs).toBe(5000);
+  });
+
+  it('serves the OpenAPI UI outside production, and in production only with OPENAPI_UI=true', () => {
+    expect(loadConfig({}).http.openApiUi).toBe(true);
+    expect(loadConfig({ OPENAPI_UI: 'false' }).http.openApiUi).toBe(false);
+    expect(loadConfig(production()).http.openApiUi).toBe(false);
+    expect(loadConfig(production({ OPENAPI_UI: 'true' })).http.openApiUi).toBe(true);
+    expect(problemsOf({ OPENAPI_UI: 'yes' })).toEqual([expect.stringContaining('OPENAPI_UI')]);
   });
 
   it('refuses a placeholder JWT secret in production, naming JWT_SECRET', () => {

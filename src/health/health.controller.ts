@@ -1,11 +1,14 @@
 import { Controller, Get, HttpException } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { HealthCheckService, HealthIndicatorFunction } from '@nestjs/terminus';
 import { AppError } from '../common/errors/app-error';
 import { AppConfig } from '../config/app-config';
+import { ApiErrors } from '../openapi/api-errors.decorator';
 import { DrainingIndicator } from './indicators/draining.indicator';
 import { MongoIndicator } from './indicators/mongo.indicator';
 import { RedisIndicator } from './indicators/redis.indicator';
 
+@ApiTags('probes')
 @Controller()
 export class HealthController {
   constructor(
@@ -17,12 +20,18 @@ export class HealthController {
   ) {}
 
   /** Liveness: the process answers. It checks nothing external, so an outage never restarts pods. */
+  @ApiOperation({ summary: 'Liveness' })
+  @ApiOkResponse({ description: '`{ status: "ok" }`' })
+  @ApiErrors('internal_error')
   @Get('healthz')
   live() {
     return { status: 'ok' };
   }
 
   /** Readiness: MongoDB answers, Redis answers when configured, and the process is not draining. */
+  @ApiOperation({ summary: 'Readiness: MongoDB, Redis when configured, not draining' })
+  @ApiOkResponse({ description: 'Every check up' })
+  @ApiErrors('not_ready')
   @Get('readyz')
   async ready() {
     const timeout = this.config.mongo.readinessTimeoutMs;

@@ -1,4 +1,7 @@
 import { Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiErrors } from '../openapi/api-errors.decorator';
+import { USER_AUTH } from '../openapi/openapi';
 import { CurrentPrincipal } from '../auth/current-principal.decorator';
 import { HttpAuthGuard } from '../auth/http-auth.guard';
 import { Principal } from '../auth/principal';
@@ -26,6 +29,9 @@ function decodeCursor(value: string): SessionCursor {
 }
 
 /** The signed-in user's own sessions. Another user's session is indistinguishable from none (404). */
+@ApiTags('sessions')
+@ApiBearerAuth(USER_AUTH)
+@ApiErrors('unauthorized', 'token_expired', 'rate_limited')
 @Controller('sessions')
 @UseGuards(HttpAuthGuard)
 export class SessionsController {
@@ -34,6 +40,9 @@ export class SessionsController {
     private readonly router: MessageRouter,
   ) {}
 
+  @ApiOperation({ summary: "The user's sessions, the most recently active first" })
+  @ApiOkResponse({ description: '`{ sessions, nextCursor }`; `nextCursor` is null on the last page.' })
+  @ApiErrors('invalid_payload')
   @Get()
   async list(@CurrentPrincipal() principal: Principal, @Query() query: SessionsQueryDto) {
     const page = await this.sessions.list(
@@ -45,12 +54,18 @@ export class SessionsController {
   }
 
   /** The session, its newest page of messages (`hasMore`: older ones exist) and the reply in flight. */
+  @ApiOperation({ summary: 'The session, its newest page of messages and the reply in flight' })
+  @ApiOkResponse({ description: '`{ session, messages, hasMore, inFlight }`' })
+  @ApiErrors('invalid_payload', 'not_found')
   @Get(':id')
   get(@CurrentPrincipal() principal: Principal, @Param('id', ParseUUIDPipe) id: string) {
     return this.router.resume(principal, id);
   }
 
   /** Pages backwards through the transcript: the newest `limit` messages before `beforeSeq`, in seq order. */
+  @ApiOperation({ summary: 'A page of the transcript, read backwards' })
+  @ApiOkResponse({ description: '`{ messages, hasMore }`, in seq order' })
+  @ApiErrors('invalid_payload', 'not_found')
   @Get(':id/messages')
   async messages(
     @CurrentPrincipal() principal: Principal,
@@ -61,6 +76,9 @@ export class SessionsController {
     return this.sessions.transcript(id, { beforeSeq: query.beforeSeq, limit: query.limit });
   }
 
+  @ApiOperation({ summary: 'Ends the session (idempotent)' })
+  @ApiOkResponse({ description: 'The session as it is now' })
+  @ApiErrors('invalid_payload', 'not_found')
   @Post(':id/end')
   @HttpCode(200)
   end(@CurrentPrincipal() principal: Principal, @Param('id', ParseUUIDPipe) id: string) {

@@ -1,5 +1,15 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post, Query, UseGuards } from '@nestjs/common';
 import { SkipThrottle, ThrottlerGuard } from '@nestjs/throttler';
+import {
+  ApiBearerAuth,
+  ApiCreatedResponse,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
+import { ApiErrors } from '../openapi/api-errors.decorator';
+import { USER_AUTH } from '../openapi/openapi';
 import { CurrentPrincipal } from '../auth/current-principal.decorator';
 import { HttpAuthGuard } from '../auth/http-auth.guard';
 import { Principal } from '../auth/principal';
@@ -8,11 +18,16 @@ import { ShareService } from '../session/share.service';
 import { CreateShareDto } from './dto/create-share.dto';
 import { MessagesPageQueryDto } from './dto/messages-page.query.dto';
 
+@ApiTags('shares')
+@ApiBearerAuth(USER_AUTH)
+@ApiErrors('invalid_payload', 'unauthorized', 'token_expired', 'not_found', 'rate_limited')
 @Controller('sessions/:id/shares')
 @UseGuards(HttpAuthGuard)
 export class SharesController {
   constructor(private readonly shares: ShareService) {}
 
+  @ApiOperation({ summary: 'Makes a read-only link to the conversation' })
+  @ApiCreatedResponse({ description: 'The share, with its token' })
   @Post()
   create(
     @CurrentPrincipal() principal: Principal,
@@ -22,11 +37,15 @@ export class SharesController {
     return this.shares.create(principal, id, body.expiresInSeconds);
   }
 
+  @ApiOperation({ summary: "The session's links" })
+  @ApiOkResponse({ description: 'The shares' })
   @Get()
   list(@CurrentPrincipal() principal: Principal, @Param('id', ParseUUIDPipe) id: string) {
     return this.shares.list(principal, id);
   }
 
+  @ApiOperation({ summary: 'Revokes a link' })
+  @ApiNoContentResponse({ description: 'Revoked (or already gone)' })
   @Delete(':shareId')
   @HttpCode(204)
   revoke(
@@ -39,6 +58,8 @@ export class SharesController {
 }
 
 /** The public read-only view: no token needed, so it is rate-limited per client address. */
+@ApiTags('shares')
+@ApiErrors('not_found', 'rate_limited')
 @Controller('shared')
 @UseGuards(ThrottlerGuard)
 @SkipThrottle({ [EVENTS_THROTTLER]: true })
@@ -46,6 +67,9 @@ export class SharedViewController {
   constructor(private readonly shares: ShareService) {}
 
   /** The newest page of the conversation (`hasMore`: older ones exist; page back with `beforeSeq`). */
+  @ApiOperation({ summary: 'The read-only view of a shared conversation; no token needed' })
+  @ApiOkResponse({ description: 'The newest page of the conversation (`hasMore`: older pages exist)' })
+  @ApiErrors('invalid_payload')
   @Get(':token')
   view(@Param('token') token: string, @Query() query: MessagesPageQueryDto) {
     return this.shares.view(token, { beforeSeq: query.beforeSeq, limit: query.limit });
