@@ -1,5 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { APP_FILTER } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import type { DestinationStream } from 'pino';
 import { AuthModule } from './auth/auth.module';
 import { RealtimeModule } from './common/realtime/realtime.module';
@@ -7,6 +7,7 @@ import { CoordinationModule } from './coordination/coordination.module';
 import { AdminModule } from './admin/admin.module';
 import { GatewayModule } from './gateway/gateway.module';
 import { HttpExceptionFilter } from './common/http/http-exception.filter';
+import { OperatorKeysGuard } from './common/http/operator-keys.guard';
 import { LoggingModule } from './common/logging/logging.module';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
@@ -42,7 +43,10 @@ export class AppModule {
         HealthModule,
         MetricsModule.forRoot(),
       ],
-      providers: [{ provide: APP_FILTER, useClass: HttpExceptionFilter }],
+      providers: [
+        { provide: APP_FILTER, useClass: HttpExceptionFilter },
+        { provide: APP_GUARD, useClass: OperatorKeysGuard },
+      ],
     };
   }
 }
