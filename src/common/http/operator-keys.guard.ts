@@ -39,9 +39,6 @@ export class OperatorKeysGuard implements CanActivate {
         throw new AppError(
           'invalid_payload',
           `${where} parameter "${key}" is not allowed: keys may not hold "$" or "."`,
-          {
-            parameter: key,
-          },
         );
       }
     }
