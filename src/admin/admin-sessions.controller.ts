@@ -1,4 +1,4 @@
-import { Controller, HttpCode, Param, ParseUUIDPipe, Post, Req, UseGuards } from '@nestjs/common';
+import { Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query, Req, UseGuards } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiErrors } from '../openapi/api-errors.decorator';
@@ -6,6 +6,8 @@ import { ADMIN_AUTH } from '../openapi/openapi';
 import { AdminAuthGuard } from '../auth/admin-auth.guard';
 import { CurrentPrincipal } from '../auth/current-principal.decorator';
 import { Principal } from '../auth/principal';
+import { MessagesPageQueryDto } from '../user-api/dto/messages-page.query.dto';
+import { AdminSessionsService } from './admin-sessions.service';
 import { TakeoverService } from './takeover.service';
 
 /** Administrators' REST side of takeover (the rest of the admin API lives with it). */
@@ -15,7 +17,39 @@ import { TakeoverService } from './takeover.service';
 @Controller('admin/sessions')
 @UseGuards(AdminAuthGuard)
 export class AdminSessionsController {
-  constructor(private readonly takeover: TakeoverService) {}
+  constructor(
+    private readonly takeover: TakeoverService,
+    private readonly adminSessions: AdminSessionsService,
+  ) {}
+
+  @ApiOperation({ summary: 'Any session, with a page of its transcript read backwards; the view is audited' })
+  @ApiOkResponse({ description: '`{ session, messages, hasMore }` (the session as the admin queue shows it)' })
+  @ApiErrors('invalid_payload', 'not_found', 'unavailable')
+  @Get(':id')
+  view(
+    @CurrentPrincipal() principal: Principal,
+    @Param('id', ParseUUIDPipe) id: string,
+    @Query() query: MessagesPageQueryDto,
+    @Req() request: FastifyRequest,
+  ) {
+    return this.adminSessions.view({ principal, requestId: request.id }, id, {
+      beforeSeq: query.beforeSeq,
+      limit: query.limit,
+    });
+  }
+
+  @ApiOperation({ summary: 'Ends any session; a reply under way stops and the user is told (idempotent, audited)' })
+  @ApiOkResponse({ description: 'The session, ended' })
+  @ApiErrors('invalid_payload', 'not_found')
+  @Post(':id/end')
+  @HttpCode(200)
+  end(
+    @CurrentPrincipal() principal: Principal,
+    @Param('id', ParseUUIDPipe) id: string,
+    @Req() request: FastifyRequest,
+  ) {
+    return this.adminSessions.end({ principal, requestId: request.id }, id);
+  }
 
   /**
    * Hands a session an administrator holds back to the AI, whoever holds it (a colleague who left without

@@ -6,6 +6,7 @@ import { GatewayModule } from '../gateway/gateway.module';
 import { SessionModule } from '../session/session.module';
 import { TurnModule } from '../turn/turn.module';
 import { AdminHoldKeeper } from './admin-hold-keeper.service';
+import { AdminSessionsService } from './admin-sessions.service';
 import { AdminSessionsController } from './admin-sessions.controller';
 import { AdminGateway } from './admin.gateway';
 import { TakeoverService } from './takeover.service';
@@ -13,6 +14,6 @@ import { TakeoverService } from './takeover.service';
 @Module({
   imports: [AuthModule, SessionModule, GatewayModule, TurnModule, AuditModule],
   controllers: [AdminSessionsController],
-  providers: [AdminGateway, TakeoverService, AdminHoldKeeper, AckInterceptor],
+  providers: [AdminGateway, TakeoverService, AdminSessionsService, AdminHoldKeeper, AckInterceptor],
 })
 export class AdminModule {}

@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import { Counter, Histogram } from 'prom-client';
-import { AuditAction, AuditActor, AuditDetails } from '../audit/audit-record';
+import { AuditAction, AuditActor, AuditDetails, adminActor } from '../audit/audit-record';
 import { AuditService } from '../audit/audit.service';
 import { Principal } from '../auth/principal';
 import { AppError } from '../common/errors/app-error';
@@ -49,12 +49,6 @@ const RELEASE_TEXT: Record<ReleaseCause, string> = {
 };
 
 const ownerOf = (principal: Principal): SessionOwner => `admin:${principal.userId}`;
-
-const actorOf = (principal: Principal): AuditActor => ({
-  kind: 'admin',
-  id: principal.userId,
-  ...(principal.name ? { name: principal.name } : {}),
-});
 
 /** The administrator holding a session, as `session_taken` and `admin:left` name them. */
 const holderOf = (session: SessionRecord): { id: string; name: string | null } => ({
@@ -303,7 +297,7 @@ export class TakeoverService {
     enter: () => Promise<void>,
   ): Promise<WatchResult> {
     await this.sessions.find(sessionId);
-    await this.audit.record({ action: 'watch', actor: actorOf(principal), sessionId, requestId });
+    await this.audit.record({ action: 'watch', actor: adminActor(principal), sessionId, requestId });
     await enter();
     const session = await this.sessions.adminView(sessionId);
     const inFlight = await this.turns.inFlight(sessionId);
@@ -332,7 +326,7 @@ export class TakeoverService {
     requestId: string,
     details?: AuditDetails,
   ): Promise<void> {
-    const actor: AuditActor = principal ? actorOf(principal) : { kind: 'system', id: 'system' };
+    const actor: AuditActor = principal ? adminActor(principal) : { kind: 'system', id: 'system' };
     await this.audit
       .record({ action, actor, sessionId, requestId, ...(details ? { details } : {}) })
       .catch((error: unknown) =>

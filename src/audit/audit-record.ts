@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 
 /** What an administrator (or the system on one's behalf) did to a session. New actions are added here only. */
-export const AUDIT_ACTIONS = ['takeover', 'release', 'watch', 'transcript_view'] as const;
+export const AUDIT_ACTIONS = ['takeover', 'release', 'watch', 'transcript_view', 'end'] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
 export const AUDIT_ACTOR_KINDS = ['admin', 'system'] as const;
@@ -12,6 +12,13 @@ export interface AuditActor {
   id: string;
   name?: string;
 }
+
+/** An administrator as the audit log names them. */
+export const adminActor = (principal: { userId: string; name?: string }): AuditActor => ({
+  kind: 'admin',
+  id: principal.userId,
+  ...(principal.name ? { name: principal.name } : {}),
+});
 
 /** Flat facts about an action, such as why a takeover was released. */
 export type AuditDetails = Record<string, string | number | boolean>;

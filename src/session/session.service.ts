@@ -200,9 +200,18 @@ export class SessionService implements OnModuleInit {
 
   /** Idempotent: ending an ended session answers the same. */
   async end(principal: Principal, sessionId: string): Promise<SessionView> {
-    const session = await this.getOwned(principal, sessionId);
-    if (await this.sessions.end(session, new Date())) this.events.changed(sessionId);
-    return this.view(sessionId);
+    return (await this.endRecord(await this.getOwned(principal, sessionId))).session;
+  }
+
+  /** Ends the session whoever owns it (an administrator's action); `ended`: this call ended it. */
+  async endAny(sessionId: string): Promise<{ session: SessionView; ended: boolean }> {
+    return this.endRecord(await this.find(sessionId));
+  }
+
+  private async endRecord(record: SessionRecord): Promise<{ session: SessionView; ended: boolean }> {
+    const ended = await this.sessions.end(record, new Date());
+    if (ended) this.events.changed(record._id);
+    return { session: await this.view(record._id), ended };
   }
 
   /**
