@@ -5,6 +5,7 @@ import { AckInterceptor } from '../gateway/ack.interceptor';
 import { GatewayModule } from '../gateway/gateway.module';
 import { SessionModule } from '../session/session.module';
 import { TurnModule } from '../turn/turn.module';
+import { AdminAuditController } from './admin-audit.controller';
 import { AdminHoldKeeper } from './admin-hold-keeper.service';
 import { AdminSessionsService } from './admin-sessions.service';
 import { AdminSessionsController } from './admin-sessions.controller';
@@ -13,7 +14,7 @@ import { TakeoverService } from './takeover.service';
 
 @Module({
   imports: [AuthModule, SessionModule, GatewayModule, TurnModule, AuditModule],
-  controllers: [AdminSessionsController],
+  controllers: [AdminSessionsController, AdminAuditController],
   providers: [AdminGateway, TakeoverService, AdminSessionsService, AdminHoldKeeper, AckInterceptor],
 })
 export class AdminModule {}

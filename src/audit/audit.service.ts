@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppError } from '../common/errors/app-error';
 import { type AuditEntry, type AuditRecord, nextAuditRecord } from './audit-record';
-import { AuditRepository } from './audit.repository';
+import { AuditQuery, AuditRepository } from './audit.repository';
 
 // How many inserts `record` may lose to other replicas before it gives up.
 const ATTEMPTS = 20;
@@ -35,6 +35,13 @@ export class AuditService {
     const appended = this.queue.then(() => this.append(entry));
     this.queue = appended.catch(() => undefined);
     return appended;
+  }
+
+  /** A page of the log, newest first; `nextBefore` continues it (null on the last page). */
+  async page(query: AuditQuery): Promise<{ records: AuditRecord[]; nextBefore: number | null }> {
+    const records = await this.repository.find({ ...query, limit: query.limit + 1 });
+    const page = records.slice(0, query.limit);
+    return { records: page, nextBefore: records.length > query.limit ? (page.at(-1)?._id ?? null) : null };
   }
 
   private async append(entry: AuditEntry): Promise<AuditRecord> {

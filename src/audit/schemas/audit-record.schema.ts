@@ -34,3 +34,7 @@ export class AuditRecordDoc {
 }
 
 export const AuditRecordSchema = SchemaFactory.createForClass(AuditRecordDoc);
+// The admin API's filters, each with the log's own order after it.
+AuditRecordSchema.index({ sessionId: 1, _id: -1 });
+AuditRecordSchema.index({ 'actor.id': 1, _id: -1 });
+AuditRecordSchema.index({ at: -1 });
