@@ -7,6 +7,7 @@ import { SessionModule } from '../session/session.module';
 import { TurnModule } from '../turn/turn.module';
 import { AdminAuditController } from './admin-audit.controller';
 import { AdminHoldKeeper } from './admin-hold-keeper.service';
+import { AdminUsersController } from './admin-users.controller';
 import { AdminSessionsService } from './admin-sessions.service';
 import { AdminSessionsController } from './admin-sessions.controller';
 import { AdminGateway } from './admin.gateway';
@@ -14,7 +15,7 @@ import { TakeoverService } from './takeover.service';
 
 @Module({
   imports: [AuthModule, SessionModule, GatewayModule, TurnModule, AuditModule],
-  controllers: [AdminSessionsController, AdminAuditController],
+  controllers: [AdminSessionsController, AdminAuditController, AdminUsersController],
   providers: [AdminGateway, TakeoverService, AdminSessionsService, AdminHoldKeeper, AckInterceptor],
 })
 export class AdminModule {}

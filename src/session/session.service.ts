@@ -609,11 +609,29 @@ export class SessionService implements OnModuleInit {
     limit: number,
     cursor?: SessionCursor,
   ): Promise<{ sessions: SessionView[]; next?: SessionCursor }> {
-    const records = await this.sessions.listForUser(principal.userId, limit + 1, cursor);
+    return this.pageOfUser(principal.userId, limit, cursor, (r) => this.toView(r));
+  }
+
+  /** Any user's sessions as the admin queue shows them, the most recently active first. */
+  async listOfUser(
+    userId: string,
+    limit: number,
+    cursor?: SessionCursor,
+  ): Promise<{ sessions: AdminSessionView[]; next?: SessionCursor }> {
+    return this.pageOfUser(userId, limit, cursor, (r) => this.toAdminView(r));
+  }
+
+  private async pageOfUser<V>(
+    userId: string,
+    limit: number,
+    cursor: SessionCursor | undefined,
+    view: (record: SessionRecord) => V,
+  ): Promise<{ sessions: V[]; next?: SessionCursor }> {
+    const records = await this.sessions.listForUser(userId, limit + 1, cursor);
     const page = records.slice(0, limit);
     const last = page[page.length - 1];
     return {
-      sessions: page.map((r) => this.toView(r)),
+      sessions: page.map(view),
       next: records.length > limit && last ? { lastActivityAt: last.lastActivityAt, id: last._id } : undefined,
     };
   }

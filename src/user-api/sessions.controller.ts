@@ -5,28 +5,11 @@ import { USER_AUTH } from '../openapi/openapi';
 import { CurrentPrincipal } from '../auth/current-principal.decorator';
 import { HttpAuthGuard } from '../auth/http-auth.guard';
 import { Principal } from '../auth/principal';
-import { AppError } from '../common/errors/app-error';
 import { MessageRouter } from '../router/message-router.service';
-import { SessionCursor, SessionService } from '../session/session.service';
+import { SessionService } from '../session/session.service';
+import { decodeCursor, encodeCursor } from './session-cursor';
 import { SessionsQueryDto } from './dto/list-sessions.query.dto';
 import { MessagesPageQueryDto } from './dto/messages-page.query.dto';
-
-function encodeCursor(cursor: SessionCursor): string {
-  return Buffer.from(JSON.stringify({ t: new Date(cursor.lastActivityAt).toISOString(), id: cursor.id })).toString(
-    'base64url',
-  );
-}
-
-function decodeCursor(value: string): SessionCursor {
-  try {
-    const { t, id } = JSON.parse(Buffer.from(value, 'base64url').toString('utf8')) as { t: unknown; id: unknown };
-    const lastActivityAt = new Date(typeof t === 'string' ? t : NaN);
-    if (typeof id !== 'string' || Number.isNaN(lastActivityAt.getTime())) throw new Error('bad cursor');
-    return { lastActivityAt, id };
-  } catch {
-    throw new AppError('invalid_payload', 'cursor is not valid');
-  }
-}
 
 /** The signed-in user's own sessions. Another user's session is indistinguishable from none (404). */
 @ApiTags('sessions')

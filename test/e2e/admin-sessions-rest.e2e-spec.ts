@@ -120,4 +120,31 @@ describe('the admin REST routes of one session', () => {
     const send = await client.call('message:send', { sessionId, clientMessageId: randomUUID(), content: 'still?' });
     expect(send).toMatchObject({ ok: false, error: { code: 'session_ended' } });
   });
+
+  it("lists a user's sessions, the most recently active first, in pages", async () => {
+    const userId = `u-${randomUUID()}`;
+    const client = await ChatClient.connect(t.baseUrl, await signToken(t.env.JWT_SECRET, { sub: userId }));
+    clients.push(client);
+    const started: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      started.push((await client.ok<{ sessionId: string }>('session:start', {})).sessionId);
+      await client.ok('session:end', { sessionId: started[i] });
+    }
+    const list = async (query: string, headers = adminAuth) =>
+      fetch(`${t.baseUrl}/chatbox/admin/users/${encodeURIComponent(userId)}/sessions${query}`, { headers });
+
+    const first = (await (await list('?limit=2')).json()) as {
+      sessions: { id: string; userId: string }[];
+      nextCursor: string | null;
+    };
+    const second = (await (await list(`?limit=2&cursor=${first.nextCursor}`)).json()) as typeof first;
+
+    expect([...first.sessions, ...second.sessions].map((s) => s.id)).toEqual([...started].reverse());
+    expect(first.sessions.every((s) => s.userId === userId)).toBe(true);
+    expect(second.nextCursor).toBeNull();
+    const asUser = await list('', { authorization: `Bearer ${await signToken(t.env.JWT_SECRET, { sub: userId })}` });
+    expect(asUser.status).toBe(403);
+    const blank = await fetch(`${t.baseUrl}/chatbox/admin/users/a%20b/sessions`, { headers: adminAuth });
+    expect([blank.status, ((await blank.json()) as { code: string }).code]).toEqual([400, 'invalid_payload']);
+  });
 });
