@@ -44,17 +44,21 @@ export class AdminSessionsService {
 
   /**
    * Ends the session, whoever owns it: a reply under way stops, the user's devices are told, and the end is
-   * audited. Idempotent: an ended session is answered as it is, and audited once.
+   * audited. Idempotent: an ended session is answered as it is (its reply stopped, its state told again),
+   * and audited once.
    */
   async end(actor: AdminActor, sessionId: string): Promise<SessionView> {
     const { session, ended } = await this.sessions.endAny(sessionId);
-    if (!ended) return session;
+    // Recorded by the call that ended it, before anything else can fail; the end is made already, so an
+    // audit failure is logged loudly, never undone.
+    if (ended) {
+      await this.record('end', actor, sessionId).catch((error: unknown) =>
+        this.logger.error({ err: error, sessionId, requestId: actor.requestId }, 'audit record not written'),
+      );
+    }
+    // On every call, both idempotent: a retry finishes what a failed one left undone.
     await this.turns.stop(sessionId, 'session_ended');
     this.broadcaster.toSession(sessionId, 'session:state', { ...session });
-    // The end is made already: an audit failure is logged loudly, never undone.
-    await this.record('end', actor, sessionId).catch((error: unknown) =>
-      this.logger.error({ err: error, sessionId, requestId: actor.requestId }, 'audit record not written'),
-    );
     return session;
   }
 

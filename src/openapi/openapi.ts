@@ -10,9 +10,17 @@ export const USER_AUTH = 'user';
 export const ADMIN_AUTH = 'admin';
 export const METRICS_AUTH = 'metrics';
 
-const { version } = JSON.parse(readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')) as {
-  version: string;
-};
+/** The service's version, from its package.json beside `src` or `dist`; a deployment without it still starts. */
+function packageVersion(): string {
+  try {
+    const { version } = JSON.parse(readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')) as {
+      version?: unknown;
+    };
+    return typeof version === 'string' ? version : '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}
 
 /**
  * The OpenAPI 3 document of every REST route, at `<prefix>/openapi.json`, and its UI at `<prefix>/docs` when
@@ -31,7 +39,7 @@ export function setupOpenApi(app: NestFastifyApplication, config: AppConfig): vo
       'REST side of Chatbox. Conversations themselves run over Socket.IO (namespaces /chat and /admin). ' +
         'Every error answers with the ErrorResponse shape.',
     )
-    .setVersion(version)
+    .setVersion(packageVersion())
     .addBearerAuth(bearer("The host application's JWT for the user"), USER_AUTH)
     .addBearerAuth(bearer('A JWT with the admin role'), ADMIN_AUTH)
     .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'METRICS_TOKEN' }, METRICS_AUTH)

@@ -96,6 +96,9 @@ describe('GET /admin/audit', () => {
 
   it.each([
     ['?from=yesterday', 'from'],
+    ['?from=2024-W01', 'from'],
+    ['?to=2026-11-30T10:00', 'to'],
+    ['?to=2026-02-30T10:00:00Z', 'to'],
     ['?sort_by=password', 'sort_by'],
     ['?limit=1000', 'limit'],
     ['?sessionId=not-a-uuid', 'sessionId'],

@@ -3,7 +3,6 @@ import mongoose, { Connection } from 'mongoose';
 import { AuditService } from '../../src/audit/audit.service';
 import { ChatClient, signToken } from '../utils/chat-client';
 import { startTestApp, TestApp } from '../utils/test-app';
-import { waitFor } from '../utils/wait-for';
 
 interface AuditDoc {
   _id: number;
@@ -97,11 +96,13 @@ describe('the admin REST routes of one session', () => {
   it('refuses a user token with 403 and an unknown session with 404, auditing neither', async () => {
     const { sessionId, token } = await conversation();
 
+    const unknownId = randomUUID();
     const asUser = await call('GET', `/${sessionId}`, { authorization: `Bearer ${token}` });
-    const unknown = await call('GET', `/${randomUUID()}`, adminAuth);
+    const unknown = await call('GET', `/${unknownId}`, adminAuth);
 
     expect([asUser.status, ((await asUser.json()) as { code: string }).code]).toEqual([403, 'forbidden']);
     expect([unknown.status, ((await unknown.json()) as { code: string }).code]).toEqual([404, 'not_found']);
+    expect(await audit(unknownId)).toEqual([]);
     expect(await audit(sessionId)).toEqual([]);
   });
 
@@ -115,7 +116,6 @@ describe('the admin REST routes of one session', () => {
     expect(await first.json()).toMatchObject({ id: sessionId, status: 'ended' });
     expect(await again.json()).toMatchObject({ id: sessionId, status: 'ended' });
     await client.waitForEvent('session:state', (e) => e.id === sessionId && e.status === 'ended');
-    await waitFor(async () => (await audit(sessionId)).length > 0, { what: 'the audit record' });
     expect((await audit(sessionId)).map((r) => [r.action, r.actor.id])).toEqual([['end', adminId]]);
     const send = await client.call('message:send', { sessionId, clientMessageId: randomUUID(), content: 'still?' });
     expect(send).toMatchObject({ ok: false, error: { code: 'session_ended' } });
@@ -146,5 +146,36 @@ describe('the admin REST routes of one session', () => {
     expect(asUser.status).toBe(403);
     const blank = await fetch(`${t.baseUrl}/chatbox/admin/users/a%20b/sessions`, { headers: adminAuth });
     expect([blank.status, ((await blank.json()) as { code: string }).code]).toEqual([400, 'invalid_payload']);
+  });
+});
+
+describe('an administrator ending a session mid-reply', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await startTestApp({ DEMO_DELTA_INTERVAL_MS: '40' });
+  });
+  afterAll(() => t.close());
+
+  it('stops the reply, keeping what was streamed', async () => {
+    const client = await ChatClient.connect(t.baseUrl, await signToken(t.env.JWT_SECRET, { sub: `u-${randomUUID()}` }));
+    try {
+      const { sessionId } = await client.ok<{ sessionId: string }>('session:start', {});
+      await client.ok('message:send', { sessionId, clientMessageId: randomUUID(), content: 'a long story please' });
+      const { messageId } = await client.waitForEvent('ai:delta');
+      const admin = await signToken(t.env.JWT_SECRET, { sub: `a-${randomUUID()}`, roles: ['admin'] });
+
+      const res = await fetch(`${t.baseUrl}/chatbox/admin/sessions/${sessionId}/end`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${admin}` },
+      });
+
+      expect(res.status).toBe(200);
+      expect(await client.waitForEvent('ai:end', (e) => e.messageId === messageId)).toMatchObject({
+        finishReason: 'session_ended',
+      });
+    } finally {
+      client.close();
+    }
   });
 });

@@ -1,6 +1,13 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsISO8601, IsInt, IsOptional, IsString, IsUUID, Max, MaxLength, Min } from 'class-validator';
+import { IsInt, IsOptional, IsString, IsUUID, Matches, Max, MaxLength, Min } from 'class-validator';
+
+/** RFC 3339: a date, a time and a time zone, nothing left to the server's own zone. */
+const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
+const dateTime = (name: string) =>
+  Matches(DATE_TIME, {
+    message: `${name} must be an RFC 3339 date-time with a time zone, such as 2026-11-30T10:00:00Z`,
+  });
 
 /** `GET /admin/audit`: filters, all optional, and the page. */
 export class AuditQueryDto {
@@ -17,12 +24,12 @@ export class AuditQueryDto {
 
   @ApiPropertyOptional({ format: 'date-time', description: 'Records at or after this time' })
   @IsOptional()
-  @IsISO8601({ strict: true })
+  @dateTime('from')
   from?: string;
 
   @ApiPropertyOptional({ format: 'date-time', description: 'Records before this time' })
   @IsOptional()
-  @IsISO8601({ strict: true })
+  @dateTime('to')
   to?: string;
 
   @ApiPropertyOptional({ minimum: 1, description: 'The `nextBefore` of the previous page' })

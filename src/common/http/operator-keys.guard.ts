@@ -20,6 +20,8 @@ export function operatorKey(value: unknown, path = '', depth = 0): string | unde
   return undefined;
 }
 
+const truncated = (key: string) => (key.length > 64 ? `${key.slice(0, 63)}…` : key);
+
 /**
  * Refuses every HTTP request whose query or body has a key with `$` or `.` anywhere — the shape of a
  * MongoDB operator injection (`?filter[$ne]=`, `{ "a": { "$gt": "" } }`) — with 400 `invalid_payload`
@@ -38,7 +40,7 @@ export class OperatorKeysGuard implements CanActivate {
       if (key) {
         throw new AppError(
           'invalid_payload',
-          `${where} parameter "${key}" is not allowed: keys may not hold "$" or "."`,
+          `${where} parameter "${truncated(key)}" is not allowed: keys may not hold "$" or "."`,
         );
       }
     }
