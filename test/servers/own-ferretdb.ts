@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { EmbeddedMongo, ensureFerretDb, startFerretDb } from '../../src/database/embedded-mongo';
@@ -46,6 +46,7 @@ export async function startOwnFerretDb(): Promise<OwnFerretDb> {
       await signal('SIGCONT').catch(() => undefined);
       await server.stop();
       await postgres?.dropDatabase(database);
+      await rm(dataDir, { recursive: true, force: true });
     },
   };
 }
