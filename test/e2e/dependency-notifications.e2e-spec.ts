@@ -5,7 +5,7 @@ import { OwnFerretDb, startOwnFerretDb } from '../servers/own-ferretdb';
 import { HttpReceiver } from '../servers/http-receiver';
 import { RedisServer, startRedisServer } from '../servers/redis-server';
 import { ChatboxProcess } from '../utils/chatbox-process';
-import { startTestApp, TestApp } from '../utils/test-app';
+import { startTestApp, TestApp, testEnv } from '../utils/test-app';
 import { waitFor } from '../utils/wait-for';
 
 interface Hook {
@@ -22,45 +22,51 @@ const handled = (p: ChatboxProcess, event: string) =>
     .map((line) => JSON.parse(line) as { msg?: string; raisedHere?: boolean })
     .filter((line) => line.msg === `${event} handled`);
 
-describe('dependency notifications, on two service processes', () => {
-  const hooks = new HttpReceiver();
-  let mongo: OwnFerretDb;
-  let redis: RedisServer;
-  let replicas: ChatboxProcess[] = [];
-
+/**
+ * Two service processes on a MongoDB and a Redis of their own (which the tests break), telling a webhook
+ * receiver; `extra` adds to their environment.
+ */
+function twoReplicasOnOwnServers(extra: Record<string, string>) {
+  const cluster = {
+    hooks: new HttpReceiver(),
+    mongo: undefined as unknown as OwnFerretDb,
+    redis: undefined as unknown as RedisServer,
+    replicas: [] as ChatboxProcess[],
+  };
   beforeAll(async () => {
-    [mongo, redis] = await Promise.all([startOwnFerretDb(), startRedisServer(), hooks.start()]);
-    const env = {
-      NODE_ENV: 'test',
-      HOST: '127.0.0.1',
-      PORT: '0',
-      MONGODB_URI: mongo.uri,
-      REDIS_URL: redis.url,
-      JWT_SECRET: randomBytes(32).toString('base64'),
-      ENCRYPTION_KEY: randomBytes(32).toString('base64'),
-      WEBHOOK_URLS: `${hooks.baseUrl}/hooks`,
+    [cluster.mongo, cluster.redis] = await Promise.all([startOwnFerretDb(), startRedisServer(), cluster.hooks.start()]);
+    const env = testEnv({
+      MONGODB_URI: cluster.mongo.uri,
+      REDIS_URL: cluster.redis.url,
+      WEBHOOK_URLS: `${cluster.hooks.baseUrl}/hooks`,
       WEBHOOK_SECRET: randomBytes(32).toString('base64'),
       DEPENDENCY_DOWN_AFTER_MS: '1000',
-      NOTIFY_POLL_MS: '200',
-    };
-    replicas = [new ChatboxProcess(env), new ChatboxProcess(env)];
-    await Promise.all(replicas.map((r) => r.listening()));
+      ...extra,
+    });
+    cluster.replicas = [new ChatboxProcess(env), new ChatboxProcess(env)];
+    await Promise.all(cluster.replicas.map((r) => r.listening()));
   });
   afterAll(async () => {
-    await Promise.all(replicas.map((r) => r.stop()));
-    await Promise.all([mongo?.stop(), redis?.stop(), hooks.stop()]);
+    await Promise.all(cluster.replicas.map((r) => r.stop()));
+    await Promise.all([cluster.mongo?.stop(), cluster.redis?.stop(), cluster.hooks.stop()]);
   });
+  return cluster;
+}
+
+describe('dependency notifications, on two service processes', () => {
+  const cluster = twoReplicasOnOwnServers({ NOTIFY_POLL_MS: '200' });
+  const { hooks } = cluster;
 
   const received = (event: string) =>
     hooks.requests.map((r) => JSON.parse(r.rawBody) as Hook).filter((hook) => hook.event === event);
   /** Once both replicas handled `event`, what the receiver got of it. */
   const settled = async (event: string, dependency: string) => {
-    await waitFor(() => replicas.every((r) => handled(r, event).length === 1), {
+    await waitFor(() => cluster.replicas.every((r) => handled(r, event).length === 1), {
       timeoutMs: 20000,
       what: `both replicas to handle ${event}`,
     });
     await waitFor(() => received(event).length > 0, { timeoutMs: 20000, what: `the ${event} webhook` });
-    expect(replicas.map((r) => handled(r, event)[0].raisedHere).sort()).toEqual([false, true]);
+    expect(cluster.replicas.map((r) => handled(r, event)[0].raisedHere).sort()).toEqual([false, true]);
     const hooksOf = received(event);
     expect(hooksOf).toHaveLength(1);
     expect(hooksOf[0].data.dependency).toBe(dependency);
@@ -68,21 +74,21 @@ describe('dependency notifications, on two service processes', () => {
   };
 
   it('tells once that MongoDB is unreachable, straight from one replica, and once that it is back', async () => {
-    await mongo.kill();
+    await cluster.mongo.kill();
     const down = await settled('dependency.down', 'MongoDB');
     expect(down.data.detail).toMatch(/^unreachable for \d+ s: /);
 
-    await mongo.start();
+    await cluster.mongo.start();
     await settled('dependency.recovered', 'MongoDB');
   });
 
   it('tells once that Redis is unreachable, through the outbox, and once that it is back', async () => {
     hooks.reset();
-    replicas.forEach((r) => (r.stdout = ''));
-    await redis.stop();
+    cluster.replicas.forEach((r) => (r.stdout = ''));
+    await cluster.redis.stop();
     await settled('dependency.down', 'Redis');
 
-    redis = await startRedisServer({ port: redis.port });
+    cluster.redis = await startRedisServer({ port: cluster.redis.port });
     await settled('dependency.recovered', 'Redis');
   });
 });
@@ -137,44 +143,19 @@ describe('a notification raised while MongoDB is down', () => {
 });
 
 describe('MongoDB down, and the replica telling the admins dies', () => {
-  const hooks = new HttpReceiver();
-  let mongo: OwnFerretDb;
-  let redis: RedisServer;
-  let replicas: ChatboxProcess[] = [];
-
-  beforeAll(async () => {
-    [mongo, redis] = await Promise.all([startOwnFerretDb(), startRedisServer(), hooks.start()]);
-    const env = {
-      NODE_ENV: 'test',
-      HOST: '127.0.0.1',
-      PORT: '0',
-      MONGODB_URI: mongo.uri,
-      REDIS_URL: redis.url,
-      JWT_SECRET: randomBytes(32).toString('base64'),
-      ENCRYPTION_KEY: randomBytes(32).toString('base64'),
-      WEBHOOK_URLS: `${hooks.baseUrl}/hooks`,
-      WEBHOOK_SECRET: randomBytes(32).toString('base64'),
-      DEPENDENCY_DOWN_AFTER_MS: '1000',
-      // The sender's lease lasts 2 s unless renewed.
-      NOTIFY_CLAIM_MS: '2000',
-    };
-    replicas = [new ChatboxProcess(env), new ChatboxProcess(env)];
-    await Promise.all(replicas.map((r) => r.listening()));
-  });
-  afterAll(async () => {
-    await Promise.all(replicas.map((r) => r.stop()));
-    await Promise.all([mongo?.stop(), redis?.stop(), hooks.stop()]);
-  });
+  // The sender's lease lasts 2 s unless renewed.
+  const cluster = twoReplicasOnOwnServers({ NOTIFY_CLAIM_MS: '2000' });
+  const { hooks } = cluster;
 
   it('is told by the other replica once the lease of the one that died runs out (SIGKILL)', async () => {
     hooks.script({ hang: true });
-    await mongo.kill();
+    await cluster.mongo.kill();
     await waitFor(() => hooks.requests.length === 1, { timeoutMs: 20000, what: 'the first attempt' });
     const sender = await waitFor(
-      () => replicas.find((r) => r.stdout.includes('telling the admins from this replica')),
+      () => cluster.replicas.find((r) => r.stdout.includes('telling the admins from this replica')),
       { what: 'the replica telling the admins' },
     );
-    const survivor = replicas.find((r) => r !== sender)!;
+    const survivor = cluster.replicas.find((r) => r !== sender)!;
     sender.signal('SIGKILL');
     await sender.exited;
 

@@ -4,7 +4,7 @@ import { NotificationDeliveryDoc } from '../../src/notification/schemas/notifica
 import { HttpReceiver } from '../servers/http-receiver';
 import { ChatClient, signToken } from '../utils/chat-client';
 import { ChatboxProcess } from '../utils/chatbox-process';
-import { testMongoUri } from '../utils/test-app';
+import { testEnv } from '../utils/test-app';
 import { waitFor } from '../utils/wait-for';
 
 describe('notifications, on two service processes', () => {
@@ -14,19 +14,13 @@ describe('notifications, on two service processes', () => {
 
   beforeAll(async () => {
     await hooks.start();
-    env = {
-      NODE_ENV: 'test',
-      HOST: '127.0.0.1',
-      PORT: '0',
-      MONGODB_URI: testMongoUri(),
-      REDIS_URL: process.env.CHATBOX_TEST_REDIS_URL ?? '',
-      JWT_SECRET: randomBytes(32).toString('base64'),
-      ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+    env = testEnv({
+      REDIS_URL: process.env.CHATBOX_TEST_REDIS_URL,
       WEBHOOK_URLS: `${hooks.baseUrl}/hooks`,
       WEBHOOK_SECRET: randomBytes(32).toString('base64'),
       NOTIFY_POLL_MS: '200',
       NOTIFY_CLAIM_MS: '1000',
-    };
+    });
     db = await mongoose.createConnection(env.MONGODB_URI).asPromise();
   });
   afterAll(async () => {

@@ -23,6 +23,21 @@ function verified(signature: string | undefined, rawBody: string): boolean {
   return fields.get('v1') === expected;
 }
 
+/** The email channel, to a local SMTP receiver. */
+const emailEnv = (smtp: SmtpReceiver, to = 'ann@example.test') => ({
+  SMTP_URL: smtp.url,
+  MAIL_FROM: 'chatbox@example.test',
+  ADMIN_EMAILS: to,
+});
+/** The SMS channel, to a local receiver that speaks for the Twilio API. */
+const smsEnv = (sms: HttpReceiver) => ({
+  SMS_API_URL: sms.baseUrl,
+  SMS_ACCOUNT_SID: 'AC123',
+  SMS_AUTH_TOKEN: 'sms-token',
+  SMS_FROM: '+15550000000',
+  ADMIN_PHONES: '+15551112222',
+});
+
 describe('notifications', () => {
   const smtp = new SmtpReceiver();
   const hooks = new HttpReceiver();
@@ -34,17 +49,11 @@ describe('notifications', () => {
   beforeAll(async () => {
     await Promise.all([smtp.start(), hooks.start(), sms.start()]);
     t = await startTestApp({
-      SMTP_URL: smtp.url,
-      MAIL_FROM: 'chatbox@example.test',
-      ADMIN_EMAILS: 'ann@example.test,bob@example.test',
+      ...emailEnv(smtp, 'ann@example.test,bob@example.test'),
       ADMIN_CONSOLE_URL: 'https://console.example.test',
       WEBHOOK_URLS: `${hooks.baseUrl}/hooks/chatbox`,
       WEBHOOK_SECRET,
-      SMS_API_URL: sms.baseUrl,
-      SMS_ACCOUNT_SID: 'AC123',
-      SMS_AUTH_TOKEN: 'sms-token',
-      SMS_FROM: '+15550000000',
-      ADMIN_PHONES: '+15551112222',
+      ...smsEnv(sms),
       HELP_ESCALATION: 'email,sms',
       HELP_ESCALATE_AFTER_MS: String(ESCALATE_AFTER_MS),
       NOTIFY_POLL_MS: '50',
@@ -326,9 +335,7 @@ describe('notification attempts', () => {
   beforeAll(async () => {
     await Promise.all([smtp.start(), hooks.start()]);
     t = await startTestApp({
-      SMTP_URL: smtp.url,
-      MAIL_FROM: 'chatbox@example.test',
-      ADMIN_EMAILS: 'ann@example.test',
+      ...emailEnv(smtp),
       WEBHOOK_URLS: `${hooks.baseUrl}/hooks`,
       WEBHOOK_SECRET,
       NOTIFY_POLL_MS: '50',
@@ -525,16 +532,10 @@ describe('a help request with every channel and no escalation', () => {
   beforeAll(async () => {
     await Promise.all([smtp.start(), hooks.start(), sms.start()]);
     t = await startTestApp({
-      SMTP_URL: smtp.url,
-      MAIL_FROM: 'chatbox@example.test',
-      ADMIN_EMAILS: 'ann@example.test',
+      ...emailEnv(smtp),
       WEBHOOK_URLS: `${hooks.baseUrl}/hooks`,
       WEBHOOK_SECRET,
-      SMS_API_URL: sms.baseUrl,
-      SMS_ACCOUNT_SID: 'AC123',
-      SMS_AUTH_TOKEN: 'sms-token',
-      SMS_FROM: '+15550000000',
-      ADMIN_PHONES: '+15551112222',
+      ...smsEnv(sms),
     });
     db = await mongoose.createConnection(t.env.MONGODB_URI).asPromise();
   });
