@@ -8,6 +8,9 @@ import { RedisConnection } from '../redis/redis-connection';
 import { NotificationService, Raise } from './notification.service';
 
 const PING_TIMEOUT_MS = 2000;
+/** Redis scripts that touch a lease only while it holds this replica's id (ARGV[1]). */
+const RENEW_IF_MINE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end return 0`;
+const DELETE_IF_MINE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0`;
 
 interface Watch {
   /** As admins read it. */
@@ -122,7 +125,8 @@ export class DependencyNotifier implements OnApplicationBootstrap, OnApplication
     );
     void this.notifications
       .sendUnstored(raise, (ms) => lease.hold(ms))
-      .then(() => lease.done())
+      // A replica stopped mid-send leaves its lease to run out: another one is then to send it.
+      .then((concluded) => (concluded ? lease.done() : undefined))
       .finally(() => {
         watch.sending = false;
         this.handled(raise, true);
@@ -167,10 +171,11 @@ export class DependencyNotifier implements OnApplicationBootstrap, OnApplication
     }
     const { minIntervalMs } = this.config.notify;
     return {
-      hold: (ms) => bounded(client.set(`${key}:lease`, this.replica, 'PX', ms)).catch(() => undefined),
+      // Only while the lease is still this replica's: one that ran out and was taken is not taken back.
+      hold: (ms) => bounded(client.eval(RENEW_IF_MINE, 1, `${key}:lease`, this.replica, ms)).catch(() => undefined),
       done: () =>
         bounded(client.set(`${key}:told`, this.replica, 'PX', minIntervalMs))
-          .then(() => bounded(client.del(`${key}:lease`)))
+          .then(() => bounded(client.eval(DELETE_IF_MINE, 1, `${key}:lease`, this.replica)))
           .catch(() => undefined),
     };
   }

@@ -144,11 +144,10 @@ export class NotificationDispatcher implements OnApplicationBootstrap, OnApplica
   private async attempt(delivery: Delivery): Promise<void> {
     const now = new Date();
     if (!(await this.outbox.claim(delivery, this.replica, now, this.config.notify))) return;
-    try {
-      await this.make(delivery, now);
-    } finally {
-      await this.outbox.dropClaim(delivery).catch(() => undefined);
-    }
+    // Dropped only once the outcome is stored: a claim left by an attempt whose outcome could not be
+    // written expires and counts that attempt, so a send that went out is not made again at once.
+    await this.make(delivery, now);
+    await this.outbox.dropClaim(delivery).catch(() => undefined);
   }
 
   /** The claimed attempt: checked, sent, and the delivery advanced by its outcome. */
@@ -218,17 +217,17 @@ export class NotificationDispatcher implements OnApplicationBootstrap, OnApplica
 
   /**
    * Sends a notification that could not be stored (the outbox is out of reach: MongoDB is down), from this
-   * replica, with the outbox's retries kept in memory; resolves once it ended sent or failed, or the replica
-   * stops. Whoever calls it decides it is the cluster's only copy, and holds that right for as long as
+   * replica, with the outbox's retries kept in memory; resolves true once it ended sent or failed, false
+   * when the replica stopped first (then another replica is to send it). Whoever calls it decides it is the cluster's only copy, and holds that right for as long as
    * `hold(ms)` asks before each attempt and each wait.
    */
   async sendUnstored(
     notification: Notification,
     kind: ChannelKind,
     hold: (ms: number) => Promise<unknown>,
-  ): Promise<void> {
+  ): Promise<boolean> {
     const channel = this.byKind.get(kind);
-    if (!channel) return;
+    if (!channel) return true;
     const labels = { event: notification.event, channel: kind };
     const { claimMs } = this.config.notify;
     for (let attempts = 0; !this.stopping.signal.aborted; attempts++) {
@@ -238,13 +237,15 @@ export class NotificationDispatcher implements OnApplicationBootstrap, OnApplica
         await channel.send(notification, AbortSignal.any([this.stopping.signal, timeout]));
         this.outcomes.inc({ ...labels, outcome: 'sent' });
         this.latency.observe(labels, (Date.now() - notification.occurredAt.getTime()) / 1000);
-        return;
+        return true;
       } catch (error) {
-        if (this.stopping.signal.aborted || this.judge(notification.id, labels, attempts, error).final) return;
+        if (this.stopping.signal.aborted) return false;
+        if (this.judge(notification.id, labels, attempts, error).final) return true;
       }
       const wait = this.backoffMs(attempts);
       await hold(wait + claimMs);
       await delay(wait, undefined, { signal: this.stopping.signal }).catch(() => undefined);
     }
+    return false;
   }
 }

@@ -174,13 +174,14 @@ export class NotificationService implements OnApplicationBootstrap, OnApplicatio
   /**
    * Sends the event without storing it, from this replica, when the outbox itself is out of reach (MongoDB
    * is down); resolves when every channel is done. Nothing here makes it once for the cluster: the caller
-   * decides that, with a lease that `hold(ms)` keeps for as long as asked (best effort: never throws).
+   * decides that, with a lease that `hold(ms)` keeps for as long as asked (best effort: never throws). True when
+   * every channel ended sent or failed; false when the replica stopped first.
    */
-  async sendUnstored(raise: Raise, hold: (ms: number) => Promise<unknown>): Promise<void> {
+  async sendUnstored(raise: Raise, hold: (ms: number) => Promise<unknown>): Promise<boolean> {
     const occurredAt = raise.occurredAt ?? new Date();
     const window = raise.once ? 'once' : Math.floor(occurredAt.getTime() / this.config.notify.minIntervalMs);
     const channels = (raise.channels ?? this.kinds).filter((kind) => this.kinds.includes(kind));
-    await Promise.all(
+    const concluded = await Promise.all(
       channels.map((channel) =>
         this.dispatcher.sendUnstored(
           { id: `${raise.event}:${raise.key}:${window}:${channel}`, event: raise.event, occurredAt, data: raise.data },
@@ -189,6 +190,7 @@ export class NotificationService implements OnApplicationBootstrap, OnApplicatio
         ),
       ),
     );
+    return concluded.every(Boolean);
   }
 
   /** Cancels the session's pending deliveries of `event` (escalations of a request that was picked up). */

@@ -97,6 +97,7 @@ describe('GET /admin/audit', () => {
   it.each([
     ['?from=yesterday', 'from'],
     ['?from=2024-W01', 'from'],
+    ['?from=2026-11-30T10:00:00%2B25:00', 'from'],
     ['?to=2026-11-30T10:00', 'to'],
     ['?to=2026-02-30T10:00:00Z', 'to'],
     ['?sort_by=password', 'sort_by'],
