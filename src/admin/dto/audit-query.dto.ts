@@ -1,13 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsInt, IsOptional, IsString, IsUUID, Matches, Max, MaxLength, Min } from 'class-validator';
-
-/** RFC 3339: a date, a time and a time zone, nothing left to the server's own zone. */
-const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)$/;
-const dateTime = (name: string) =>
-  Matches(DATE_TIME, {
-    message: `${name} must be an RFC 3339 date-time with a time zone, such as 2026-11-30T10:00:00Z`,
-  });
+import { IsInt, IsOptional, IsString, IsUUID, Max, MaxLength, Min } from 'class-validator';
+import { IsDateTime } from '../../common/validation/date-time';
 
 /** `GET /admin/audit`: filters, all optional, and the page. */
 export class AuditQueryDto {
@@ -24,12 +18,12 @@ export class AuditQueryDto {
 
   @ApiPropertyOptional({ format: 'date-time', description: 'Records at or after this time' })
   @IsOptional()
-  @dateTime('from')
+  @IsDateTime('from')
   from?: string;
 
   @ApiPropertyOptional({ format: 'date-time', description: 'Records before this time' })
   @IsOptional()
-  @dateTime('to')
+  @IsDateTime('to')
   to?: string;
 
   @ApiPropertyOptional({ minimum: 1, description: 'The `nextBefore` of the previous page' })
