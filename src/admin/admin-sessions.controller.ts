@@ -8,6 +8,7 @@ import { CurrentPrincipal } from '../auth/current-principal.decorator';
 import { Principal } from '../auth/principal';
 import { MessagesPageQueryDto } from '../user-api/dto/messages-page.query.dto';
 import { AdminSessionsService } from './admin-sessions.service';
+import { AdminSessionsQueryDto } from './dto/admin-sessions-query.dto';
 import { TakeoverService } from './takeover.service';
 
 /** Administrators' REST side of takeover (the rest of the admin API lives with it). */
@@ -21,6 +22,19 @@ export class AdminSessionsController {
     private readonly takeover: TakeoverService,
     private readonly adminSessions: AdminSessionsService,
   ) {}
+
+  @ApiOperation({
+    summary: 'Every session, filtered and sorted; pages by cursor, stable while sessions come and change',
+  })
+  @ApiOkResponse({
+    description:
+      '`{ sessions, nextCursor, total }`: `nextCursor` null on the last page; `total` (every match) only with `withTotal=true`',
+  })
+  @ApiErrors('invalid_payload', 'rate_limited')
+  @Get()
+  list(@Query() query: AdminSessionsQueryDto) {
+    return this.adminSessions.list(query);
+  }
 
   @ApiOperation({ summary: 'Any session, with a page of its transcript read backwards; the view is audited' })
   @ApiOkResponse({ description: '`{ session, messages, hasMore }` (the session as the admin queue shows it)' })

@@ -3,9 +3,12 @@ import { AuditAction, AuditDetails, adminActor } from '../audit/audit-record';
 import { AuditService } from '../audit/audit.service';
 import { AppError } from '../common/errors/app-error';
 import { RoomBroadcaster } from '../common/realtime/room-broadcaster';
+import { parseRange } from '../common/validation/date-time';
 import { AdminSessionView, SessionView, TranscriptPage } from '../session/session-views';
 import { SessionService } from '../session/session.service';
 import { TurnEngine } from '../turn/turn-engine.service';
+import { decodeListCursor, encodeListCursor } from './admin-list-cursor';
+import { AdminSessionsQueryDto } from './dto/admin-sessions-query.dto';
 import { AdminActor } from './takeover.service';
 
 /** What administrators do to any session over REST besides takeover: read it and end it, both audited. */
@@ -19,6 +22,35 @@ export class AdminSessionsService {
     private readonly broadcaster: RoomBroadcaster,
     private readonly audit: AuditService,
   ) {}
+
+  /** A page of every session, as `GET /admin/sessions` asks for it. */
+  async list(
+    query: AdminSessionsQueryDto,
+  ): Promise<{ sessions: AdminSessionView[]; nextCursor: string | null; total?: number }> {
+    const flag = (value?: 'true' | 'false') => (value === undefined ? undefined : value === 'true');
+    const order = { sort: query.sort, order: query.order };
+    const page = await this.sessions.adminList(
+      {
+        userId: query.userId,
+        status: query.status,
+        owner: query.owner,
+        assisted: flag(query.assisted),
+        helpRequested: flag(query.helpRequested),
+        modelId: query.modelId,
+        ...parseRange(query.from, query.to),
+        namePrefix: query.q,
+      },
+      order,
+      query.limit,
+      query.cursor === undefined ? undefined : decodeListCursor(query.cursor, query.sort, query.order),
+      query.withTotal === 'true',
+    );
+    return {
+      sessions: page.sessions,
+      nextCursor: page.next ? encodeListCursor(query.sort, query.order, page.next) : null,
+      ...(page.total === undefined ? {} : { total: page.total }),
+    };
+  }
 
   /**
    * The session and a page of its transcript, read backwards like the user's. The view is recorded in the

@@ -17,6 +17,8 @@ export interface HttpConfig {
   allowedParentOrigins: string[];
   /** Requests per minute per client address on routes that need no token. */
   publicRateLimitPerMinute: number;
+  /** Requests per administrator per minute on the admin REST routes (counted per token subject, not address). */
+  adminRateLimitPerMinute: number;
   /** Whether `<prefix>/docs` serves the OpenAPI UI (the document at `<prefix>/openapi.json` always is). */
   openApiUi: boolean;
 }

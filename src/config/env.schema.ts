@@ -88,6 +88,7 @@ export class EnvVars {
   @Expose() @Type(() => Number) @Min(1000) @Max(3600000) @IsInt() RATE_LIMIT_ALERT_WINDOW_MS = 60000;
   @Expose() @Type(() => Number) @Min(1) @Max(100000) @IsInt() HANDSHAKE_RATE_LIMIT_PER_MINUTE = 120;
   @Expose() @Type(() => Number) @Min(1) @Max(100000) @IsInt() PUBLIC_RATE_LIMIT_PER_MINUTE = 60;
+  @Expose() @Type(() => Number) @Min(1) @Max(100000) @IsInt() ADMIN_RATE_LIMIT_PER_MINUTE = 300;
   @Expose() @IsOptional() @IsIn(['true', 'false']) OPENAPI_UI?: 'true' | 'false';
   @Expose() @Type(() => Number) @Min(0) @Max(10000) @IsInt() DEMO_DELTA_INTERVAL_MS = 30;
 

@@ -38,6 +38,7 @@ describe('loadConfig', () => {
       corsOrigins: true,
       allowedParentOrigins: [],
       publicRateLimitPerMinute: 60,
+      adminRateLimitPerMinute: 300,
       openApiUi: true,
     });
     expect(config.mongo.uri).toBeUndefined();

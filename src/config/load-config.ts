@@ -200,6 +200,7 @@ export function loadConfig(
       corsOrigins: anyOrigin ? true : corsList,
       allowedParentOrigins: parents,
       publicRateLimitPerMinute: env.PUBLIC_RATE_LIMIT_PER_MINUTE,
+      adminRateLimitPerMinute: env.ADMIN_RATE_LIMIT_PER_MINUTE,
       openApiUi: env.OPENAPI_UI ? env.OPENAPI_UI === 'true' : !production,
     },
     mongo: {

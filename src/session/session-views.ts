@@ -80,7 +80,16 @@ export interface AdminSessionView {
   modelId: string;
   startedAt: string;
   lastActivityAt: string;
+  endedAt: string | null;
+  /** 0 while the session is active. */
+  durationMs: number;
   messageCount: number;
+  /** Prompt and completion tokens of every AI reply. */
+  totalTokens: number;
+  /** An administrator has held the session. */
+  assisted: boolean;
+  /** How many times a human was asked for. */
+  helpRequests: number;
   holder: HolderView | null;
   /** The open help request (its `requestedAt` says how long the user has waited), or null. */
   help: HelpView | null;

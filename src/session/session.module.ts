@@ -9,6 +9,7 @@ import { OwnerChangeRepository } from './owner-change.repository';
 import { SessionDoc, SessionSchema } from './schemas/session.schema';
 import { TurnLeaseDoc, TurnLeaseSchema } from './schemas/turn-lease.schema';
 import { SessionEvents } from './session-events';
+import { SessionNameIndex } from './session-name-index';
 import { SessionRepository } from './session.repository';
 import { SessionService } from './session.service';
 import { ShareDoc, ShareSchema } from './schemas/share.schema';
@@ -35,6 +36,7 @@ import { TurnLeaseRepository } from './turn-lease.repository';
     TurnLeaseRepository,
     OwnerChangeRepository,
     ContentCipher,
+    SessionNameIndex,
     ActiveSessionsReporter,
     SessionEvents,
   ],

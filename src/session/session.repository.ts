@@ -1,14 +1,74 @@
 import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
-import { Model, trusted } from 'mongoose';
+import { Model, QueryFilter, trusted } from 'mongoose';
 import { OwnerChangeDoc } from './schemas/owner-change.schema';
-import { AdminHold, HelpRequest, SessionDoc, SessionOwner } from './schemas/session.schema';
+import { AdminHold, AdminSort, HelpRequest, SessionDoc, SessionOwner, SessionStatus } from './schemas/session.schema';
 
 export type SessionRecord = SessionDoc;
 
 export interface SessionCursor {
   lastActivityAt: Date;
   id: string;
+}
+
+/** What administrators can filter the session list on; every field optional. */
+export interface AdminSessionFilter {
+  userId?: string;
+  status?: SessionStatus;
+  /** `ai`, `admin` (any administrator), or `admin:<id>`. */
+  owner?: SessionOwner | 'admin';
+  assisted?: boolean;
+  /** Whether the session has had any request for a human. */
+  helpRequested?: boolean;
+  modelId?: string;
+  /** On the start time: at or after `from`, before `to`. */
+  from?: Date;
+  to?: Date;
+  /** The name's blind-index entries to look for (any of them: one per configured key). */
+  nameLookups?: string[];
+}
+
+/** The last session of a page: its value of the sort field, and its id (ties are broken by id). */
+export interface AdminListCursor {
+  value: Date | number | string;
+  id: string;
+}
+
+/**
+ * The query of one page of the administrators' list. Exported so the index test explains exactly what the
+ * list runs. Sorted on `(sort, _id)`, which one index serves; the cursor continues strictly after the last
+ * session seen, so sessions inserted between requests cause neither duplicates nor gaps.
+ */
+export function adminListQuery(
+  where: AdminSessionFilter,
+  sort: AdminSort,
+  order: 'asc' | 'desc',
+  after?: AdminListCursor,
+): { filter: QueryFilter<SessionDoc>; sort: Record<string, 1 | -1> } {
+  // Flat, with equality wherever the meaning allows: FerretDB pushes top-level equality (and $ne) down to
+  // its backend, not $and, ranges or $in; MongoDB plans both forms alike.
+  const filter: QueryFilter<SessionDoc> = {};
+  const equal = { userId: where.userId, status: where.status, assisted: where.assisted, modelId: where.modelId };
+  for (const [field, value] of Object.entries(equal))
+    if (value !== undefined) Object.assign(filter, { [field]: value });
+  if (where.owner !== undefined) filter.owner = where.owner === 'admin' ? trusted({ $ne: 'ai' }) : where.owner;
+  // `helpRequests` is a count, always present: "not 0" is "more than 0".
+  if (where.helpRequested !== undefined) filter.helpRequests = where.helpRequested ? trusted({ $ne: 0 }) : 0;
+  if (where.from || where.to) {
+    filter.startedAt = trusted({ ...(where.from && { $gte: where.from }), ...(where.to && { $lt: where.to }) });
+  }
+  if (where.nameLookups) {
+    filter.nameIndex = where.nameLookups.length === 1 ? where.nameLookups[0] : trusted({ $in: where.nameLookups });
+  }
+  const past = order === 'asc' ? '$gt' : '$lt';
+  if (after) {
+    filter.$or = [
+      { [sort]: trusted({ [past]: after.value }) },
+      { [sort]: after.value, _id: trusted({ [past]: after.id }) },
+    ];
+  }
+  const direction = order === 'asc' ? 1 : -1;
+  return { filter, sort: { [sort]: direction, _id: direction } };
 }
 
 /** What a finished turn adds to its session's counters. */
@@ -23,6 +83,7 @@ function addStats(stats: TurnStats) {
     $inc: {
       'tokens.prompt': stats.tokens.prompt,
       'tokens.completion': stats.tokens.completion,
+      totalTokens: stats.tokens.prompt + stats.tokens.completion,
       'responseTime.count': 1,
       'responseTime.sumMs': stats.responseMs,
       'turnTime.count': 1,
@@ -52,6 +113,40 @@ export class SessionRepository {
       { aiHelpAsked: trusted({ $exists: false }) },
       { $set: { aiHelpAsked: false, hold: null } },
     );
+    await this.model.updateMany({ nameIndex: trusted({ $exists: false }) }, { $set: { nameIndex: [] } });
+  }
+
+  /** Sessions stored before `totalTokens` and an always-present `durationMs`, a batch at a time. */
+  findWithoutSortFields(limit: number): Promise<SessionRecord[]> {
+    return this.model
+      .find({ totalTokens: trusted({ $exists: false }) })
+      .limit(limit)
+      .lean<SessionRecord[]>()
+      .exec();
+  }
+
+  /**
+   * Writes the sort fields from the session's own figures. Conditional on their absence, so a session a
+   * reply counted in the meantime keeps its newer figures: the caller reads it again and retries.
+   */
+  async setSortFields(session: SessionRecord, nameIndex: string[] | undefined): Promise<boolean> {
+    const ended = session.endedAt ? new Date(session.endedAt).getTime() : undefined;
+    const result = await this.model.updateOne(
+      {
+        _id: session._id,
+        totalTokens: trusted({ $exists: false }),
+        'tokens.prompt': session.tokens?.prompt ?? 0,
+        'tokens.completion': session.tokens?.completion ?? 0,
+      },
+      {
+        $set: {
+          totalTokens: (session.tokens?.prompt ?? 0) + (session.tokens?.completion ?? 0),
+          durationMs: ended === undefined ? 0 : ended - new Date(session.startedAt).getTime(),
+          ...(nameIndex ? { nameIndex } : {}),
+        },
+      },
+    );
+    return result.modifiedCount === 1;
   }
 
   /** Opens a help request on an active session that has none open: the session after, or null. */
@@ -147,8 +242,11 @@ export class SessionRepository {
     await this.model.updateOne({ _id: id }, { $inc: back });
   }
 
-  async setNameIfUnset(id: string, encryptedName: string): Promise<void> {
-    await this.model.updateOne({ _id: id, name: trusted({ $exists: false }) }, { $set: { name: encryptedName } });
+  async setNameIfUnset(id: string, encryptedName: string, nameIndex: string[]): Promise<void> {
+    await this.model.updateOne(
+      { _id: id, name: trusted({ $exists: false }) },
+      { $set: { name: encryptedName, nameIndex } },
+    );
   }
 
   async setModel(id: string, modelId: string): Promise<boolean> {
@@ -201,6 +299,22 @@ export class SessionRepository {
       .limit(limit)
       .lean<SessionRecord[]>()
       .exec();
+  }
+
+  /** One page of the administrators' list (see adminListQuery). */
+  findForAdmin(
+    where: AdminSessionFilter,
+    sort: AdminSort,
+    order: 'asc' | 'desc',
+    limit: number,
+    after?: AdminListCursor,
+  ): Promise<SessionRecord[]> {
+    const query = adminListQuery(where, sort, order, after);
+    return this.model.find(query.filter).sort(query.sort).limit(limit).lean<SessionRecord[]>().exec();
+  }
+
+  countForAdmin(where: AdminSessionFilter): Promise<number> {
+    return this.model.countDocuments(adminListQuery(where, 'startedAt', 'asc').filter).exec();
   }
 
   /** Most recent activity first; the cursor keeps pages stable while new sessions appear. */

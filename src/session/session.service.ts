@@ -10,17 +10,33 @@ import { ContentCipher } from './content-cipher';
 import { MessageRecord, MessageRepository } from './message.repository';
 import { MessageStatus } from './schemas/message.schema';
 import { OwnerChangeCause } from './schemas/owner-change.schema';
-import { AdminHold, HelpSource, SessionOwner } from './schemas/session.schema';
+import { AdminHold, AdminSort, HelpSource, SessionOwner } from './schemas/session.schema';
 import { OwnerChange, OwnerChangeRepository } from './owner-change.repository';
 import { SessionEvents } from './session-events';
 import { StopReason, TurnLease } from './schemas/turn-lease.schema';
-import { isDuplicateKey, SessionCursor, SessionRecord, SessionRepository, TurnStats } from './session.repository';
+import {
+  AdminListCursor,
+  AdminSessionFilter,
+  isDuplicateKey,
+  SessionCursor,
+  SessionRecord,
+  SessionRepository,
+  TurnStats,
+} from './session.repository';
 import { sessionNameFrom } from './session-name';
+import { SessionNameIndex } from './session-name-index';
 import { AdminSessionView, MessageView, SessionView, TranscriptPage } from './session-views';
 import { TurnLeaseRepository } from './turn-lease.repository';
 
-export type { SessionCursor, SessionRecord, TurnStats } from './session.repository';
-export type { SessionOwner } from './schemas/session.schema';
+export type {
+  AdminListCursor,
+  AdminSessionFilter,
+  SessionCursor,
+  SessionRecord,
+  TurnStats,
+} from './session.repository';
+export type { AdminSort, SessionOwner } from './schemas/session.schema';
+export { ADMIN_SORTS } from './schemas/session.schema';
 export type { OwnerChangeCause } from './schemas/owner-change.schema';
 export type { OwnerChange } from './owner-change.repository';
 export type { StopReason, TurnLease } from './schemas/turn-lease.schema';
@@ -111,13 +127,35 @@ export class SessionService implements OnModuleInit {
     private readonly leases: TurnLeaseRepository,
     private readonly ownerChanges: OwnerChangeRepository,
     private readonly cipher: ContentCipher,
+    private readonly nameIndex: SessionNameIndex,
     @InjectMetric(MESSAGES) private readonly messageCounter: Counter<string>,
     @InjectMetric(HELP_REQUESTS) private readonly helpCounter: Counter<string>,
     private readonly events: SessionEvents,
   ) {}
 
-  onModuleInit(): Promise<void> {
-    return this.sessions.upgradeLegacy();
+  async onModuleInit(): Promise<void> {
+    await this.sessions.upgradeLegacy();
+    await this.addSortFields();
+  }
+
+  /**
+   * Gives sessions stored by an earlier version the fields administrators sort and search on, in batches.
+   * Stops when a batch changes nothing: what is left was counted concurrently and is read again on the next boot.
+   */
+  private async addSortFields(): Promise<void> {
+    let upgraded = 0;
+    for (;;) {
+      const batch = await this.sessions.findWithoutSortFields(500);
+      let changed = 0;
+      for (const session of batch) {
+        const name = session.name ? this.readable(session.name) : null;
+        if (await this.sessions.setSortFields(session, name === null ? undefined : this.nameIndex.entries(name)))
+          changed++;
+      }
+      upgraded += changed;
+      if (changed === 0) break;
+    }
+    if (upgraded > 0) this.logger.log({ sessions: upgraded }, 'sessions given their sort and search fields');
   }
 
   /** A new active session; the user's previous active session (from any device) is ended and returned. */
@@ -173,7 +211,10 @@ export class SessionService implements OnModuleInit {
       lastSeenAt: now,
       messageCount: 0,
       lastSeq: 0,
+      durationMs: 0,
       tokens: { prompt: 0, completion: 0 },
+      totalTokens: 0,
+      nameIndex: [],
       responseTime: { count: 0, sumMs: 0, maxMs: 0 },
       turnTime: { count: 0, sumMs: 0, maxMs: 0 },
       assisted: false,
@@ -353,8 +394,9 @@ export class SessionService implements OnModuleInit {
       // updates are read-then-write (FerretDB), and it costs a round trip on the first message only.
       // A failure only leaves the name to the next message: the message is stored and must still go out.
       if (!session.name) {
+        const name = sessionNameFrom(input.content);
         await this.sessions
-          .setNameIfUnset(session._id, this.cipher.encrypt(sessionNameFrom(input.content)))
+          .setNameIfUnset(session._id, this.cipher.encrypt(name), this.nameIndex.entries(name))
           .catch((error: unknown) =>
             this.logger.warn({ err: error, sessionId: session._id }, 'session not named: the next message names it'),
           );
@@ -636,6 +678,32 @@ export class SessionService implements OnModuleInit {
     };
   }
 
+  /**
+   * One page of every session, filtered and sorted as an administrator asked; `total` counts every match
+   * (all pages) when asked for, since counting costs a pass over the matches.
+   */
+  async adminList(
+    where: AdminSessionFilter & { namePrefix?: string },
+    order: { sort: AdminSort; order: 'asc' | 'desc' },
+    limit: number,
+    after?: AdminListCursor,
+    withTotal = false,
+  ): Promise<{ sessions: AdminSessionView[]; next?: AdminListCursor; total?: number }> {
+    const { namePrefix, ...filter } = where;
+    const query = namePrefix === undefined ? filter : { ...filter, nameLookups: this.nameIndex.lookups(namePrefix) };
+    const [records, total] = await Promise.all([
+      this.sessions.findForAdmin(query, order.sort, order.order, limit + 1, after),
+      withTotal ? this.sessions.countForAdmin(query) : undefined,
+    ]);
+    const page = records.slice(0, limit);
+    const last = page[page.length - 1];
+    return {
+      sessions: page.map((r) => this.toAdminView(r)),
+      next: records.length > limit && last ? { value: last[order.sort], id: last._id } : undefined,
+      total,
+    };
+  }
+
   /** The admin queue: active sessions, those asking for help first; `truncated` when more exist. */
   async adminQueue(limit: number): Promise<{ sessions: AdminSessionView[]; truncated: boolean }> {
     const records = await this.sessions.findActive(limit + 1);
@@ -665,7 +733,12 @@ export class SessionService implements OnModuleInit {
       modelId: view.modelId,
       startedAt: view.startedAt,
       lastActivityAt: view.lastActivityAt,
+      endedAt: view.endedAt,
+      durationMs: session.durationMs ?? 0,
       messageCount: view.messageCount,
+      totalTokens: session.totalTokens ?? 0,
+      assisted: view.assisted,
+      helpRequests: session.helpRequests ?? 0,
       holder: view.holder,
       help: view.help,
     };

@@ -39,6 +39,8 @@ export class SessionDoc {
   @Prop({ type: String }) userName?: string;
   /** Encrypted; absent until the first user message names the session. */
   @Prop({ type: String }) name?: string;
+  /** The name's blind index (see SessionNameIndex): prefix search without decrypting; empty until named. */
+  @Prop({ type: [String], required: true, default: [] }) nameIndex!: string[];
   @Prop({ type: String, required: true, enum: ['active', 'ended'] }) status!: SessionStatus;
   /**
    * The user id while active, `ended:<id>` once ended: unique, so a user has at most one active
@@ -56,7 +58,8 @@ export class SessionDoc {
   /** Refreshed while a device is connected; the sweeper ends sessions unseen for the reconnect window. */
   @Prop({ required: true }) lastSeenAt!: Date;
   @Prop({ type: Date }) endedAt?: Date;
-  @Prop({ type: Number }) durationMs?: number;
+  /** From start to end; 0 while the session is active (always present, so sorting on it uses its index). */
+  @Prop({ required: true, default: 0 }) durationMs!: number;
   @Prop({ required: true, default: 0 }) messageCount!: number;
   @Prop({ required: true, default: 0 }) lastSeq!: number;
   @Prop({ type: Date }) lastMessageAt?: Date;
@@ -64,6 +67,8 @@ export class SessionDoc {
     prompt: number;
     completion: number;
   };
+  /** `tokens.prompt + tokens.completion`, kept with them, so administrators can sort on it. */
+  @Prop({ required: true, default: 0 }) totalTokens!: number;
   /** Time to the first delta of each AI reply. */
   @Prop({ type: Object, default: () => ({ count: 0, sumMs: 0, maxMs: 0 }) })
   responseTime!: { count: number; sumMs: number; maxMs: number };
@@ -92,6 +97,21 @@ export const SessionSchema = SchemaFactory.createForClass(SessionDoc);
 SessionSchema.index({ activeKey: 1 }, { unique: true });
 SessionSchema.index({ userId: 1, lastActivityAt: -1, _id: -1 });
 SessionSchema.index({ status: 1, lastSeenAt: 1 });
-SessionSchema.index({ startedAt: -1 });
+SessionSchema.index({ endedAt: 1 });
+SessionSchema.index({ nameIndex: 1 });
+/**
+ * The administrators' list sorts on one of these, `_id` breaking ties (the cursor's second key); every
+ * filter combination it offers can be served by walking the sort's index, so none needs a collection scan.
+ */
+export const ADMIN_SORTS = [
+  'startedAt',
+  'lastActivityAt',
+  'durationMs',
+  'userId',
+  'messageCount',
+  'totalTokens',
+] as const;
+export type AdminSort = (typeof ADMIN_SORTS)[number];
+for (const field of ADMIN_SORTS) SessionSchema.index({ [field]: 1, _id: 1 });
 SessionSchema.index({ status: 1, helpOpen: -1, lastActivityAt: -1, _id: 1 });
 SessionSchema.index({ owner: 1, status: 1 });

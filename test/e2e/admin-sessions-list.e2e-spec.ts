@@ -1,0 +1,445 @@
+import { randomUUID } from 'node:crypto';
+import { getModelToken } from '@nestjs/mongoose';
+import mongoose, { Connection, Model } from 'mongoose';
+import { SessionDoc } from '../../src/session/schemas/session.schema';
+import { AdminSessionFilter, adminListQuery } from '../../src/session/session.repository';
+import { ChatClient, signToken } from '../utils/chat-client';
+import { startTestApp, TestApp } from '../utils/test-app';
+
+interface Row {
+  id: string;
+  userId: string;
+  status: string;
+  owner: string;
+  modelId: string;
+  startedAt: string;
+  lastActivityAt: string;
+  durationMs: number;
+  messageCount: number;
+  totalTokens: number;
+  assisted: boolean;
+  helpRequests: number;
+  name: string | null;
+}
+interface Page {
+  sessions: Row[];
+  nextCursor: string | null;
+  total?: number;
+}
+/** The fields a session document needs, seeded with known values. */
+interface Seed {
+  _id: string;
+  userId: string;
+  status: 'active' | 'ended';
+  owner: string;
+  modelId: string;
+  startedAt: Date;
+  lastActivityAt: Date;
+  durationMs: number;
+  messageCount: number;
+  totalTokens: number;
+  assisted: boolean;
+  helpRequests: number;
+}
+
+const SORTS = ['startedAt', 'lastActivityAt', 'durationMs', 'userId', 'messageCount', 'totalTokens'] as const;
+type SortField = (typeof SORTS)[number];
+const BASE = Date.parse('2026-06-01T00:00:00Z');
+const hours = (n: number) => new Date(BASE + n * 3_600_000);
+
+/** A session document as the service stores one, with the figures given. */
+function document(seed: Seed) {
+  const ended = seed.status === 'ended';
+  return {
+    ...seed,
+    activeKey: ended ? `ended:${seed._id}` : `${seed.userId}:${seed._id}`,
+    epoch: seed.owner === 'ai' ? 0 : 1,
+    hold: seed.owner === 'ai' ? null : { adminId: seed.owner.slice(6), since: seed.startedAt, seenAt: seed.startedAt },
+    lastSeenAt: seed.lastActivityAt,
+    endedAt: ended ? new Date(seed.startedAt.getTime() + seed.durationMs) : undefined,
+    lastSeq: seed.messageCount,
+    tokens: { prompt: seed.totalTokens, completion: 0 },
+    responseTime: { count: 0, sumMs: 0, maxMs: 0 },
+    turnTime: { count: 0, sumMs: 0, maxMs: 0 },
+    rev: 0,
+    helpOpen: false,
+    aiHelpAsked: false,
+    nameIndex: [],
+  };
+}
+
+/** 24 sessions whose sort fields repeat, so ties (broken by id) occur on every sort. */
+function seeds(modelId: string): Seed[] {
+  return Array.from({ length: 24 }, (_, i) => {
+    const ended = i % 3 !== 0;
+    return {
+      _id: randomUUID(),
+      userId: `user-${i % 5}`,
+      status: ended ? 'ended' : 'active',
+      owner: i % 4 === 0 ? 'ai' : i % 4 === 1 ? 'admin:ann' : i % 4 === 2 ? 'admin:bob' : 'ai',
+      modelId,
+      startedAt: hours(i % 8),
+      lastActivityAt: hours(10 + ((i * 7) % 12)),
+      durationMs: ended ? ((i * 5) % 9) * 1000 : 0,
+      messageCount: (i * 3) % 7,
+      totalTokens: ((i * 11) % 13) * 10,
+      assisted: i % 4 === 1 || i % 4 === 2,
+      helpRequests: i % 6 === 0 ? 0 : i % 2,
+    };
+  });
+}
+
+/** The oracle: the seeds in (field, _id) order, compared the way MongoDB compares the field's type. */
+function ordered(rows: Seed[], field: SortField, order: 'asc' | 'desc'): string[] {
+  const key = (s: Seed): number | string => {
+    const value = s[field];
+    return value instanceof Date ? value.getTime() : value;
+  };
+  const sign = order === 'asc' ? 1 : -1;
+  return [...rows]
+    .sort((a, b) => {
+      const [x, y] = [key(a), key(b)];
+      if (x !== y) return (x < y ? -1 : 1) * sign;
+      return (a._id < b._id ? -1 : 1) * sign;
+    })
+    .map((s) => s._id);
+}
+
+/**
+ * A value of the field that sorts before every seed and every earlier low (`n` grows), or after every seed
+ * and every earlier high: so it lands on the side of the cursor the test expects, never tied with another.
+ */
+function extreme(field: SortField, end: 'low' | 'high', n: number): Partial<Seed> {
+  const step = end === 'low' ? -n : n;
+  switch (field) {
+    case 'startedAt':
+      return { startedAt: hours(step * 100) };
+    case 'lastActivityAt':
+      return { lastActivityAt: hours(step * 100) };
+    case 'userId':
+      return { userId: end === 'low' ? `a-${String(1000 - n).padStart(4, '0')}` : `z-${String(n).padStart(4, '0')}` };
+    default:
+      return { [field]: step * 1_000_000 };
+  }
+}
+
+describe('GET /admin/sessions', () => {
+  let t: TestApp;
+  let db: Connection;
+  let adminAuth: Record<string, string>;
+  const model = `seed-${randomUUID().slice(0, 8)}`;
+  const seeded = seeds(model);
+
+  const get = (query: string, headers = adminAuth) =>
+    fetch(`${t.baseUrl}/chatbox/admin/sessions?${query}`, { headers });
+  const page = async (query: string) => {
+    const res = await get(query);
+    expect(res.status).toBe(200);
+    return (await res.json()) as Page;
+  };
+  const ids = async (query: string) => (await page(`modelId=${model}&limit=100&${query}`)).sessions.map((s) => s.id);
+  const expectError = async (query: string, status: number, message: RegExp) => {
+    const res = await get(query);
+    const body = (await res.json()) as { code: string; message: string };
+    expect({ status: res.status, code: body.code }).toEqual({
+      status,
+      code: status === 403 ? 'forbidden' : 'invalid_payload',
+    });
+    expect(body.message).toMatch(message);
+  };
+
+  beforeAll(async () => {
+    t = await startTestApp({ DEMO_DELTA_INTERVAL_MS: '0' });
+    db = await mongoose.createConnection(t.env.MONGODB_URI).asPromise();
+    adminAuth = {
+      authorization: `Bearer ${await signToken(t.env.JWT_SECRET, { sub: 'ann', name: 'Ann', roles: ['admin'] })}`,
+    };
+    await db.collection('sessions').insertMany(seeded.map(document) as never[]);
+  });
+  afterAll(async () => {
+    await db?.close();
+    await t?.close();
+  });
+
+  describe.each(SORTS)('sorted on %s', (field) => {
+    it.each(['asc', 'desc'] as const)(
+      'pages %s without duplicates or gaps while sessions are inserted between requests',
+      async (order) => {
+        // This test's own copy of the seeds, so the sessions it inserts disturb no other test.
+        const tag = `${model}-${field}-${order}`;
+        const copies = seeded.map((s) => ({ ...s, _id: randomUUID(), modelId: tag }));
+        await db.collection('sessions').insertMany(copies.map(document) as never[]);
+        const shown: Seed[] = [];
+        const seen: string[] = [];
+        let cursor: string | null = null;
+        let request = 0;
+        do {
+          const body = await page(
+            `modelId=${tag}&sort=${field}&order=${order}&limit=5` + (cursor ? `&cursor=${cursor}` : ''),
+          );
+          seen.push(...body.sessions.map((s) => s.id));
+          cursor = body.nextCursor;
+          // Two sessions arrive between requests: one sorting before the cursor (never shown), one after it.
+          for (const end of cursor ? (['low', 'high'] as const) : []) {
+            const extra = {
+              ...copies[request % copies.length],
+              _id: randomUUID(),
+              ...extreme(field, end, request + 1),
+            };
+            await db.collection('sessions').insertOne(document(extra) as never);
+            if ((order === 'asc') === (end === 'high')) shown.push(extra);
+          }
+          request++;
+        } while (cursor);
+
+        expect(new Set(seen).size).toBe(seen.length);
+        expect(seen).toEqual(ordered([...copies, ...shown], field, order));
+        expect(request).toBeGreaterThan(4);
+      },
+    );
+  });
+
+  it('answers the default order (most recently active first) with the view administrators see', async () => {
+    const body = await page(`modelId=${model}&limit=3`);
+    expect(body.sessions.map((s) => s.id)).toEqual(ordered(seeded, 'lastActivityAt', 'desc').slice(0, 3));
+    const first = seeded.find((s) => s._id === body.sessions[0].id) as Seed;
+    expect(body.sessions[0]).toMatchObject({
+      userId: first.userId,
+      status: first.status,
+      owner: first.owner,
+      durationMs: first.durationMs,
+      messageCount: first.messageCount,
+      totalTokens: first.totalTokens,
+      assisted: first.assisted,
+      helpRequests: first.helpRequests,
+    });
+    expect(body.total).toBeUndefined();
+  });
+
+  it.each([
+    ['userId=user-2', (s: Seed) => s.userId === 'user-2'],
+    ['status=active', (s: Seed) => s.status === 'active'],
+    ['status=ended', (s: Seed) => s.status === 'ended'],
+    ['owner=ai', (s: Seed) => s.owner === 'ai'],
+    ['owner=admin', (s: Seed) => s.owner !== 'ai'],
+    ['owner=admin:bob', (s: Seed) => s.owner === 'admin:bob'],
+    ['assisted=true', (s: Seed) => s.assisted],
+    ['assisted=false', (s: Seed) => !s.assisted],
+    ['helpRequested=true', (s: Seed) => s.helpRequests > 0],
+    ['helpRequested=false', (s: Seed) => s.helpRequests === 0],
+    [`from=${hours(2).toISOString()}`, (s: Seed) => s.startedAt >= hours(2)],
+    [`to=${encodeURIComponent('2026-06-01T05:00:00+02:00')}`, (s: Seed) => s.startedAt < hours(3)],
+    [
+      `from=${hours(1).toISOString()}&to=${hours(4).toISOString()}&status=ended&owner=admin`,
+      (s: Seed) => s.startedAt >= hours(1) && s.startedAt < hours(4) && s.status === 'ended' && s.owner !== 'ai',
+    ],
+  ])('filters on %s, with the exact total of every page', async (query, match) => {
+    const expected = ordered(seeded.filter(match), 'startedAt', 'asc');
+    expect(expected.length).toBeGreaterThan(0);
+    expect(expected.length).toBeLessThan(seeded.length);
+
+    const first = await page(`modelId=${model}&${query}&sort=startedAt&order=asc&limit=4&withTotal=true`);
+
+    expect(first.total).toBe(expected.length);
+    expect(await ids(`${query}&sort=startedAt&order=asc`)).toEqual(expected);
+    expect(first.sessions.map((s) => s.id)).toEqual(expected.slice(0, 4));
+  });
+
+  it('finds sessions by the start of their name, in any case, though names are stored encrypted', async () => {
+    const named: Record<string, string> = {};
+    for (const content of ['Refund for order 42', 'REFUNDS are slow', 'Shipping delay', 'My refund']) {
+      const client = await ChatClient.connect(
+        t.baseUrl,
+        await signToken(t.env.JWT_SECRET, { sub: `u-${randomUUID()}` }),
+      );
+      try {
+        const { sessionId } = await client.ok<{ sessionId: string }>('session:start', {});
+        const { messageId } = await client.ok<{ messageId: string }>('message:send', {
+          sessionId,
+          clientMessageId: randomUUID(),
+          content,
+        });
+        await client.waitForEvent('ai:end', (e) => e.replyTo === messageId);
+        named[content] = sessionId;
+      } finally {
+        client.close();
+      }
+    }
+    const stored = await db.collection('sessions').findOne({ _id: named['Shipping delay'] as never });
+    expect(stored?.name).not.toContain('Shipping');
+    // A reply adds its tokens to the total the list sorts on, as it adds them to the session's counters.
+    const [listed] = (await page(`userId=${stored?.userId as string}`)).sessions;
+    const tokens = stored?.tokens as { prompt: number; completion: number };
+    expect(tokens.completion).toBeGreaterThan(0);
+    expect(listed.totalTokens).toBe(tokens.prompt + tokens.completion);
+
+    const search = async (q: string) =>
+      (await page(`q=${encodeURIComponent(q)}&sort=startedAt&order=asc&limit=100`)).sessions.map((s) => s.name);
+
+    expect(await search('refund')).toEqual(['Refund for order 42', 'REFUNDS are slow']);
+    expect(await search('Refund f')).toEqual(['Refund for order 42']);
+    expect(await search('ship')).toEqual(['Shipping delay']);
+    expect(await search('delay')).toEqual([]);
+  });
+
+  it.each([
+    ['sort_by=password', 400, /sort_by should not exist/],
+    ['sort=password', 400, /sort must be one of/],
+    ['sort=%24where', 400, /sort must be one of/],
+    ['filter%5B%24ne%5D=', 400, /filter\[\$ne\]/],
+    ['userId%5B%24ne%5D=x', 400, /userId\[\$ne\]/],
+    ['order=sideways', 400, /order must be one of/],
+    ['from=2026-06-01', 400, /from must be an RFC 3339 date-time/],
+    ['to=2026-02-30T00:00:00Z', 400, /to is not a date on the calendar/],
+    [`from=${hours(3).toISOString()}&to=${hours(2).toISOString()}`, 400, /from must be before to/],
+    ['owner=somebody', 400, /owner must be ai, admin or admin:<id>/],
+    ['assisted=yes', 400, /assisted must be true or false/],
+    ['q=ab', 400, /q must be at least 3 characters/],
+    ['limit=0', 400, /limit must not be less than 1/],
+    ['cursor=bm90LWpzb24', 400, /cursor is not valid/],
+  ])('refuses %s (%i invalid_payload)', async (query, status, message) => {
+    await expectError(query, status, message);
+  });
+
+  it('refuses a cursor made for another sort or order', async () => {
+    const { nextCursor } = await page(`modelId=${model}&sort=messageCount&order=asc&limit=2`);
+    expect(nextCursor).not.toBeNull();
+    await expectError(`sort=messageCount&order=desc&cursor=${nextCursor}`, 400, /another sort or order/);
+    await expectError(`sort=totalTokens&order=asc&cursor=${nextCursor}`, 400, /another sort or order/);
+  });
+
+  it('refuses a user token (403 forbidden)', async () => {
+    const token = await signToken(t.env.JWT_SECRET, { sub: 'just-a-user' });
+    const res = await get('', { authorization: `Bearer ${token}` });
+    expect(res.status).toBe(403);
+    expect(((await res.json()) as { code: string }).code).toBe('forbidden');
+  });
+
+  describe('served by indexes', () => {
+    const filters: [string, AdminSessionFilter][] = [
+      ['nothing', {}],
+      ['userId', { userId: 'user-1' }],
+      ['status', { status: 'ended' }],
+      ['owner=admin', { owner: 'admin' }],
+      ['owner=admin:<id>', { owner: 'admin:ann' }],
+      ['assisted', { assisted: true }],
+      ['helpRequested', { helpRequested: true }],
+      ['modelId', { modelId: 'gpt' }],
+      ['from and to', { from: hours(1), to: hours(5) }],
+      ['q', { nameLookups: ['abc'] }],
+      ['status, owner and from', { status: 'active', owner: 'ai', from: hours(1) }],
+    ];
+    /** Every stage of a MongoDB plan, however nested. */
+    const stages = (plan: unknown): string[] => {
+      if (!plan || typeof plan !== 'object') return [];
+      const node = plan as { stage?: string; inputStage?: unknown; inputStages?: unknown[] };
+      return [
+        ...(node.stage ? [node.stage] : []),
+        ...stages(node.inputStage),
+        ...(node.inputStages ?? []).flatMap(stages),
+      ];
+    };
+
+    it.each(SORTS.flatMap((sort) => filters.map(([name, where]) => [sort, name, where] as const)))(
+      'explain on the server: sorted on %s, filtered on %s, first and later pages',
+      async (sort, _name, where) => {
+        const sessions = t.app.get<Model<SessionDoc>>(getModelToken(SessionDoc.name));
+        const indexes = (await sessions.collection.listIndexes().toArray()).map((i) =>
+          JSON.stringify((i as { key: unknown }).key),
+        );
+        expect(indexes).toContain(JSON.stringify({ [sort]: 1, _id: 1 }));
+        for (const after of [undefined, { value: sort === 'userId' ? 'user-2' : hours(3), id: seeded[0]._id }]) {
+          const query = adminListQuery(where, sort, 'desc', after);
+          const plan: unknown = await sessions.find(query.filter).sort(query.sort).limit(21).explain();
+          const explained = plan as Record<string, unknown> & { queryPlanner: { winningPlan?: unknown } };
+          if ((explained.serverInfo as { ferretdbVersion?: string } | undefined)?.ferretdbVersion) {
+            // FerretDB v1 sorts in its own layer and pushes only top-level equality down to its backend (whose
+            // planner then picks its own index on the field): every equality the list offers must reach it.
+            const equality = ['userId', 'status', 'owner', 'assisted', 'helpRequested', 'modelId', 'nameLookups'];
+            expect(explained.filterPushdown).toBe(equality.some((field) => field in where));
+          } else {
+            const used = stages(explained.queryPlanner.winningPlan);
+            expect(used).toContain('IXSCAN');
+            expect(used).not.toContain('COLLSCAN');
+          }
+        }
+      },
+    );
+  });
+});
+
+describe('GET /admin/sessions on sessions an earlier version stored', () => {
+  it('gives them their token total, duration and name index at boot, so they sort and are found', async () => {
+    const first = await startTestApp({ DEMO_DELTA_INTERVAL_MS: '0' });
+    const db = await mongoose.createConnection(first.env.MONGODB_URI).asPromise();
+    const id = randomUUID();
+    try {
+      const client = await ChatClient.connect(first.baseUrl, await signToken(first.env.JWT_SECRET, { sub: 'old' }));
+      const { sessionId } = await client.ok<{ sessionId: string }>('session:start', {});
+      await client.ok('message:send', { sessionId, clientMessageId: randomUUID(), content: 'Legacy billing question' });
+      await client.ok('session:end', { sessionId });
+      client.close();
+      const stored = (await db.collection('sessions').findOne({ _id: sessionId as never })) as Record<string, unknown>;
+      // As the previous version stored it: no total, no duration while active, no name index.
+      await db.collection('sessions').insertOne({
+        ...stored,
+        _id: id as never,
+        activeKey: `ended:${id}`,
+        startedAt: new Date('2026-05-01T10:00:00Z'),
+        endedAt: new Date('2026-05-01T10:02:00Z'),
+        tokens: { prompt: 70, completion: 30 },
+      });
+      await db
+        .collection('sessions')
+        .updateOne({ _id: id as never }, { $unset: { totalTokens: '', durationMs: '', nameIndex: '' } });
+    } finally {
+      await first.close();
+    }
+
+    const second = await startTestApp({
+      DEMO_DELTA_INTERVAL_MS: '0',
+      MONGODB_URI: first.env.MONGODB_URI,
+      JWT_SECRET: first.env.JWT_SECRET,
+      ENCRYPTION_KEY: first.env.ENCRYPTION_KEY,
+    });
+    try {
+      const token = await signToken(second.env.JWT_SECRET, { sub: 'ann', roles: ['admin'] });
+      const res = await fetch(`${second.baseUrl}/chatbox/admin/sessions?q=legacy&sort=totalTokens&order=desc`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      const body = (await res.json()) as Page;
+      expect(body.sessions[0]).toMatchObject({ id, totalTokens: 100, durationMs: 120_000 });
+    } finally {
+      await db.close();
+      await second.close();
+    }
+  });
+});
+
+describe('the admin rate limit', () => {
+  it('refuses an administrator past their budget per minute (429 with Retry-After), whatever address they claim', async () => {
+    const t = await startTestApp({ ADMIN_RATE_LIMIT_PER_MINUTE: '3' });
+    try {
+      const auth = async (sub: string) => ({
+        authorization: `Bearer ${await signToken(t.env.JWT_SECRET, { sub, roles: ['admin'] })}`,
+      });
+      const ann = await auth('ann');
+      const statuses: number[] = [];
+      for (let i = 0; i < 4; i++) {
+        const res = await fetch(`${t.baseUrl}/chatbox/admin/sessions`, {
+          headers: { ...ann, 'x-forwarded-for': `203.0.113.${i}` },
+        });
+        statuses.push(res.status);
+        if (res.status === 429) {
+          expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);
+          expect(((await res.json()) as { code: string }).code).toBe('rate_limited');
+        }
+      }
+      expect(statuses).toEqual([200, 200, 200, 429]);
+      expect((await fetch(`${t.baseUrl}/chatbox/admin/audit`, { headers: ann })).status).toBe(429);
+      expect((await fetch(`${t.baseUrl}/chatbox/admin/sessions`, { headers: await auth('bob') })).status).toBe(200);
+    } finally {
+      await t.close();
+    }
+  });
+});
