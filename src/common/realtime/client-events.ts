@@ -1,8 +1,10 @@
+import type { MessageView, SessionView } from '../../session/session-views';
+
 /** Every server → client event, with its payload: the binding protocol (DESIGN section 4). */
 export interface ServerToClientEvents {
   models: (payload: { models: { id: string; name: string }[]; defaultModelId: string }) => void;
-  'session:state': (payload: Record<string, unknown>) => void;
-  'message:new': (payload: Record<string, unknown>) => void;
+  'session:state': (payload: SessionView) => void;
+  'message:new': (payload: MessageView) => void;
   'ai:start': (payload: { sessionId: string; messageId: string; replyTo: string }) => void;
   'ai:delta': (payload: { sessionId: string; messageId: string; index: number; text: string }) => void;
   'ai:end': (payload: {
