@@ -16,6 +16,7 @@ import { HealthModule } from './health/health.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { NotificationModule } from './notification/notification.module';
 import { RedisModule } from './redis/redis.module';
+import { UsageModule } from './usage/usage.module';
 import { UserApiModule } from './user-api/user-api.module';
 
 export interface AppModuleOptions {
@@ -40,6 +41,7 @@ export class AppModule {
         AdminModule,
         NotificationModule,
         UserApiModule,
+        UsageModule,
         HealthModule,
         MetricsModule.forRoot(),
       ],

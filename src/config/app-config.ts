@@ -126,6 +126,11 @@ export class AppConfig {
   readonly encryption!: EncryptionConfig;
   /** `refreshMs`: how often figures read from the database (active sessions) are refreshed. */
   readonly metrics!: { token?: string; port?: number; refreshMs: number };
+  /**
+   * `sampleMs`: how often the cluster's active sessions are sampled for the usage figures (one sample per
+   * interval, whichever replica writes it first); `maxRangeDays`: the longest range one usage request reads.
+   */
+  readonly usage!: { sampleMs: number; maxRangeDays: number };
   readonly shutdown!: { timeoutMs: number; drainDelayMs: number };
   readonly logging!: { level: string };
   readonly dataDir!: string;

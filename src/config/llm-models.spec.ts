@@ -163,6 +163,22 @@ describe('parseModels', () => {
       '[{"id":"x","provider":"openai","model":"m","apiKey":"k","handoffMessage":42}]',
       /handoffMessage must be a non-empty string/,
     ],
+    [
+      '[{"id":"x","provider":"openai","model":"m","apiKey":"k","pricePer1kPromptTokens":-0.01,"pricePer1kCompletionTokens":1}]',
+      /^LLM_MODELS\[0\]: pricePer1kPromptTokens must be a number of at least 0$/,
+    ],
+    [
+      '[{"id":"x","provider":"openai","model":"m","apiKey":"k","pricePer1kPromptTokens":1,"pricePer1kCompletionTokens":"2"}]',
+      /^LLM_MODELS\[0\]: pricePer1kCompletionTokens must be a number of at least 0$/,
+    ],
+    [
+      '[{"id":"x","provider":"openai","model":"m","apiKey":"k","pricePer1kPromptTokens":1e400,"pricePer1kCompletionTokens":1}]',
+      /^LLM_MODELS\[0\]: pricePer1kPromptTokens must be a number of at least 0$/,
+    ],
+    [
+      '[{"id":"x","provider":"openai","model":"m","apiKey":"k","pricePer1kPromptTokens":1}]',
+      /^LLM_MODELS\[0\]: pricePer1kPromptTokens and pricePer1kCompletionTokens go together$/,
+    ],
   ])('refuses LLM_MODELS=%s', (value, message) => {
     expect(parse({ LLM_MODELS: value }).problems).toEqual(expect.arrayContaining([expect.stringMatching(message)]));
   });
@@ -176,6 +192,26 @@ describe('parseModels', () => {
     expect(withMessage('a'.repeat(501)).problems).toEqual([
       'LLM_MODELS[0]: handoffMessage must be a non-empty string of at most 500 characters',
     ]);
+  });
+
+  it('reads prices per 1k prompt and completion tokens, zero included, and leaves them out when unset', () => {
+    const { models, problems } = parse({
+      LLM_MODELS: JSON.stringify([
+        {
+          id: 'a',
+          provider: 'openai',
+          model: 'm',
+          apiKey: 'k',
+          pricePer1kPromptTokens: 0.15,
+          pricePer1kCompletionTokens: 0,
+        },
+        { id: 'b', provider: 'openai', model: 'm', apiKey: 'k' },
+      ]),
+    });
+    expect(problems).toEqual([]);
+    expect(models[0]).toMatchObject({ pricePer1kPromptTokens: 0.15, pricePer1kCompletionTokens: 0 });
+    expect(models[1]).not.toHaveProperty('pricePer1kPromptTokens');
+    expect(models[1]).not.toHaveProperty('pricePer1kCompletionTokens');
   });
 
   it('refuses an unknown default model', () => {

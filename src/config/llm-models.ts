@@ -26,6 +26,9 @@ export interface ModelConfig {
   handoff: boolean;
   /** What the user is told when the model hands the conversation to a human. */
   handoffMessage: string;
+  /** Prices per 1,000 tokens, in the operator's currency, for the usage figures' estimated cost: both or neither. */
+  pricePer1kPromptTokens?: number;
+  pricePer1kCompletionTokens?: number;
 }
 
 export const DEMO_MODEL: ModelConfig = {
@@ -149,6 +152,18 @@ export function parseModels(
     if (!messageOk) {
       problems.push(`${where}: handoffMessage must be a non-empty string of at most ${HANDOFF_MESSAGE_MAX} characters`);
     }
+    const prices = ['pricePer1kPromptTokens', 'pricePer1kCompletionTokens'] as const;
+    const [promptPrice, completionPrice] = prices.map((key) => m[key]);
+    for (const key of prices.filter((k) => m[k] !== undefined)) {
+      const price = m[key];
+      if (typeof price !== 'number' || !Number.isFinite(price) || price < 0) {
+        problems.push(`${where}: ${key} must be a number of at least 0`);
+      }
+    }
+    // One price alone would report a cost that leaves the other kind of token out.
+    if ((promptPrice === undefined) !== (completionPrice === undefined)) {
+      problems.push(`${where}: pricePer1kPromptTokens and pricePer1kCompletionTokens go together`);
+    }
     const fallback = Array.isArray(m.fallback) ? m.fallback.filter((f): f is string => typeof f === 'string') : [];
     models.push({
       id: id ?? '',
@@ -164,6 +179,9 @@ export function parseModels(
       fallback,
       handoff: handoff === true,
       handoffMessage: messageOk ? handoffMessage : DEFAULT_HANDOFF_MESSAGE,
+      ...(typeof promptPrice === 'number' && typeof completionPrice === 'number'
+        ? { pricePer1kPromptTokens: promptPrice, pricePer1kCompletionTokens: completionPrice }
+        : {}),
     });
   }
 

@@ -280,6 +280,7 @@ export function loadConfig(
       },
     },
     metrics: { token: metricsToken, port: env.METRICS_PORT, refreshMs: env.METRICS_REFRESH_MS },
+    usage: { sampleMs: env.METRICS_SAMPLE_MS, maxRangeDays: env.ADMIN_METRICS_MAX_RANGE_DAYS },
     shutdown: { timeoutMs: env.SHUTDOWN_TIMEOUT_MS, drainDelayMs },
     logging: { level: env.LOG_LEVEL },
     dataDir,

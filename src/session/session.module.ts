@@ -11,6 +11,8 @@ import { TurnLeaseDoc, TurnLeaseSchema } from './schemas/turn-lease.schema';
 import { SessionEvents } from './session-events';
 import { SessionNameIndex } from './session-name-index';
 import { SessionRepository } from './session.repository';
+import { SessionStatsRepository } from './session-stats.repository';
+import { SessionStatsService } from './session-stats.service';
 import { SessionService } from './session.service';
 import { ShareDoc, ShareSchema } from './schemas/share.schema';
 import { ShareRepository } from './share.repository';
@@ -38,8 +40,10 @@ import { TurnLeaseRepository } from './turn-lease.repository';
     ContentCipher,
     SessionNameIndex,
     ActiveSessionsReporter,
+    SessionStatsRepository,
+    SessionStatsService,
     SessionEvents,
   ],
-  exports: [SessionService, ShareService, SessionEvents],
+  exports: [SessionService, ShareService, SessionEvents, SessionStatsService],
 })
 export class SessionModule {}

@@ -515,6 +515,10 @@ export class SessionService implements OnModuleInit {
       cause: to.cause,
       actor: to.actor,
       at: new Date(),
+      // A takeover answers the open help request: its wait is kept with the change, for the usage figures.
+      ...(to.cause === 'takeover' && from.helpOpen && from.help
+        ? { helpRequestedAt: new Date(from.help.requestedAt) }
+        : {}),
     };
     // Someone changed it first: every read from now on sees their change (see `load`).
     if (!(await this.ownerChanges.insert(change))) return null;

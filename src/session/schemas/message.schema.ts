@@ -51,3 +51,5 @@ export const MessageSchema = SchemaFactory.createForClass(MessageDoc);
 MessageSchema.index({ sessionId: 1, seq: 1 }, { unique: true });
 MessageSchema.index({ sessionId: 1, clientKey: 1 }, { unique: true });
 MessageSchema.index({ sessionId: 1, answered: 1, seq: 1 });
+// The usage figures read every message of a time range (GET /admin/metrics).
+MessageSchema.index({ createdAt: 1 });

@@ -38,7 +38,11 @@ export class OwnerChangeDoc {
   /** Who made the change: `admin:<id>`, or `system` for an automatic release. */
   @Prop({ required: true }) actor!: string;
   @Prop({ required: true }) at!: Date;
+  /** A takeover that answered an open help request: when that request was made (the wait is `at` minus it). */
+  @Prop({ type: Date }) helpRequestedAt?: Date;
 }
 
 export const OwnerChangeSchema = SchemaFactory.createForClass(OwnerChangeDoc);
 OwnerChangeSchema.index({ sessionId: 1, epoch: 1 });
+// The usage figures read the takeovers of a time range.
+OwnerChangeSchema.index({ cause: 1, at: 1 });
