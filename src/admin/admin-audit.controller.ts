@@ -5,12 +5,13 @@ import { AdminAuthGuard } from '../auth/admin-auth.guard';
 import { parseRange } from '../common/validation/date-time';
 import { ApiErrors } from '../openapi/api-errors.decorator';
 import { ADMIN_AUTH } from '../openapi/openapi';
+import { AuditPageResponseDto } from './dto/audit-page.response.dto';
 import { AuditQueryDto } from './dto/audit-query.dto';
 
 /** The audit log, for administrators. */
 @ApiTags('admin')
 @ApiBearerAuth(ADMIN_AUTH)
-@ApiErrors('invalid_payload', 'unauthorized', 'token_expired', 'forbidden')
+@ApiErrors('invalid_payload', 'unauthorized', 'token_expired', 'forbidden', 'rate_limited')
 @Controller('admin/audit')
 @UseGuards(AdminAuthGuard)
 export class AdminAuditController {
@@ -18,6 +19,7 @@ export class AdminAuditController {
 
   @ApiOperation({ summary: 'The audit log, newest first, filtered by session, actor and time' })
   @ApiOkResponse({
+    type: AuditPageResponseDto,
     description: '`{ records, nextBefore }`; pass `nextBefore` as `before` for the next page (null: last)',
   })
   @Get()

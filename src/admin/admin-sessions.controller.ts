@@ -7,14 +7,17 @@ import { AdminAuthGuard } from '../auth/admin-auth.guard';
 import { CurrentPrincipal } from '../auth/current-principal.decorator';
 import { Principal } from '../auth/principal';
 import { MessagesPageQueryDto } from '../user-api/dto/messages-page.query.dto';
+import { SessionViewDto } from '../openapi/schemas/session-view.dto';
 import { AdminSessionsService } from './admin-sessions.service';
+import { AdminSessionTranscriptResponseDto } from './dto/admin-session-transcript.response.dto';
+import { AdminSessionsListResponseDto } from './dto/admin-sessions-page.response.dto';
 import { AdminSessionsQueryDto } from './dto/admin-sessions-query.dto';
 import { TakeoverService } from './takeover.service';
 
 /** Administrators' REST side of takeover (the rest of the admin API lives with it). */
 @ApiTags('admin')
 @ApiBearerAuth(ADMIN_AUTH)
-@ApiErrors('unauthorized', 'token_expired', 'forbidden')
+@ApiErrors('unauthorized', 'token_expired', 'forbidden', 'rate_limited')
 @Controller('admin/sessions')
 @UseGuards(AdminAuthGuard)
 export class AdminSessionsController {
@@ -27,17 +30,21 @@ export class AdminSessionsController {
     summary: 'Every session, filtered and sorted; pages by cursor, stable while sessions come and change',
   })
   @ApiOkResponse({
+    type: AdminSessionsListResponseDto,
     description:
       '`{ sessions, nextCursor, total }`: `nextCursor` null on the last page; `total` (every match) only with `withTotal=true`',
   })
-  @ApiErrors('invalid_payload', 'rate_limited')
+  @ApiErrors('invalid_payload')
   @Get()
   list(@Query() query: AdminSessionsQueryDto) {
     return this.adminSessions.list(query);
   }
 
   @ApiOperation({ summary: 'Any session, with a page of its transcript read backwards; the view is audited' })
-  @ApiOkResponse({ description: '`{ session, messages, hasMore }` (the session as the admin queue shows it)' })
+  @ApiOkResponse({
+    type: AdminSessionTranscriptResponseDto,
+    description: '`{ session, messages, hasMore }` (the session as the admin queue shows it)',
+  })
   @ApiErrors('invalid_payload', 'not_found', 'unavailable')
   @Get(':id')
   view(
@@ -53,7 +60,7 @@ export class AdminSessionsController {
   }
 
   @ApiOperation({ summary: 'Ends any session; a reply under way stops and the user is told (idempotent, audited)' })
-  @ApiOkResponse({ description: 'The session, ended' })
+  @ApiOkResponse({ type: SessionViewDto, description: 'The session, ended, as its user sees it' })
   @ApiErrors('invalid_payload', 'not_found')
   @Post(':id/end')
   @HttpCode(200)
@@ -70,7 +77,7 @@ export class AdminSessionsController {
    * handing it back); the user is told. Idempotent: a session the AI owns is answered as it is.
    */
   @ApiOperation({ summary: 'Hands a session an administrator holds back to the AI (idempotent)' })
-  @ApiOkResponse({ description: 'The session as the admin queue shows it' })
+  @ApiOkResponse({ type: SessionViewDto, description: 'The session, handed back, as its user sees it' })
   @ApiErrors('invalid_payload', 'not_found')
   @Post(':id/release')
   @HttpCode(200)

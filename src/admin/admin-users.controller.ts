@@ -7,6 +7,7 @@ import { ADMIN_AUTH } from '../openapi/openapi';
 import { SessionService } from '../session/session.service';
 import { SessionsQueryDto } from '../user-api/dto/list-sessions.query.dto';
 import { decodeCursor, encodeCursor } from '../user-api/session-cursor';
+import { AdminSessionsPageResponseDto } from './dto/admin-sessions-page.response.dto';
 
 export class UserIdParamDto {
   @ApiProperty({ maxLength: 128, description: "The user's id, as the host application's token names it (`sub`)" })
@@ -19,7 +20,7 @@ export class UserIdParamDto {
 /** Any user's sessions, for administrators. */
 @ApiTags('admin')
 @ApiBearerAuth(ADMIN_AUTH)
-@ApiErrors('invalid_payload', 'unauthorized', 'token_expired', 'forbidden')
+@ApiErrors('invalid_payload', 'unauthorized', 'token_expired', 'forbidden', 'rate_limited')
 @Controller('admin/users')
 @UseGuards(AdminAuthGuard)
 export class AdminUsersController {
@@ -27,6 +28,7 @@ export class AdminUsersController {
 
   @ApiOperation({ summary: "A user's sessions, the most recently active first" })
   @ApiOkResponse({
+    type: AdminSessionsPageResponseDto,
     description: '`{ sessions, nextCursor }` (sessions as the admin queue shows them); null on the last page',
   })
   @Get(':userId/sessions')

@@ -4,6 +4,7 @@ import { HealthCheckService, HealthIndicatorFunction } from '@nestjs/terminus';
 import { AppError } from '../common/errors/app-error';
 import { AppConfig } from '../config/app-config';
 import { ApiErrors } from '../openapi/api-errors.decorator';
+import { LivenessResponseDto, ReadinessResponseDto } from './dto/health.response.dto';
 import { DrainingIndicator } from './indicators/draining.indicator';
 import { MongoIndicator } from './indicators/mongo.indicator';
 import { RedisIndicator } from './indicators/redis.indicator';
@@ -21,7 +22,7 @@ export class HealthController {
 
   /** Liveness: the process answers. It checks nothing external, so an outage never restarts pods. */
   @ApiOperation({ summary: 'Liveness' })
-  @ApiOkResponse({ description: '`{ status: "ok" }`' })
+  @ApiOkResponse({ type: LivenessResponseDto, description: '`{ status: "ok" }`' })
   @ApiErrors('internal_error')
   @Get('healthz')
   live() {
@@ -30,7 +31,7 @@ export class HealthController {
 
   /** Readiness: MongoDB answers, Redis answers when configured, and the process is not draining. */
   @ApiOperation({ summary: 'Readiness: MongoDB, Redis when configured, not draining' })
-  @ApiOkResponse({ description: 'Every check up' })
+  @ApiOkResponse({ type: ReadinessResponseDto, description: 'Every check up' })
   @ApiErrors('not_ready')
   @Get('readyz')
   async ready() {

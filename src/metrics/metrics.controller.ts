@@ -11,7 +11,7 @@ import { MetricsGuard } from './metrics.guard';
 export class MetricsController extends PrometheusController {
   @ApiOperation({ summary: 'Prometheus metrics (not under the path prefix; on METRICS_PORT when set)' })
   @ApiProduces('text/plain')
-  @ApiOkResponse({ description: 'The Prometheus text format' })
+  @ApiOkResponse({ schema: { type: 'string' }, description: 'The Prometheus text format' })
   @ApiErrors('unauthorized')
   @Get()
   @UseGuards(MetricsGuard)

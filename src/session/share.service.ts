@@ -4,6 +4,7 @@ import { Principal } from '../auth/principal';
 import { AppError } from '../common/errors/app-error';
 import { ShareRecord, ShareRepository } from './share.repository';
 import { SessionService } from './session.service';
+import { MessageView, SessionView } from './session-views';
 
 export interface ShareView {
   id: string;
@@ -17,15 +18,8 @@ export interface ShareView {
  * reply names the seq of the message it answers (`replyToSeq`), so a page can group them.
  */
 export interface SharedSessionView {
-  session: { name: string | null; status: string; startedAt: string; endedAt: string | null };
-  messages: {
-    seq: number;
-    sender: string;
-    senderName?: string;
-    content: string;
-    createdAt: string;
-    replyTo?: string;
-  }[];
+  session: Pick<SessionView, 'name' | 'status' | 'startedAt' | 'endedAt'>;
+  messages: Pick<MessageView, 'seq' | 'sender' | 'senderName' | 'content' | 'createdAt' | 'replyToSeq'>[];
   /** Older messages exist: ask again with `beforeSeq` set to the first seq of this page. */
   hasMore: boolean;
 }

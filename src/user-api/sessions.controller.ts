@@ -8,8 +8,12 @@ import { Principal } from '../auth/principal';
 import { MessageRouter } from '../router/message-router.service';
 import { SessionService } from '../session/session.service';
 import { decodeCursor, encodeCursor } from './session-cursor';
+import { SessionViewDto } from '../openapi/schemas/session-view.dto';
+import { TranscriptPageDto } from '../openapi/schemas/transcript-page.dto';
 import { SessionsQueryDto } from './dto/list-sessions.query.dto';
 import { MessagesPageQueryDto } from './dto/messages-page.query.dto';
+import { SessionDetailResponseDto } from './dto/session-detail.response.dto';
+import { SessionsPageResponseDto } from './dto/sessions-page.response.dto';
 
 /** The signed-in user's own sessions. Another user's session is indistinguishable from none (404). */
 @ApiTags('sessions')
@@ -24,7 +28,10 @@ export class SessionsController {
   ) {}
 
   @ApiOperation({ summary: "The user's sessions, the most recently active first" })
-  @ApiOkResponse({ description: '`{ sessions, nextCursor }`; `nextCursor` is null on the last page.' })
+  @ApiOkResponse({
+    type: SessionsPageResponseDto,
+    description: '`{ sessions, nextCursor }`; `nextCursor` is null on the last page.',
+  })
   @ApiErrors('invalid_payload')
   @Get()
   async list(@CurrentPrincipal() principal: Principal, @Query() query: SessionsQueryDto) {
@@ -38,7 +45,10 @@ export class SessionsController {
 
   /** The session, its newest page of messages (`hasMore`: older ones exist) and the reply in flight. */
   @ApiOperation({ summary: 'The session, its newest page of messages and the reply in flight' })
-  @ApiOkResponse({ description: '`{ session, messages, hasMore, inFlight }`' })
+  @ApiOkResponse({
+    type: SessionDetailResponseDto,
+    description: '`{ session, messages, hasMore, inFlight }`: `hasMore` when older messages exist',
+  })
   @ApiErrors('invalid_payload', 'not_found')
   @Get(':id')
   get(@CurrentPrincipal() principal: Principal, @Param('id', ParseUUIDPipe) id: string) {
@@ -47,7 +57,7 @@ export class SessionsController {
 
   /** Pages backwards through the transcript: the newest `limit` messages before `beforeSeq`, in seq order. */
   @ApiOperation({ summary: 'A page of the transcript, read backwards' })
-  @ApiOkResponse({ description: '`{ messages, hasMore }`, in seq order' })
+  @ApiOkResponse({ type: TranscriptPageDto, description: '`{ messages, hasMore }`, in seq order' })
   @ApiErrors('invalid_payload', 'not_found')
   @Get(':id/messages')
   async messages(
@@ -60,7 +70,7 @@ export class SessionsController {
   }
 
   @ApiOperation({ summary: 'Ends the session (idempotent)' })
-  @ApiOkResponse({ description: 'The session as it is now' })
+  @ApiOkResponse({ type: SessionViewDto, description: 'The session as it is now' })
   @ApiErrors('invalid_payload', 'not_found')
   @Post(':id/end')
   @HttpCode(200)

@@ -17,6 +17,8 @@ import { EVENTS_THROTTLER } from '../coordination/coordination.module';
 import { ShareService } from '../session/share.service';
 import { CreateShareDto } from './dto/create-share.dto';
 import { MessagesPageQueryDto } from './dto/messages-page.query.dto';
+import { CreatedShareResponseDto, ShareResponseDto } from './dto/share.response.dto';
+import { SharedSessionResponseDto } from './dto/shared-session.response.dto';
 
 @ApiTags('shares')
 @ApiBearerAuth(USER_AUTH)
@@ -27,7 +29,7 @@ export class SharesController {
   constructor(private readonly shares: ShareService) {}
 
   @ApiOperation({ summary: 'Makes a read-only link to the conversation' })
-  @ApiCreatedResponse({ description: 'The share, with its token' })
+  @ApiCreatedResponse({ type: CreatedShareResponseDto, description: 'The share, with its token (shown only here)' })
   @Post()
   create(
     @CurrentPrincipal() principal: Principal,
@@ -38,7 +40,10 @@ export class SharesController {
   }
 
   @ApiOperation({ summary: "The session's links" })
-  @ApiOkResponse({ description: 'The shares' })
+  @ApiOkResponse({
+    type: [ShareResponseDto],
+    description: 'The newest 100 shares at most, revoked and expired ones included',
+  })
   @Get()
   list(@CurrentPrincipal() principal: Principal, @Param('id', ParseUUIDPipe) id: string) {
     return this.shares.list(principal, id);
@@ -68,7 +73,10 @@ export class SharedViewController {
 
   /** The newest page of the conversation (`hasMore`: older ones exist; page back with `beforeSeq`). */
   @ApiOperation({ summary: 'The read-only view of a shared conversation; no token needed' })
-  @ApiOkResponse({ description: 'The newest page of the conversation (`hasMore`: older pages exist)' })
+  @ApiOkResponse({
+    type: SharedSessionResponseDto,
+    description: 'The newest page of the conversation (`hasMore`: older pages exist)',
+  })
   @ApiErrors('invalid_payload')
   @Get(':token')
   view(@Param('token') token: string, @Query() query: MessagesPageQueryDto) {

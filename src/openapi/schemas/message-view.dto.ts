@@ -1,0 +1,59 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import type { MessageStatus, Sender } from '../../session/schemas/message.schema';
+import type { MessageView } from '../../session/session-views';
+
+// A stored message as the OpenAPI document shows it; `implements` keeps it in step with session-views.ts.
+
+export const SENDERS: Sender[] = ['user', 'ai', 'admin', 'system'];
+const MESSAGE_STATUSES: (MessageStatus | 'unreadable')[] = [
+  'complete',
+  'stopped',
+  'interrupted',
+  'failed',
+  'unreadable',
+];
+
+class MessageUsageDto {
+  @ApiProperty({ type: Number, minimum: 0 }) promptTokens!: number;
+  @ApiProperty({ type: Number, minimum: 0 }) completionTokens!: number;
+  @ApiProperty({ type: Boolean, description: 'The provider reported no usage, so the counts are estimated' })
+  estimated!: boolean;
+}
+
+class MessageErrorDto {
+  @ApiProperty({ type: String }) code!: string;
+  @ApiProperty({ type: String }) message!: string;
+  @ApiProperty({ type: Boolean }) recoverable!: boolean;
+}
+
+export class MessageViewDto implements MessageView {
+  @ApiProperty({ type: String, format: 'uuid' }) id!: string;
+  @ApiProperty({ type: 'integer', minimum: 1, description: 'Its place in the session, from 1' }) seq!: number;
+  @ApiProperty({ type: String, format: 'uuid' }) sessionId!: string;
+  @ApiProperty({ enum: SENDERS }) sender!: Sender;
+  @ApiPropertyOptional({ type: String }) senderId?: string;
+  @ApiPropertyOptional({ type: String }) senderName?: string;
+  @ApiProperty({ type: String, description: 'Empty when the stored value cannot be decrypted (`unreadable`)' })
+  content!: string;
+  @ApiProperty({
+    type: 'array',
+    items: {},
+    maxItems: 0,
+    description: 'Always empty: attachments are not available yet',
+  })
+  files!: never[];
+  @ApiProperty({ type: String, format: 'date-time' }) createdAt!: string;
+  @ApiProperty({ enum: MESSAGE_STATUSES }) status!: MessageStatus | 'unreadable';
+  @ApiPropertyOptional({ type: String, format: 'uuid', description: 'AI replies: the user message answered' })
+  replyTo?: string;
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, description: "AI replies: that message's seq" })
+  replyToSeq?: number;
+  @ApiPropertyOptional({ type: String, description: 'AI replies: the model that wrote it' }) model?: string;
+  @ApiPropertyOptional({ type: () => MessageUsageDto }) usage?: MessageUsageDto;
+  @ApiPropertyOptional({ type: String }) finishReason?: string;
+  @ApiPropertyOptional({
+    type: () => MessageErrorDto,
+    description: 'For a reply that did not end well: what its `ai:error` said',
+  })
+  error?: MessageErrorDto;
+}
