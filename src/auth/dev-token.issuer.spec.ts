@@ -1,5 +1,6 @@
 import { JwtService } from '@nestjs/jwt';
 import { Test } from '@nestjs/testing';
+import { ThrottlerModule } from '@nestjs/throttler';
 import { ConfigModule } from '../config/config.module';
 import { loadConfig } from '../config/load-config';
 import { AuthModule } from './auth.module';
@@ -8,7 +9,10 @@ import { DevTokenIssuer } from './dev-token.issuer';
 describe(DevTokenIssuer.name, () => {
   it('issues a user token and an admin token signed with JWT_SECRET, valid for a day', async () => {
     const config = loadConfig({});
-    const moduleRef = await Test.createTestingModule({ imports: [ConfigModule.forRoot(config), AuthModule] }).compile();
+    // The admin guard counts requests in the throttler storage the application provides globally.
+    const moduleRef = await Test.createTestingModule({
+      imports: [ConfigModule.forRoot(config), ThrottlerModule.forRoot([]), AuthModule],
+    }).compile();
     const sut = moduleRef.get(DevTokenIssuer);
 
     const { user, admin } = sut.issue();
