@@ -2,7 +2,15 @@ import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import { Model, QueryFilter, trusted } from 'mongoose';
 import { OwnerChangeDoc } from './schemas/owner-change.schema';
-import { AdminHold, AdminSort, HelpRequest, SessionDoc, SessionOwner, SessionStatus } from './schemas/session.schema';
+import {
+  AdminHold,
+  AdminSort,
+  HelpRequest,
+  SESSION_FIELDS_VERSION,
+  SessionDoc,
+  SessionOwner,
+  SessionStatus,
+} from './schemas/session.schema';
 
 export type SessionRecord = SessionDoc;
 
@@ -113,28 +121,34 @@ export class SessionRepository {
       { aiHelpAsked: trusted({ $exists: false }) },
       { $set: { aiHelpAsked: false, hold: null } },
     );
-    await this.model.updateMany({ nameIndex: trusted({ $exists: false }) }, { $set: { nameIndex: [] } });
   }
 
-  /** Sessions stored before `totalTokens` and an always-present `durationMs`, a batch at a time. */
+  /**
+   * Sessions without the fields this version sorts and searches on, a batch at a time: stored by an earlier
+   * version, or created by a replica of one during a rollout (whose totals a newer replica's `$inc` may have
+   * started from 0). `fieldsVersion` marks the upgrade done; only creation and the upgrade write it.
+   */
   findWithoutSortFields(limit: number): Promise<SessionRecord[]> {
     return this.model
-      .find({ totalTokens: trusted({ $exists: false }) })
+      .find({ fieldsVersion: trusted({ $exists: false }) })
       .limit(limit)
       .lean<SessionRecord[]>()
       .exec();
   }
 
   /**
-   * Writes the sort fields from the session's own figures. Conditional on their absence, so a session a
-   * reply counted in the meantime keeps its newer figures: the caller reads it again and retries.
+   * Writes the sort and search fields from the session's own figures and name, whatever partial values are
+   * there. Conditional on what they were computed from, so a session a reply counted, named or ended in the
+   * meantime is left for the next pass.
    */
-  async setSortFields(session: SessionRecord, nameIndex: string[] | undefined): Promise<boolean> {
+  async setSortFields(session: SessionRecord, nameIndex: string[]): Promise<boolean> {
     const ended = session.endedAt ? new Date(session.endedAt).getTime() : undefined;
     const result = await this.model.updateOne(
       {
         _id: session._id,
-        totalTokens: trusted({ $exists: false }),
+        fieldsVersion: trusted({ $exists: false }),
+        status: session.status,
+        name: session.name ?? trusted({ $exists: false }),
         'tokens.prompt': session.tokens?.prompt ?? 0,
         'tokens.completion': session.tokens?.completion ?? 0,
       },
@@ -142,7 +156,8 @@ export class SessionRepository {
         $set: {
           totalTokens: (session.tokens?.prompt ?? 0) + (session.tokens?.completion ?? 0),
           durationMs: ended === undefined ? 0 : ended - new Date(session.startedAt).getTime(),
-          ...(nameIndex ? { nameIndex } : {}),
+          nameIndex,
+          fieldsVersion: SESSION_FIELDS_VERSION,
         },
       },
     );

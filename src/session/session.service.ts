@@ -10,7 +10,7 @@ import { ContentCipher } from './content-cipher';
 import { MessageRecord, MessageRepository } from './message.repository';
 import { MessageStatus } from './schemas/message.schema';
 import { OwnerChangeCause } from './schemas/owner-change.schema';
-import { AdminHold, AdminSort, HelpSource, SessionOwner } from './schemas/session.schema';
+import { AdminHold, AdminSort, HelpSource, SESSION_FIELDS_VERSION, SessionOwner } from './schemas/session.schema';
 import { OwnerChange, OwnerChangeRepository } from './owner-change.repository';
 import { SessionEvents } from './session-events';
 import { StopReason, TurnLease } from './schemas/turn-lease.schema';
@@ -139,8 +139,8 @@ export class SessionService implements OnModuleInit {
   }
 
   /**
-   * Gives sessions stored by an earlier version the fields administrators sort and search on, in batches.
-   * Stops when a batch changes nothing: what is left was counted concurrently and is read again on the next boot.
+   * Gives sessions of an earlier version the fields administrators sort and search on, in batches. Stops when
+   * a batch changes nothing: what is left changed concurrently and is read again on the next boot.
    */
   private async addSortFields(): Promise<void> {
     let upgraded = 0;
@@ -149,8 +149,7 @@ export class SessionService implements OnModuleInit {
       let changed = 0;
       for (const session of batch) {
         const name = session.name ? this.readable(session.name) : null;
-        if (await this.sessions.setSortFields(session, name === null ? undefined : this.nameIndex.entries(name)))
-          changed++;
+        if (await this.sessions.setSortFields(session, name === null ? [] : this.nameIndex.entries(name))) changed++;
       }
       upgraded += changed;
       if (changed === 0) break;
@@ -215,6 +214,7 @@ export class SessionService implements OnModuleInit {
       tokens: { prompt: 0, completion: 0 },
       totalTokens: 0,
       nameIndex: [],
+      fieldsVersion: SESSION_FIELDS_VERSION,
       responseTime: { count: 0, sumMs: 0, maxMs: 0 },
       turnTime: { count: 0, sumMs: 0, maxMs: 0 },
       assisted: false,

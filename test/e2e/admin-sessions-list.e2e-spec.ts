@@ -301,6 +301,24 @@ describe('GET /admin/sessions', () => {
     await expectError(query, status, message);
   });
 
+  it('pages on userId through the longest user ids a token may carry', async () => {
+    const tag = `${model}-long-ids`;
+    const users = ['a', 'b', 'c'].map((last) => `${'"'.repeat(127)}${last}`);
+    await db
+      .collection('sessions')
+      .insertMany(
+        users.map((userId, i) => document({ ...seeded[i], _id: randomUUID(), userId, modelId: tag })) as never[],
+      );
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const body = await page(`modelId=${tag}&sort=userId&order=asc&limit=1${cursor ? `&cursor=${cursor}` : ''}`);
+      seen.push(...body.sessions.map((s) => s.userId));
+      cursor = body.nextCursor;
+    } while (cursor);
+    expect(seen).toEqual(users);
+  });
+
   it('refuses a cursor made for another sort or order', async () => {
     const { nextCursor } = await page(`modelId=${model}&sort=messageCount&order=asc&limit=2`);
     expect(nextCursor).not.toBeNull();
@@ -372,7 +390,7 @@ describe('GET /admin/sessions on sessions an earlier version stored', () => {
   it('gives them their token total, duration and name index at boot, so they sort and are found', async () => {
     const first = await startTestApp({ DEMO_DELTA_INTERVAL_MS: '0' });
     const db = await mongoose.createConnection(first.env.MONGODB_URI).asPromise();
-    const id = randomUUID();
+    const [id, rolledOut] = [randomUUID(), randomUUID()];
     try {
       const client = await ChatClient.connect(first.baseUrl, await signToken(first.env.JWT_SECRET, { sub: 'old' }));
       const { sessionId } = await client.ok<{ sessionId: string }>('session:start', {});
@@ -381,17 +399,29 @@ describe('GET /admin/sessions on sessions an earlier version stored', () => {
       client.close();
       const stored = (await db.collection('sessions').findOne({ _id: sessionId as never })) as Record<string, unknown>;
       // As the previous version stored it: no total, no duration while active, no name index.
-      await db.collection('sessions').insertOne({
+      const legacy = (_id: string) => ({
         ...stored,
-        _id: id as never,
-        activeKey: `ended:${id}`,
+        _id: _id as never,
+        activeKey: `ended:${_id}`,
         startedAt: new Date('2026-05-01T10:00:00Z'),
         endedAt: new Date('2026-05-01T10:02:00Z'),
         tokens: { prompt: 70, completion: 30 },
       });
+      await db.collection('sessions').insertMany([legacy(id), legacy(rolledOut)]);
       await db
         .collection('sessions')
-        .updateOne({ _id: id as never }, { $unset: { totalTokens: '', durationMs: '', nameIndex: '' } });
+        .updateOne(
+          { _id: id as never },
+          { $unset: { totalTokens: '', durationMs: '', nameIndex: '', fieldsVersion: '' } },
+        );
+      // As a replica of the previous version created it during a rollout, and a newer one then counted one
+      // reply into it: a total started from 0.
+      await db
+        .collection('sessions')
+        .updateOne(
+          { _id: rolledOut as never },
+          { $set: { totalTokens: 30 }, $unset: { durationMs: '', nameIndex: '', fieldsVersion: '' } },
+        );
     } finally {
       await first.close();
     }
@@ -408,7 +438,12 @@ describe('GET /admin/sessions on sessions an earlier version stored', () => {
         headers: { authorization: `Bearer ${token}` },
       });
       const body = (await res.json()) as Page;
-      expect(body.sessions[0]).toMatchObject({ id, totalTokens: 100, durationMs: 120_000 });
+      for (const upgraded of [id, rolledOut]) {
+        expect(body.sessions.find((row) => row.id === upgraded)).toMatchObject({
+          totalTokens: 100,
+          durationMs: 120_000,
+        });
+      }
     } finally {
       await db.close();
       await second.close();

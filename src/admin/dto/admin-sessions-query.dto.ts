@@ -75,10 +75,10 @@ export class AdminSessionsQueryDto {
   @IsIn(['asc', 'desc'])
   order: 'asc' | 'desc' = 'desc';
 
-  @ApiPropertyOptional({ maxLength: 300, description: 'The `nextCursor` of the previous page (same sort and order)' })
+  @ApiPropertyOptional({ maxLength: 1024, description: 'The `nextCursor` of the previous page (same sort and order)' })
   @IsOptional()
   @IsString()
-  @MaxLength(300)
+  @MaxLength(1024)
   cursor?: string;
 
   @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 20 })

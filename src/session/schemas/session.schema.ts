@@ -32,6 +32,9 @@ export interface AdminHold {
   wroteAt: Date;
 }
 
+/** The shape of the fields below that sessions of an earlier version lack until upgraded at boot. */
+export const SESSION_FIELDS_VERSION = 1;
+
 @Schema({ collection: 'sessions', versionKey: false })
 export class SessionDoc {
   @Prop({ type: String, required: true }) _id!: string;
@@ -41,6 +44,8 @@ export class SessionDoc {
   @Prop({ type: String }) name?: string;
   /** The name's blind index (see SessionNameIndex): prefix search without decrypting; empty until named. */
   @Prop({ type: [String], required: true, default: [] }) nameIndex!: string[];
+  /** SESSION_FIELDS_VERSION once `totalTokens`, `durationMs` and `nameIndex` are kept (see the upgrade at boot). */
+  @Prop({ required: true }) fieldsVersion!: number;
   @Prop({ type: String, required: true, enum: ['active', 'ended'] }) status!: SessionStatus;
   /**
    * The user id while active, `ended:<id>` once ended: unique, so a user has at most one active
