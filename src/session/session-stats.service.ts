@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { MessageStatus, Sender } from './schemas/message.schema';
+import { HELP_REQUESTED_KEY_PREFIX, MessageStatus, Sender } from './schemas/message.schema';
 import { MessageFigures, SessionStatsRepository, TimeRange } from './session-stats.repository';
 
 export type { TimeRange } from './session-stats.repository';
@@ -18,8 +18,6 @@ export interface UsageMessage {
   helpRequest: boolean;
 }
 
-/** The client key of a help request's marker (`s:help:<n>`, see SessionService.requestHelp); not `s:help-cancel:`. */
-const HELP_MARKER = 's:help:';
 /** Session ids per query when reading one user's messages. */
 const SESSION_BATCH = 500;
 
@@ -30,7 +28,7 @@ const toUsageMessage = (m: MessageFigures): UsageMessage => ({
   ...(m.model === undefined ? {} : { modelId: m.model }),
   ...(m.usage ? { usage: m.usage } : {}),
   ...(typeof m.latency?.firstDeltaMs === 'number' ? { firstDeltaMs: m.latency.firstDeltaMs } : {}),
-  helpRequest: m.sender === 'system' && m.clientKey.startsWith(HELP_MARKER),
+  helpRequest: m.sender === 'system' && m.clientKey.startsWith(HELP_REQUESTED_KEY_PREFIX),
 });
 
 /**

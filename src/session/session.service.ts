@@ -8,7 +8,7 @@ import { ERRORS } from '../common/errors/error-codes';
 import { HELP_REQUESTS, MESSAGES } from '../metrics/chatbox.metrics';
 import { ContentCipher } from './content-cipher';
 import { MessageRecord, MessageRepository } from './message.repository';
-import { MessageStatus } from './schemas/message.schema';
+import { helpMarkerKey, HelpMarkerKind, MessageStatus } from './schemas/message.schema';
 import { OwnerChangeCause } from './schemas/owner-change.schema';
 import { AdminHold, AdminSort, HelpSource, SESSION_FIELDS_VERSION, SessionOwner } from './schemas/session.schema';
 import { OwnerChange, OwnerChangeRepository } from './owner-change.repository';
@@ -310,8 +310,8 @@ export class SessionService implements OnModuleInit {
    * The marker of the session's current help request, stored once under a key numbered by that request: a
    * retry after a marker write failed stores it then, and one that finds it stored returns none.
    */
-  private helpMarker(session: SessionRecord, kind: string, content: string): Promise<MessageView | undefined> {
-    return this.systemMarker(session._id, `s:${kind}:${session.helpRequests}`, content);
+  private helpMarker(session: SessionRecord, kind: HelpMarkerKind, content: string): Promise<MessageView | undefined> {
+    return this.systemMarker(session._id, helpMarkerKey(kind, session.helpRequests), content);
   }
 
   /**

@@ -3,6 +3,13 @@ import { Prop, Schema, SchemaFactory } from '@nestjs/mongoose';
 export type Sender = 'user' | 'ai' | 'admin' | 'system';
 export type MessageStatus = 'complete' | 'stopped' | 'interrupted' | 'failed';
 
+/** The client keys of the transcript markers of a session's n-th help request, as it opens and if withdrawn. */
+const HELP_MARKER_PREFIXES = { help: 's:help:', 'help-cancel': 's:help-cancel:' } as const;
+export type HelpMarkerKind = keyof typeof HELP_MARKER_PREFIXES;
+export const helpMarkerKey = (kind: HelpMarkerKind, request: number) => `${HELP_MARKER_PREFIXES[kind]}${request}`;
+/** What the key of every "help requested" marker, and of no other message, starts with. */
+export const HELP_REQUESTED_KEY_PREFIX = HELP_MARKER_PREFIXES.help;
+
 @Schema({ collection: 'messages', versionKey: false })
 export class MessageDoc {
   @Prop({ type: String, required: true }) _id!: string;
