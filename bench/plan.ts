@@ -1,6 +1,6 @@
 import type { QuietOptions } from './lib/cpu-meter';
 
-/** How much each figure measures: the default run stays under 10 minutes, `--quick` under 2. */
+/** How much each figure measures: the default run takes 13–16 minutes (figure 7 about 6.5), `--quick` under 2. */
 export interface Plan {
   name: 'full' | 'quick';
   /** Each step is measured this many times; figures report the median. */
@@ -33,6 +33,20 @@ export interface Plan {
   };
   crossReplica: { users: number; turns: number; tokens: number; tokensPerSecond: number };
   sendRate: { users: number; warmupMs: number; windowMs: number; maxUnanswered: number; tokens: number };
+  /** Figure 7: the administrators' read routes over a history seeded into Chatbox's database. */
+  adminReads: {
+    sessions: number;
+    messages: number;
+    /** The users the sessions belong to; a few of them are heavy. */
+    users: number;
+    /** How far back the history goes, ending now. */
+    days: number;
+    /** Each request is timed this many times, after one untimed round: rows give the median and the max. */
+    repeats: number;
+    pageSize: number;
+    /** The deep page of the list is this many pages in, reached by following `nextCursor`. */
+    deepPage: number;
+  };
 }
 
 export const FULL: Plan = {
@@ -55,6 +69,7 @@ export const FULL: Plan = {
   firstToken: { sequential: 100, concurrentUsers: 50, meanPauseMs: 1000, concurrentMs: 4000, tokens: 3 },
   crossReplica: { users: 10, turns: 2, tokens: 20, tokensPerSecond: 50 },
   sendRate: { users: 100, warmupMs: 2000, windowMs: 5000, maxUnanswered: 2, tokens: 3 },
+  adminReads: { sessions: 20000, messages: 200000, users: 400, days: 30, repeats: 3, pageSize: 50, deepPage: 10 },
 };
 
 export const QUICK: Plan = {
@@ -76,4 +91,5 @@ export const QUICK: Plan = {
   firstToken: { sequential: 10, concurrentUsers: 50, meanPauseMs: 1000, concurrentMs: 1000, tokens: 3 },
   crossReplica: { users: 5, turns: 2, tokens: 10, tokensPerSecond: 50 },
   sendRate: { users: 20, warmupMs: 1000, windowMs: 2000, maxUnanswered: 2, tokens: 3 },
+  adminReads: { sessions: 2000, messages: 20000, users: 300, days: 30, repeats: 3, pageSize: 50, deepPage: 10 },
 };

@@ -15,11 +15,12 @@ export interface Ack<T> {
   error?: { code: string; message: string };
 }
 
-/** An HS256 JWT, as a host application signs one. */
-export function signToken(secret: string, userId: string): string {
+/** An HS256 JWT, as a host application signs one; `claims` adds to it (`roles: ['admin']`). */
+export function signToken(secret: string, userId: string, claims: object = {}): string {
   const part = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
   const now = Math.floor(Date.now() / 1000);
-  const body = `${part({ alg: 'HS256', typ: 'JWT' })}.${part({ sub: userId, name: userId, iat: now, exp: now + 3600 })}`;
+  const payload = { sub: userId, name: userId, iat: now, exp: now + 3600, ...claims };
+  const body = `${part({ alg: 'HS256', typ: 'JWT' })}.${part(payload)}`;
   return `${body}.${createHmac('sha256', secret).update(body).digest('base64url')}`;
 }
 

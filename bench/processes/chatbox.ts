@@ -61,6 +61,7 @@ function environment(options: ChatboxOptions, port: number): NodeJS.ProcessEnv {
     TURN_QUEUE_LIMIT: '100',
     HANDSHAKE_RATE_LIMIT_PER_MINUTE: '100000',
     PUBLIC_RATE_LIMIT_PER_MINUTE: '100000',
+    ADMIN_RATE_LIMIT_PER_MINUTE: '100000',
     // Streams run for as long as a step needs them; the upstream ends them.
     LLM_TURN_TIMEOUT_MS: '3600000',
     SHUTDOWN_DRAIN_DELAY_MS: '0',
