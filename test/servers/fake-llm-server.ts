@@ -9,6 +9,8 @@ export type Scenario =
   | { kind: 'slow'; firstTokenDelayMs: number; text?: string }
   | { kind: 'error-event'; afterDeltas?: number }
   | { kind: 'endless'; intervalMs: number }
+  /** `before`, then nothing until `gate` settles, then `after` and the end: a reply held mid-stream. */
+  | { kind: 'gated'; before: string; after: string; gate: Promise<void> }
   /** The text (none by default), then each tool call, its `arguments` (JSON or not) streamed in fragments. */
   | { kind: 'tool-calls'; text?: string; calls: ToolCall[] };
 
@@ -142,6 +144,14 @@ export class FakeLlmServer {
         await pause(scenario.intervalMs);
       }
       return;
+    }
+    if (scenario.kind === 'gated') {
+      for (const piece of words(scenario.before)) format.delta(ctx, piece);
+      await scenario.gate;
+      if (res.destroyed) return;
+      for (const piece of words(scenario.after)) format.delta(ctx, piece);
+      format.end(ctx, 'stop');
+      return void res.end();
     }
     const pieces = words(
       scenario.kind === 'tool-calls' ? (scenario.text ?? '') : ('text' in scenario && scenario.text) || FAKE_TEXT,
