@@ -29,6 +29,7 @@ export default tseslint.config(
       ],
     },
   },
+  { files: ['src/web/client/**'], languageOptions: { globals: { ...globals.browser } } },
   { files: ['**/*.js', '**/*.mjs'], ...tseslint.configs.disableTypeChecked },
   { files: ['**/*.js'], rules: { '@typescript-eslint/no-require-imports': 'off' } },
   prettier,

@@ -31,13 +31,16 @@ module.exports = {
     project('unit', 'src/.*\\.spec\\.ts$'),
     project('integration', 'test/integration/.*\\.int-spec\\.ts$', { slowTestThreshold: 30 }),
     project('e2e', 'test/e2e/.*\\.e2e-spec\\.ts$', { slowTestThreshold: 30 }),
+    // The pages in Debian's chromium (playwright-core), against the real server.
+    project('browser', 'test/browser/.*\\.browser-spec\\.ts$', { slowTestThreshold: 60 }),
   ],
   transform,
   globalSetup: '<rootDir>/test/setup/global-setup.ts',
   globalTeardown: '<rootDir>/test/setup/global-teardown.ts',
   maxWorkers: 2,
   testTimeout: 60000,
-  collectCoverageFrom: ['src/**/*.ts', '!src/main.ts', '!src/**/*.spec.ts'],
+  // The pages' front end runs in the browser tests (test/browser), which Jest's coverage cannot see.
+  collectCoverageFrom: ['src/**/*.ts', '!src/main.ts', '!src/**/*.spec.ts', '!src/web/client/**'],
   coverageReporters: ['text-summary', 'lcov', 'cobertura'],
   coverageThreshold: Object.fromEntries(folders.map((folder) => [folder, { lines: 80 }])),
 };

@@ -13,6 +13,7 @@ import { clientErrorHandler, frameworkErrorHandler } from './common/http/unroute
 import { AppConfig } from './config/app-config';
 import { RedisIoAdapter } from './gateway/redis-io.adapter';
 import { setupOpenApi } from './openapi/openapi';
+import { registerWebPages } from './web/web-pages';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
@@ -68,5 +69,6 @@ export async function createApp(config: AppConfig, options: AppModuleOptions = {
   );
   app.setGlobalPrefix(http.pathPrefix, { exclude: ['metrics'] });
   setupOpenApi(app, config);
+  await registerWebPages(app, config);
   return app;
 }

@@ -15,6 +15,8 @@ export interface HttpConfig {
   /** `true` reflects any origin (development only); a list is matched exactly. */
   corsOrigins: true | string[];
   allowedParentOrigins: string[];
+  /** Development only: the app's own pages may frame each other (its host page at `<prefix>/dev/host` does). */
+  framedBySelf: boolean;
   /** Requests per minute per client address on routes that need no token. */
   publicRateLimitPerMinute: number;
   /** Requests per administrator per minute on the admin REST routes (counted per token subject, not address). */

@@ -199,6 +199,7 @@ export function loadConfig(
       trustedProxies,
       corsOrigins: anyOrigin ? true : corsList,
       allowedParentOrigins: parents,
+      framedBySelf: env.NODE_ENV === 'development',
       publicRateLimitPerMinute: env.PUBLIC_RATE_LIMIT_PER_MINUTE,
       adminRateLimitPerMinute: env.ADMIN_RATE_LIMIT_PER_MINUTE,
       openApiUi: env.OPENAPI_UI ? env.OPENAPI_UI === 'true' : !production,

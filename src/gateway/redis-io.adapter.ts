@@ -13,6 +13,21 @@ import { AppConfig } from '../config/app-config';
 import { ConnectionLimiter } from './connection-limiter.service';
 
 /**
+ * A browser request from a page of the same origin: its Origin's host is the one it asked for. Proxies in
+ * front must pass the Host header through (nginx: `proxy_set_header Host $host`), or list the public
+ * origin in CORS_ORIGINS.
+ */
+export function sameOrigin(req: IncomingMessage): boolean {
+  const { origin, host } = req.headers;
+  if (!origin || !host) return false;
+  try {
+    return new URL(origin).host === host.toLowerCase();
+  } catch {
+    return false;
+  }
+}
+
+/**
  * Socket.IO under `<prefix>/socket.io`, frames capped, and with REDIS_URL the Redis adapter so a
  * room spans every replica. Without Redis: the in-memory adapter (single instance).
  */
@@ -56,10 +71,16 @@ export class RedisIoAdapter extends IoAdapter {
       serveClient: false,
       cors: { origin: http.corsOrigins, credentials: false },
       // CORS does not cover WebSocket upgrades: a browser handshake from another origin is refused here
-      // (cross-site WebSocket hijacking). Clients that send no Origin (apps, servers) are not browsers.
+      // (cross-site WebSocket hijacking). Clients that send no Origin (apps, servers) are not browsers, and
+      // Chatbox's own pages are always welcome.
       allowRequest: (req: IncomingMessage, callback: (err: string | null | undefined, success: boolean) => void) => {
         const origin = req.headers.origin;
-        if (!(http.corsOrigins === true || origin === undefined || http.corsOrigins.includes(origin))) {
+        if (!(
+          http.corsOrigins === true ||
+          origin === undefined ||
+          http.corsOrigins.includes(origin) ||
+          sameOrigin(req)
+        )) {
           return callback(null, false);
         }
         // Then the address's handshake budget, spent before any token is read.

@@ -15,12 +15,20 @@ export function securityHeaders(http: HttpConfig): HelmetOptions {
         objectSrc: ["'none'"],
         baseUri: ["'none'"],
         formAction: ["'self'"],
-        frameAncestors: http.allowedParentOrigins.length > 0 ? http.allowedParentOrigins : ["'none'"],
+        frameAncestors: frameAncestors(http),
       },
     },
     // Embedding is governed by frame-ancestors above; X-Frame-Options cannot express an allow-list.
     frameguard: false,
   };
+}
+
+/**
+ * Who may frame the pages: ALLOWED_PARENT_ORIGINS, and with `framedBySelf` (development) the app itself.
+ */
+function frameAncestors(http: HttpConfig): string[] {
+  const origins = http.framedBySelf ? ["'self'", ...http.allowedParentOrigins] : http.allowedParentOrigins;
+  return origins.length > 0 ? origins : ["'none'"];
 }
 
 /** The same headers as name/value pairs, for answers written straight to a socket. */

@@ -1,0 +1,253 @@
+import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
+import type { Translate } from '../../i18n/catalogue';
+import type { MessageKey } from '../../i18n/catalogue';
+import { renderMarkdown } from '../lib/markdown';
+import type { MessageView, ProtocolError } from '../lib/protocol';
+import { ChatController, ChatState } from './chat-controller';
+import { isGenerating, StreamingReply } from './transcript';
+
+function useController(controller: ChatController): ChatState {
+  const [state, setState] = useState(controller.current);
+  useEffect(() => controller.subscribe(setState), [controller]);
+  return state;
+}
+
+export function errorText(t: Translate, error: ProtocolError): string {
+  const key = `error.${error.code}` as MessageKey;
+  return t(key) === key ? t('error.unknown') : t(key);
+}
+
+const time = (iso: string, lang: string) =>
+  new Date(iso).toLocaleTimeString(lang, { hour: '2-digit', minute: '2-digit' });
+
+function Markdown({ text }: { text: string }) {
+  const ref = useRef<HTMLDivElement>(null);
+  useLayoutEffect(() => {
+    // renderMarkdown escapes raw HTML and DOMPurify keeps only formatting and safe links.
+    if (ref.current) ref.current.innerHTML = renderMarkdown(text);
+  }, [text]);
+  return <div class="md" ref={ref} />;
+}
+
+function senderLabel(t: Translate, m: MessageView): string {
+  if (m.sender === 'user') return t('msg.you');
+  if (m.sender === 'ai') return t('msg.assistant');
+  if (m.sender === 'admin') return m.senderName ?? t('msg.admin');
+  return t('msg.system');
+}
+
+function Message({ t, m, lang }: { t: Translate; m: MessageView; lang: string }) {
+  const note =
+    m.status === 'stopped'
+      ? t('msg.stopped')
+      : m.status === 'interrupted'
+        ? t('msg.interrupted')
+        : m.status === 'failed'
+          ? t('msg.failed')
+          : null;
+  return (
+    <li class={`msg msg-${m.sender}`} data-id={m.id} data-seq={m.seq}>
+      <div class="msg-meta">
+        <span class="msg-sender">{senderLabel(t, m)}</span>{' '}
+        <time dateTime={m.createdAt}>{time(m.createdAt, lang)}</time>
+      </div>
+      {m.status === 'unreadable' ? (
+        <p class="msg-note">{t('msg.unreadable')}</p>
+      ) : m.sender === 'user' || m.sender === 'system' ? (
+        <p class="msg-text">{m.content}</p>
+      ) : (
+        <Markdown text={m.content} />
+      )}
+      {note && <p class="msg-note">{note}</p>}
+    </li>
+  );
+}
+
+function Streaming({ t, reply }: { t: Translate; reply: StreamingReply }) {
+  return (
+    <li class="msg msg-ai msg-streaming" data-id={reply.messageId} aria-busy="true">
+      <div class="msg-meta">
+        <span class="msg-sender">{t('msg.assistant')}</span>
+      </div>
+      {reply.text ? <Markdown text={reply.text} /> : <span class="dots" aria-hidden="true" />}
+    </li>
+  );
+}
+
+export function ChatApp({ controller, t, lang }: { controller: ChatController; t: Translate; lang: string }) {
+  const state = useController(controller);
+  const { session, transcript, models } = state;
+  const [draft, setDraft] = useState('');
+  const scroller = useRef<HTMLElement>(null);
+  const top = useRef<HTMLDivElement>(null);
+  const ended = session?.status === 'ended';
+  const generating = isGenerating(transcript);
+  const holderName = session?.holder ? (session.holder.name ?? t('chat.anAdmin')) : null;
+
+  // New messages and streamed text keep the newest in view; loading older ones does not jump.
+  const newest = transcript.messages[transcript.messages.length - 1]?.id;
+  useLayoutEffect(() => {
+    const log = scroller.current;
+    if (log) log.scrollTop = log.scrollHeight;
+  }, [newest, transcript.streaming, transcript.pending.length]);
+  useEffect(() => {
+    const sentinel = top.current;
+    if (!sentinel) return;
+    const observer = new IntersectionObserver((entries) => {
+      if (entries.some((e) => e.isIntersecting)) void controller.loadOlder();
+    });
+    observer.observe(sentinel);
+    return () => observer.disconnect();
+  }, [controller, transcript.hasOlder]);
+
+  const submit = (event: Event) => {
+    event.preventDefault();
+    const text = draft;
+    if (!text.trim()) return;
+    setDraft('');
+    void controller.send(text);
+  };
+
+  return (
+    <div class="chat">
+      <header class="bar">
+        <h1 class="title">{session?.name ?? t('app.title')}</h1>
+        <span class={`conn conn-${state.connection}`} role="status">
+          {t(`conn.${state.connection}` as MessageKey)}
+        </span>
+        {holderName ? (
+          <span class="with-admin" data-testid="with-admin">
+            {t('chat.withAdmin', { name: holderName })}
+          </span>
+        ) : (
+          models.length > 1 && (
+            <label class="model">
+              <span class="visually-hidden">{t('chat.model')}</span>
+              <select
+                value={session?.modelId ?? state.modelId ?? ''}
+                disabled={ended}
+                onChange={(e) => void controller.selectModel((e.target as HTMLSelectElement).value)}
+              >
+                {models.map((m) => (
+                  <option key={m.id} value={m.id}>
+                    {m.name}
+                  </option>
+                ))}
+              </select>
+            </label>
+          )
+        )}
+        <nav class="actions">
+          <button type="button" onClick={() => void controller.newChat()}>
+            {t('chat.newChat')}
+          </button>
+          {session && !ended && (
+            <button type="button" onClick={() => void controller.endChat()}>
+              {t('chat.endChat')}
+            </button>
+          )}
+        </nav>
+      </header>
+
+      {state.banner && (
+        <p class={`banner banner-${state.banner.kind}`} role="status" data-testid="admin-banner">
+          {t(state.banner.kind === 'joined' ? 'chat.adminJoined' : 'chat.adminLeft', {
+            name: state.banner.name ?? t('chat.anAdmin'),
+          })}
+        </p>
+      )}
+      {session?.help && !ended && (
+        <p class="banner banner-help" role="status" data-testid="help-state">
+          {t('chat.helpWaiting', { time: time(session.help.requestedAt, lang) })}{' '}
+          <button type="button" onClick={() => void controller.cancelHelp()}>
+            {t('chat.helpCancel')}
+          </button>
+        </p>
+      )}
+      {state.error && (
+        <p class="banner banner-error" role="alert" data-testid="error" data-code={state.error.code}>
+          {errorText(t, state.error)}{' '}
+          <button type="button" aria-label="×" onClick={() => controller.dismissError()}>
+            ×
+          </button>
+        </p>
+      )}
+
+      <main class="log-wrap" ref={scroller}>
+        {transcript.hasOlder && (
+          <div ref={top} class="older">
+            <button type="button" onClick={() => void controller.loadOlder()} disabled={state.loadingOlder}>
+              {state.loadingOlder ? t('chat.loadingOlder') : t('chat.older')}
+            </button>
+          </div>
+        )}
+        {state.ready &&
+          transcript.messages.length === 0 &&
+          transcript.pending.length === 0 &&
+          transcript.streaming.length === 0 && <p class="empty">{t('chat.empty')}</p>}
+        <div role="log" aria-live="polite" aria-label={t('chat.log')}>
+          <ol class="log">
+            {transcript.messages.map((m) => (
+              <Message key={m.id} t={t} m={m} lang={lang} />
+            ))}
+            {transcript.streaming.map((reply) => (
+              <Streaming key={reply.messageId} t={t} reply={reply} />
+            ))}
+            {transcript.pending.map((p) => (
+              <li key={p.clientMessageId} class="msg msg-user msg-pending">
+                <div class="msg-meta">
+                  <span class="msg-sender">{t('msg.you')}</span> <span>{t('msg.sending')}</span>
+                </div>
+                <p class="msg-text">{p.content}</p>
+              </li>
+            ))}
+          </ol>
+        </div>
+        {state.typing && (
+          <p class="typing" role="status">
+            {t('chat.typing', { name: state.typing.name ?? t('chat.someone') })}
+          </p>
+        )}
+      </main>
+
+      {ended ? (
+        <p class="ended">{t('chat.ended')}</p>
+      ) : (
+        <form class="composer" onSubmit={submit}>
+          <label class="visually-hidden" for="composer-input">
+            {t('chat.inputLabel')}
+          </label>
+          <textarea
+            id="composer-input"
+            rows={2}
+            value={draft}
+            placeholder={t('chat.placeholder')}
+            onInput={(e) => {
+              setDraft((e.target as HTMLTextAreaElement).value);
+              controller.setTyping(true);
+            }}
+            onKeyDown={(e) => {
+              if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) submit(e);
+            }}
+          />
+          <div class="composer-actions">
+            {!session?.help && !holderName && (
+              <button type="button" class="secondary" onClick={() => void controller.requestHelp()}>
+                {t('chat.help')}
+              </button>
+            )}
+            {generating ? (
+              <button type="button" class="stop" onClick={() => void controller.stop()}>
+                {t('chat.stop')}
+              </button>
+            ) : (
+              <button type="submit" disabled={!draft.trim()}>
+                {t('chat.send')}
+              </button>
+            )}
+          </div>
+        </form>
+      )}
+    </div>
+  );
+}

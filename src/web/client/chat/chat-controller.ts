@@ -1,0 +1,324 @@
+import { apiGet } from '../lib/api';
+import { Connection, RequestError, TokenSource } from '../lib/connection';
+import type { ConnectionState } from '../lib/connection';
+import type {
+  AdminPresence,
+  AiDelta,
+  AiEnd,
+  AiError,
+  AiStart,
+  MessageView,
+  ModelsEvent,
+  ProtocolError,
+  ResumeResult,
+  SessionView,
+  TypingEvent,
+} from '../lib/protocol';
+import * as T from './transcript';
+
+export type Banner = { kind: 'joined' | 'left'; name: string | null };
+
+export interface ChatState {
+  connection: ConnectionState;
+  session: SessionView | null;
+  transcript: T.Transcript;
+  models: ModelsEvent['models'];
+  modelId: string | null;
+  typing: { name: string | null } | null;
+  banner: Banner | null;
+  error: ProtocolError | null;
+  loadingOlder: boolean;
+  /** The first session lookup is done: the page shows the conversation or the empty state. */
+  ready: boolean;
+}
+
+const SEND_RETRY_CODES = new Set(['unavailable', 'rate_limited', 'busy', 'internal_error']);
+
+/**
+ * The chat page's logic, apart from its looks: one session at a time, opened (or resumed after a reload
+ * or a reconnect) with `session:resume`, kept in a Transcript so each message shows exactly once. Sent
+ * messages are retried with the same clientMessageId until acknowledged, so a cut connection neither
+ * loses nor doubles them.
+ */
+export class ChatController {
+  private state: ChatState = {
+    connection: 'connecting',
+    session: null,
+    transcript: T.emptyTranscript(),
+    models: [],
+    modelId: null,
+    typing: null,
+    banner: null,
+    error: null,
+    loadingOlder: false,
+    ready: false,
+  };
+  private listeners = new Set<(state: ChatState) => void>();
+  private typingTimer?: ReturnType<typeof setTimeout>;
+  private typingSent = false;
+  private connectedOnce = false;
+
+  constructor(
+    private readonly prefix: string,
+    private readonly tokens: TokenSource,
+    private readonly conn: Connection,
+    private readonly requestedSessionId: string | null,
+  ) {
+    conn.onState((connection, error) => this.set({ connection, ...(error ? { error } : {}) }));
+    const socket = conn.socket;
+    socket.on('connect', () => void this.onConnect());
+    socket.on('models', (event: ModelsEvent) =>
+      this.set({ models: event.models, modelId: this.state.modelId ?? event.defaultModelId }),
+    );
+    socket.on('session:state', (view: SessionView) => this.onSessionState(view));
+    socket.on('message:new', (message: MessageView) => this.update((t) => T.mergeMessages(t, [message])));
+    socket.on('ai:start', (event: AiStart) => this.update((t) => T.aiStart(t, event)));
+    socket.on('ai:delta', (event: AiDelta) => this.update((t) => T.aiDelta(t, event)));
+    socket.on('ai:end', (event: AiEnd) => {
+      this.update((t) => T.aiFinished(t, event.messageId, true));
+      void this.readFrom(event.sessionId, event.seq - 1);
+    });
+    socket.on('ai:error', (event: AiError) => {
+      this.update((t) => T.aiFinished(t, event.messageId, event.seq !== undefined));
+      if (event.seq !== undefined) void this.readFrom(event.sessionId, event.seq - 1);
+      if (event.error.code !== 'interrupted') this.set({ error: event.error });
+    });
+    socket.on('typing', (event: TypingEvent) => {
+      if (event.sessionId === this.state.session?.id)
+        this.set({ typing: event.isTyping ? { name: event.name ?? null } : null });
+    });
+    socket.on('admin:joined', (event: AdminPresence) =>
+      this.set({ banner: { kind: 'joined', name: event.adminName } }),
+    );
+    socket.on('admin:left', (event: AdminPresence) =>
+      this.set({ banner: { kind: 'left', name: event.adminName }, typing: null }),
+    );
+  }
+
+  get current(): ChatState {
+    return this.state;
+  }
+
+  subscribe(listener: (state: ChatState) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  start(): Promise<void> {
+    return this.conn.start();
+  }
+
+  async send(content: string): Promise<void> {
+    const text = content.trim();
+    if (!text) return;
+    this.setTyping(false);
+    let session = this.state.session;
+    if (!session || session.status === 'ended') {
+      const started = await this.attempt(() => this.startSession());
+      if (!started) return;
+      session = started;
+    }
+    const clientMessageId = crypto.randomUUID();
+    this.update((t) => T.addPending(t, { clientMessageId, content: text }));
+    const payload = { sessionId: session.id, clientMessageId, content: text };
+    for (;;) {
+      try {
+        const ack = await this.conn.request<{ messageId: string; seq: number }>('message:send', payload);
+        this.update((t) => T.settlePending(t, clientMessageId, ack.messageId));
+        return;
+      } catch (error) {
+        const failure = asProtocolError(error);
+        if (!SEND_RETRY_CODES.has(failure.code)) {
+          this.update((t) => T.dropPending(t, clientMessageId));
+          this.set({ error: failure });
+          return;
+        }
+        await this.waitToRetry(failure);
+      }
+    }
+  }
+
+  stop(): Promise<unknown> {
+    const session = this.state.session;
+    return session
+      ? this.attempt(() => this.conn.request('message:stop', { sessionId: session.id }))
+      : Promise.resolve();
+  }
+
+  newChat(): Promise<unknown> {
+    return this.attempt(() => this.startSession());
+  }
+
+  endChat(): Promise<unknown> {
+    const session = this.state.session;
+    if (!session) return Promise.resolve();
+    return this.attempt(async () =>
+      this.set({ session: await this.conn.request<SessionView>('session:end', { sessionId: session.id }) }),
+    );
+  }
+
+  requestHelp(): Promise<unknown> {
+    const session = this.state.session;
+    return this.attempt(async () => {
+      const view = await this.conn.request<SessionView>('help:request', session ? { sessionId: session.id } : {});
+      this.adopt(view);
+    });
+  }
+
+  cancelHelp(): Promise<unknown> {
+    const session = this.state.session;
+    if (!session) return Promise.resolve();
+    return this.attempt(async () =>
+      this.set({ session: await this.conn.request<SessionView>('help:cancel', { sessionId: session.id }) }),
+    );
+  }
+
+  selectModel(modelId: string): Promise<unknown> {
+    this.set({ modelId });
+    const session = this.state.session;
+    if (!session || session.status === 'ended') return Promise.resolve();
+    return this.attempt(async () =>
+      this.set({ session: await this.conn.request<SessionView>('model:select', { sessionId: session.id, modelId }) }),
+    );
+  }
+
+  async loadOlder(): Promise<void> {
+    const { session, transcript, loadingOlder } = this.state;
+    const before = T.firstSeq(transcript);
+    if (!session || loadingOlder || !transcript.hasOlder || before === undefined) return;
+    this.set({ loadingOlder: true });
+    try {
+      const page = await apiGet<{ messages: MessageView[]; hasMore: boolean }>(
+        this.prefix,
+        this.tokens,
+        `/sessions/${session.id}/messages?beforeSeq=${before}&limit=50`,
+      );
+      this.update((t) => T.prependOlder(t, page.messages, page.hasMore));
+    } catch (error) {
+      this.set({ error: asProtocolError(error) });
+    } finally {
+      this.set({ loadingOlder: false });
+    }
+  }
+
+  /** Tells the others this user is typing, once per burst; stops after 3 s without a key. */
+  setTyping(isTyping: boolean): void {
+    const session = this.state.session;
+    clearTimeout(this.typingTimer);
+    if (isTyping) this.typingTimer = setTimeout(() => this.setTyping(false), 3000);
+    if (!session || session.status === 'ended' || isTyping === this.typingSent || !this.conn.socket.connected) return;
+    this.typingSent = isTyping;
+    this.conn.socket.emit('typing', { sessionId: session.id, isTyping }, () => undefined);
+  }
+
+  dismissError(): void {
+    this.set({ error: null });
+  }
+
+  private async onConnect(): Promise<void> {
+    const first = !this.connectedOnce;
+    this.connectedOnce = true;
+    try {
+      if (first) await this.openInitial();
+      else if (this.state.session) await this.readFrom(this.state.session.id, T.lastSeq(this.state.transcript));
+    } catch (error) {
+      this.set({ error: asProtocolError(error) });
+    } finally {
+      this.set({ ready: true });
+    }
+  }
+
+  /** The session asked for in the address, else the user's active one, else none until the first message. */
+  private async openInitial(): Promise<void> {
+    let id = this.requestedSessionId;
+    if (!id) {
+      const page = await apiGet<{ sessions: SessionView[] }>(this.prefix, this.tokens, '/sessions?limit=1');
+      id = page.sessions[0]?.status === 'active' ? page.sessions[0].id : null;
+    }
+    if (id) await this.resume(id);
+  }
+
+  private async resume(sessionId: string): Promise<void> {
+    const result = await this.conn.request<ResumeResult>('session:resume', { sessionId });
+    this.set({ session: result.session, transcript: T.applyResume(this.state.transcript, result, { newest: true }) });
+    this.bannerFrom(result.session);
+  }
+
+  /** Reads every stored message after `afterSeq` (a reconnect's catch-up, or a reply that just ended). */
+  private async readFrom(sessionId: string, afterSeq: number): Promise<void> {
+    let after = afterSeq;
+    for (;;) {
+      if (sessionId !== this.state.session?.id) return;
+      const result = await this.conn.request<ResumeResult>('session:resume', { sessionId, afterSeq: after });
+      this.set({
+        session: result.session,
+        transcript: T.applyResume(this.state.transcript, result, { newest: false }),
+      });
+      if (!result.hasMore || result.messages.length === 0) return;
+      after = result.messages[result.messages.length - 1].seq;
+    }
+  }
+
+  private async startSession(): Promise<SessionView> {
+    const modelId = this.state.modelId;
+    const view = await this.conn.request<SessionView>('session:start', modelId ? { modelId } : {});
+    this.adopt(view);
+    return view;
+  }
+
+  /** Shows `view`, switching the transcript when it is another session than the one on screen. */
+  private adopt(view: SessionView): void {
+    const same = view.id === this.state.session?.id;
+    this.set({
+      session: view,
+      modelId: view.modelId,
+      ...(same ? {} : { transcript: T.emptyTranscript(view.id), banner: null, typing: null }),
+    });
+  }
+
+  private onSessionState(view: SessionView): void {
+    if (view.id === this.state.session?.id) {
+      this.set({ session: view });
+      return;
+    }
+    // The user started a session on another device: this one follows it.
+    if (view.status === 'active') void this.attempt(() => this.resume(view.id));
+  }
+
+  private bannerFrom(view: SessionView): void {
+    if (view.holder) this.set({ banner: { kind: 'joined', name: view.holder.name } });
+  }
+
+  private async waitToRetry(error: ProtocolError): Promise<void> {
+    const socket = this.conn.socket;
+    if (!socket.connected) {
+      await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, error.retryAfterMs ?? 1000));
+  }
+
+  private async attempt<R>(action: () => Promise<R>): Promise<R | undefined> {
+    try {
+      return await action();
+    } catch (error) {
+      this.set({ error: asProtocolError(error) });
+      return undefined;
+    }
+  }
+
+  private update(change: (t: T.Transcript) => T.Transcript): void {
+    const transcript = change(this.state.transcript);
+    if (transcript !== this.state.transcript) this.set({ transcript });
+  }
+
+  private set(patch: Partial<ChatState>): void {
+    this.state = { ...this.state, ...patch };
+    for (const listener of this.listeners) listener(this.state);
+  }
+}
+
+export function asProtocolError(error: unknown): ProtocolError {
+  if (error instanceof RequestError) return error.error;
+  return { code: 'unknown', message: error instanceof Error ? error.message : String(error), recoverable: true };
+}

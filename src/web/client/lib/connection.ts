@@ -1,0 +1,113 @@
+import { io, Socket } from 'socket.io-client';
+import type { Ack, ProtocolError } from './protocol';
+import type { TokenRequestReason } from './embed-messages';
+
+export type ConnectionState = 'connecting' | 'online' | 'offline' | 'failed';
+
+export interface TokenSource {
+  current(): string | undefined;
+  request(reason: TokenRequestReason): Promise<string>;
+}
+
+/** An error answered by the server (or made up here when the connection fails), with its protocol code. */
+export class RequestError extends Error {
+  constructor(readonly error: ProtocolError) {
+    super(error.message);
+  }
+}
+
+const RECONNECT_CODES = new Set(['token_expired', 'unauthorized']);
+
+/**
+ * One Socket.IO namespace of the app, signed in with the host's token. Transport failures reconnect on
+ * their own; a refused token asks the host for a fresh one and reconnects; `auth:expiring` swaps the
+ * token in place (`auth:refresh`); `server:draining` reconnects at once (to another replica).
+ */
+export class Connection {
+  readonly socket: Socket;
+  private stateListeners = new Set<(state: ConnectionState, error?: ProtocolError) => void>();
+  state: ConnectionState = 'connecting';
+
+  constructor(
+    prefix: string,
+    namespace: '/chat' | '/admin',
+    private readonly tokens: TokenSource,
+  ) {
+    this.socket = io(`${location.origin}${namespace}`, {
+      path: `${prefix}/socket.io`,
+      transports: ['websocket'],
+      autoConnect: false,
+      auth: (cb) => cb({ token: this.tokens.current() }),
+    });
+    this.socket.on('connect', () => this.setState('online'));
+    this.socket.on('disconnect', (reason) => {
+      // The server closed us on purpose (expired token, replaced): the 'error' event decides what follows.
+      this.setState(reason === 'io server disconnect' ? 'failed' : 'offline');
+    });
+    this.socket.on('connect_error', (err: Error & { data?: ProtocolError }) => {
+      const code = err.data?.code;
+      if (code && RECONNECT_CODES.has(code)) return void this.renew('expired');
+      if (code === 'rate_limited') {
+        this.setState('offline', err.data);
+        return void setTimeout(() => this.socket.connect(), err.data?.retryAfterMs ?? 5000);
+      }
+      // Without data the transport failed: socket.io-client retries on its own, unless the server refused.
+      this.setState(this.socket.active ? 'offline' : 'failed', err.data);
+      if (!this.socket.active) setTimeout(() => this.socket.connect(), 5000);
+    });
+    this.socket.on('error', (error: ProtocolError) => {
+      if (error.code === 'token_expired') return void this.renew('expired');
+      this.setState('failed', error);
+    });
+    this.socket.on('auth:expiring', () => void this.refreshInPlace());
+    this.socket.on('server:draining', () => {
+      this.socket.disconnect();
+      this.socket.connect();
+    });
+  }
+
+  /** Connects once the host has handed over a token. */
+  async start(): Promise<void> {
+    if (!this.tokens.current()) await this.tokens.request('initial');
+    this.socket.connect();
+  }
+
+  onState(listener: (state: ConnectionState, error?: ProtocolError) => void): () => void {
+    this.stateListeners.add(listener);
+    return () => this.stateListeners.delete(listener);
+  }
+
+  /** Sends an event and resolves with the ack's data, or rejects with its error (or `unavailable` when cut). */
+  request<T>(event: string, payload: object, timeoutMs = 15000): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.socket.timeout(timeoutMs).emit(event, payload, (err: Error | null, answer?: Ack<T>) => {
+        if (err || !answer) {
+          return reject(new RequestError({ code: 'unavailable', message: 'No answer', recoverable: true }));
+        }
+        if (answer.ok) resolve(answer.data);
+        else reject(new RequestError(answer.error));
+      });
+    });
+  }
+
+  private async renew(reason: TokenRequestReason): Promise<void> {
+    this.setState('connecting');
+    await this.tokens.request(reason);
+    this.socket.disconnect();
+    this.socket.connect();
+  }
+
+  private async refreshInPlace(): Promise<void> {
+    const token = await this.tokens.request('expiring');
+    try {
+      await this.request('auth:refresh', { token });
+    } catch {
+      // The connection stays on the old token until it expires; the cut-off then reconnects with a new one.
+    }
+  }
+
+  private setState(state: ConnectionState, error?: ProtocolError): void {
+    this.state = state;
+    for (const listener of this.stateListeners) listener(state, error);
+  }
+}
