@@ -37,6 +37,7 @@ describe('loadConfig', () => {
       trustedProxies: [],
       corsOrigins: true,
       allowedParentOrigins: [],
+      framedBySelf: true,
       publicRateLimitPerMinute: 60,
       adminRateLimitPerMinute: 300,
       openApiUi: true,

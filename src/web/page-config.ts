@@ -1,7 +1,7 @@
 import type { Language } from './i18n/languages';
 
 /** A page's entry point, as the build names it. */
-export type PageEntry = 'chat' | 'dev-host';
+export type PageEntry = 'chat' | 'sessions' | 'shared' | 'dev-host';
 
 /** A page's bundle and stylesheet, as file names under `<prefix>/assets/`. */
 export interface PageAssets {

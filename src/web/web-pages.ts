@@ -1,7 +1,7 @@
 import fastifyStatic from '@fastify/static';
 import { Logger } from '@nestjs/common';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
 import * as path from 'node:path';
 import { DevTokenIssuer } from '../auth/dev-token.issuer';
 import { AppConfig } from '../config/app-config';
@@ -11,9 +11,48 @@ import { PageConfig, PageEntry } from './page-config';
 import { renderPage } from './page-html';
 import { loadWebAssets, WEB_PUBLIC_DIR, WebAssets } from './web-assets';
 
+/**
+ * A route constraint that picks the page over the REST route of the same path (`/sessions`, `/shared/:token`)
+ * when the request prefers HTML, as a browser navigating does; API clients keep getting JSON.
+ */
+export const HTML_CONSTRAINT = 'page';
+type ConstraintStrategy = NonNullable<FastifyServerOptions['constraints']>[string];
+type RouteHandler = Parameters<ReturnType<ConstraintStrategy['storage']>['set']>[1];
+
+export const htmlConstraint: ConstraintStrategy = {
+  name: HTML_CONSTRAINT,
+  storage() {
+    const handlers = new Map<unknown, RouteHandler>();
+    return {
+      get: (value: unknown) => handlers.get(value) ?? null,
+      set: (value: unknown, handler: RouteHandler) => void handlers.set(value, handler),
+    };
+  },
+  validate: (value: unknown) => {
+    if (value !== 'html') throw new Error(`the ${HTML_CONSTRAINT} constraint takes only 'html'`);
+  },
+  deriveConstraint: (req) => (prefersHtml(req.headers.accept) ? 'html' : undefined),
+  mustMatchWhenDerived: false,
+};
+
+/** Whether an Accept header asks for HTML (with a non-zero quality): browsers navigating do, `fetch` does not. */
+export function prefersHtml(accept: string | string[] | undefined): boolean {
+  return [accept ?? '']
+    .flat()
+    .join(',')
+    .split(',')
+    .some((part) => {
+      const [range, ...params] = part.trim().split(';');
+      const q = params.map((p) => /^\s*q=([0-9.]+)\s*$/.exec(p)?.[1]).find((v) => v !== undefined);
+      return range.trim().toLowerCase() === 'text/html' && (q === undefined || Number(q) > 0);
+    });
+}
+
 interface PageRoute {
   path: string;
   entry: PageEntry;
+  /** Shares its path with a REST route: served only to requests that prefer HTML. */
+  negotiated?: boolean;
 }
 
 /**
@@ -39,10 +78,13 @@ export async function registerWebPages(app: NestFastifyApplication, config: AppC
     maxAge: '365d',
   });
 
+  fastify.addConstraintStrategy(htmlConstraint);
   const development = config.env === 'development';
   const routes: PageRoute[] = [
     { path: prefix, entry: 'chat' },
     { path: `${prefix}/`, entry: 'chat' },
+    { path: `${prefix}/sessions`, entry: 'sessions', negotiated: true },
+    { path: `${prefix}/shared/:token`, entry: 'shared', negotiated: true },
     ...(development ? [{ path: `${prefix}/dev/host`, entry: 'dev-host' as const }] : []),
   ];
   const parentOrigins = config.http.allowedParentOrigins;
@@ -52,6 +94,7 @@ export async function registerWebPages(app: NestFastifyApplication, config: AppC
     fastify.route({
       method: 'GET',
       url: route.path,
+      ...(route.negotiated ? { constraints: { [HTML_CONSTRAINT]: 'html' } } : {}),
       handler: (request: FastifyRequest, reply: FastifyReply) =>
         sendPage(reply, assets, route.entry, {
           page: route.entry,

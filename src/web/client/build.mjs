@@ -6,7 +6,7 @@ import * as path from 'node:path';
 
 const here = import.meta.dirname;
 const out = path.resolve(here, '..', '..', '..', 'dist', 'web', 'public');
-const pages = ['chat', 'dev-host'];
+const pages = ['chat', 'sessions', 'shared', 'dev-host'];
 
 const common = {
   bundle: true,

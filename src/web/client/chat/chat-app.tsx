@@ -1,8 +1,8 @@
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import type { Translate } from '../../i18n/catalogue';
 import type { MessageKey } from '../../i18n/catalogue';
-import { renderMarkdown } from '../lib/markdown';
-import type { MessageView, ProtocolError } from '../lib/protocol';
+import { clock, ErrorBanner, Markdown } from '../lib/ui';
+import type { MessageView } from '../lib/protocol';
 import { ChatController, ChatState } from './chat-controller';
 import { isGenerating, StreamingReply } from './transcript';
 
@@ -10,23 +10,6 @@ function useController(controller: ChatController): ChatState {
   const [state, setState] = useState(controller.current);
   useEffect(() => controller.subscribe(setState), [controller]);
   return state;
-}
-
-export function errorText(t: Translate, error: ProtocolError): string {
-  const key = `error.${error.code}` as MessageKey;
-  return t(key) === key ? t('error.unknown') : t(key);
-}
-
-const time = (iso: string, lang: string) =>
-  new Date(iso).toLocaleTimeString(lang, { hour: '2-digit', minute: '2-digit' });
-
-function Markdown({ text }: { text: string }) {
-  const ref = useRef<HTMLDivElement>(null);
-  useLayoutEffect(() => {
-    // renderMarkdown escapes raw HTML and DOMPurify keeps only formatting and safe links.
-    if (ref.current) ref.current.innerHTML = renderMarkdown(text);
-  }, [text]);
-  return <div class="md" ref={ref} />;
 }
 
 function senderLabel(t: Translate, m: MessageView): string {
@@ -49,7 +32,7 @@ function Message({ t, m, lang }: { t: Translate; m: MessageView; lang: string })
     <li class={`msg msg-${m.sender}`} data-id={m.id} data-seq={m.seq}>
       <div class="msg-meta">
         <span class="msg-sender">{senderLabel(t, m)}</span>{' '}
-        <time dateTime={m.createdAt}>{time(m.createdAt, lang)}</time>
+        <time dateTime={m.createdAt}>{clock(m.createdAt, lang)}</time>
       </div>
       {m.status === 'unreadable' ? (
         <p class="msg-note">{t('msg.unreadable')}</p>
@@ -74,7 +57,17 @@ function Streaming({ t, reply }: { t: Translate; reply: StreamingReply }) {
   );
 }
 
-export function ChatApp({ controller, t, lang }: { controller: ChatController; t: Translate; lang: string }) {
+export function ChatApp({
+  controller,
+  t,
+  lang,
+  sessionsHref,
+}: {
+  controller: ChatController;
+  t: Translate;
+  lang: string;
+  sessionsHref: string;
+}) {
   const state = useController(controller);
   const { session, transcript, models } = state;
   const [draft, setDraft] = useState('');
@@ -100,10 +93,13 @@ export function ChatApp({ controller, t, lang }: { controller: ChatController; t
     return () => observer.disconnect();
   }, [controller, transcript.hasOlder]);
 
+  const input = useRef<HTMLTextAreaElement>(null);
   const submit = (event: Event) => {
     event.preventDefault();
-    const text = draft;
+    // The field itself, not the state: a key pressed before the next render must not see an older draft.
+    const text = input.current?.value ?? draft;
     if (!text.trim()) return;
+    if (input.current) input.current.value = '';
     setDraft('');
     void controller.send(text);
   };
@@ -138,6 +134,9 @@ export function ChatApp({ controller, t, lang }: { controller: ChatController; t
           )
         )}
         <nav class="actions">
+          <a class="button" href={sessionsHref}>
+            {t('chat.sessions')}
+          </a>
           <button type="button" onClick={() => void controller.newChat()}>
             {t('chat.newChat')}
           </button>
@@ -158,20 +157,13 @@ export function ChatApp({ controller, t, lang }: { controller: ChatController; t
       )}
       {session?.help && !ended && (
         <p class="banner banner-help" role="status" data-testid="help-state">
-          {t('chat.helpWaiting', { time: time(session.help.requestedAt, lang) })}{' '}
+          {t('chat.helpWaiting', { time: clock(session.help.requestedAt, lang) })}{' '}
           <button type="button" onClick={() => void controller.cancelHelp()}>
             {t('chat.helpCancel')}
           </button>
         </p>
       )}
-      {state.error && (
-        <p class="banner banner-error" role="alert" data-testid="error" data-code={state.error.code}>
-          {errorText(t, state.error)}{' '}
-          <button type="button" aria-label="×" onClick={() => controller.dismissError()}>
-            ×
-          </button>
-        </p>
-      )}
+      {state.error && <ErrorBanner t={t} error={state.error} onDismiss={() => controller.dismissError()} />}
 
       <main class="log-wrap" ref={scroller}>
         {transcript.hasOlder && (
@@ -218,6 +210,7 @@ export function ChatApp({ controller, t, lang }: { controller: ChatController; t
             {t('chat.inputLabel')}
           </label>
           <textarea
+            ref={input}
             id="composer-input"
             rows={2}
             value={draft}

@@ -1,5 +1,5 @@
-import { apiGet } from '../lib/api';
-import { Connection, RequestError, TokenSource } from '../lib/connection';
+import { api } from '../lib/api';
+import { Connection, TokenSource } from '../lib/connection';
 import type { ConnectionState } from '../lib/connection';
 import type {
   AdminPresence,
@@ -14,6 +14,7 @@ import type {
   SessionView,
   TypingEvent,
 } from '../lib/protocol';
+import { asProtocolError } from '../lib/ui';
 import * as T from './transcript';
 
 export type Banner = { kind: 'joined' | 'left'; name: string | null };
@@ -62,7 +63,8 @@ export class ChatController {
     private readonly prefix: string,
     private readonly tokens: TokenSource,
     private readonly conn: Connection,
-    private readonly requestedSessionId: string | null,
+    /** What the address asked for: a session to open, or a new one (`?new=1`, from the sessions page). */
+    private readonly opening: { sessionId: string | null; startNew: boolean },
   ) {
     conn.onState((connection, error) => this.set({ connection, ...(error ? { error } : {}) }));
     const socket = conn.socket;
@@ -188,7 +190,7 @@ export class ChatController {
     if (!session || loadingOlder || !transcript.hasOlder || before === undefined) return;
     this.set({ loadingOlder: true });
     try {
-      const page = await apiGet<{ messages: MessageView[]; hasMore: boolean }>(
+      const page = await api<{ messages: MessageView[]; hasMore: boolean }>(
         this.prefix,
         this.tokens,
         `/sessions/${session.id}/messages?beforeSeq=${before}&limit=50`,
@@ -230,9 +232,13 @@ export class ChatController {
 
   /** The session asked for in the address, else the user's active one, else none until the first message. */
   private async openInitial(): Promise<void> {
-    let id = this.requestedSessionId;
+    if (this.opening.startNew) {
+      await this.startSession();
+      return;
+    }
+    let id = this.opening.sessionId;
     if (!id) {
-      const page = await apiGet<{ sessions: SessionView[] }>(this.prefix, this.tokens, '/sessions?limit=1');
+      const page = await api<{ sessions: SessionView[] }>(this.prefix, this.tokens, '/sessions?limit=1');
       id = page.sessions[0]?.status === 'active' ? page.sessions[0].id : null;
     }
     if (id) await this.resume(id);
@@ -316,9 +322,4 @@ export class ChatController {
     this.state = { ...this.state, ...patch };
     for (const listener of this.listeners) listener(this.state);
   }
-}
-
-export function asProtocolError(error: unknown): ProtocolError {
-  if (error instanceof RequestError) return error.error;
-  return { code: 'unknown', message: error instanceof Error ? error.message : String(error), recoverable: true };
 }

@@ -15,10 +15,18 @@ const tokens = hostTokens(config);
 if (!tokens) {
   render(<p class="notice">{t('auth.noHost')}</p>, root);
 } else {
-  const requested = new URLSearchParams(location.search).get('session');
-  const sessionId = requested && /^[0-9a-f-]{36}$/i.test(requested) ? requested : null;
+  const params = new URLSearchParams(location.search);
+  const requested = params.get('session');
+  const opening = {
+    sessionId: requested && /^[0-9a-f-]{36}$/i.test(requested) ? requested : null,
+    startNew: params.get('new') === '1',
+  };
+  // A reload must not start yet another session, nor reopen an old one over the one on screen.
+  params.delete('new');
+  params.delete('session');
+  history.replaceState(null, '', `${location.pathname}${params.size > 0 ? `?${params.toString()}` : ''}`);
   const connection = new Connection(config.prefix, '/chat', tokens);
-  const controller = new ChatController(config.prefix, tokens, connection, sessionId);
-  render(<ChatApp controller={controller} t={t} lang={config.lang} />, root);
+  const controller = new ChatController(config.prefix, tokens, connection, opening);
+  render(<ChatApp controller={controller} t={t} lang={config.lang} sessionsHref={`${config.prefix}/sessions`} />, root);
   void controller.start();
 }

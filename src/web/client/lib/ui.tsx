@@ -1,0 +1,42 @@
+import { useLayoutEffect, useRef } from 'preact/hooks';
+import type { MessageKey, Translate } from '../../i18n/catalogue';
+import { RequestError } from './connection';
+import { renderMarkdown } from './markdown';
+import type { ProtocolError } from './protocol';
+
+/** A protocol error as a sentence for people; a code the page does not know reads as a generic failure. */
+export function errorText(t: Translate, error: ProtocolError): string {
+  const key = `error.${error.code}` as MessageKey;
+  return t(key) === key ? t('error.unknown') : t(key);
+}
+
+export function asProtocolError(error: unknown): ProtocolError {
+  if (error instanceof RequestError) return error.error;
+  return { code: 'unknown', message: error instanceof Error ? error.message : String(error), recoverable: true };
+}
+
+export const clock = (iso: string, lang: string) =>
+  new Date(iso).toLocaleTimeString(lang, { hour: '2-digit', minute: '2-digit' });
+
+export const dateTime = (iso: string, lang: string) =>
+  new Date(iso).toLocaleString(lang, { dateStyle: 'medium', timeStyle: 'short' });
+
+/** Markdown rendered by renderMarkdown: raw HTML escaped, DOMPurify keeping only formatting and safe links. */
+export function Markdown({ text }: { text: string }) {
+  const ref = useRef<HTMLDivElement>(null);
+  useLayoutEffect(() => {
+    if (ref.current) ref.current.innerHTML = renderMarkdown(text);
+  }, [text]);
+  return <div class="md" ref={ref} />;
+}
+
+export function ErrorBanner({ t, error, onDismiss }: { t: Translate; error: ProtocolError; onDismiss: () => void }) {
+  return (
+    <p class="banner banner-error" role="alert" data-testid="error" data-code={error.code}>
+      {errorText(t, error)}{' '}
+      <button type="button" aria-label={t('common.dismiss')} onClick={onDismiss}>
+        ×
+      </button>
+    </p>
+  );
+}
