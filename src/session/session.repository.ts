@@ -233,15 +233,17 @@ export class SessionRepository {
    * adds its turn's figures in the same write.
    */
   async allocateSeq(id: string, now: Date, evenIfEnded = false, stats?: TurnStats): Promise<number | undefined> {
-    const seen = evenIfEnded ? {} : { lastSeenAt: now };
+    const seen = evenIfEnded ? {} : { $set: { lastSeenAt: now } };
     const figures = stats && addStats(stats);
     const doc = await this.model
       .findOneAndUpdate(
         evenIfEnded ? { _id: id } : { _id: id, status: 'active' },
         {
           $inc: { lastSeq: 1, messageCount: 1, ...figures?.$inc },
-          $set: { lastActivityAt: now, lastMessageAt: now, ...seen },
-          ...(figures ? { $max: figures.$max } : {}),
+          ...seen,
+          // Never back in time when two writes race: the usage figures rely on every message of a session
+          // being at or before its lastActivityAt.
+          $max: { lastActivityAt: now, lastMessageAt: now, ...figures?.$max },
         },
         { returnDocument: 'after' },
       )

@@ -86,6 +86,19 @@ describe(SessionService.name, () => {
     ]);
   });
 
+  it('keeps lastActivityAt at the latest message when an earlier write lands last', async () => {
+    const { session } = await sut.start(principal(), 'demo');
+    const sessions = moduleRef.get(SessionRepository);
+    const later = new Date(Date.now() + 60_000);
+    const earlier = new Date(Date.now() + 30_000);
+
+    await sessions.allocateSeq(session.id, later);
+    await sessions.allocateSeq(session.id, earlier, true);
+
+    const stored = await connection.collection('sessions').findOne({ _id: session.id as never });
+    expect([stored?.lastActivityAt, stored?.lastMessageAt, stored?.lastSeq]).toEqual([later, later, 2]);
+  });
+
   it('still owes a turn to a lower-seq message that became visible after a higher one was answered', async () => {
     const { session } = await sut.start(principal(), 'demo');
     const lower = await sendAs(session.id, 'sent first, stored last');
