@@ -22,7 +22,8 @@ const within = ({ from, to }: TimeRange) => trusted({ $gte: from, $lt: to });
 /**
  * Read-only, time-bounded reads of sessions, messages and changes of owner for the usage figures: unlike
  * the other repositories these span every session, so each is bounded by a time range on an index instead
- * ({startedAt}, {endedAt}, {createdAt}, {cause, at}), or by a user's own sessions. Results stream through
+ * ({startedAt}, {endedAt}, {createdAt}, {cause, at}), or by a user and the range ({userId, lastActivityAt}
+ * for the sessions, {sessionId, createdAt} for their messages). Results stream through
  * cursors, projected to the fields counted.
  */
 @Injectable()
@@ -54,7 +55,7 @@ export class SessionStatsRepository {
       .cursor();
   }
 
-  /** The messages of the given sessions in the range (served by the {sessionId, seq} index). */
+  /** The messages of the given sessions in the range (served by {sessionId, createdAt}). */
   messagesOfSessionsIn(sessionIds: string[], range: TimeRange): AsyncIterable<MessageFigures> {
     return this.messages
       .find({ sessionId: trusted({ $in: sessionIds }), createdAt: within(range) }, MESSAGE_FIGURES)
@@ -69,11 +70,17 @@ export class SessionStatsRepository {
       .cursor();
   }
 
-  /** The user's sessions started before `before`: the only ones that can hold messages before it. */
-  sessionsOfUserBefore(userId: string, before: Date): Promise<Pick<SessionDoc, '_id' | 'startedAt'>[]> {
+  /**
+   * The user's sessions that overlap the range: started before its end and active at or after its start
+   * (every message of a session is at or before its lastActivityAt). Served by {userId, lastActivityAt}.
+   */
+  sessionsOfUserIn(userId: string, { from, to }: TimeRange): AsyncIterable<Pick<SessionDoc, '_id' | 'startedAt'>> {
     return this.sessions
-      .find({ userId, startedAt: trusted({ $lt: before }) }, { _id: 1, startedAt: 1 })
-      .lean<Pick<SessionDoc, '_id' | 'startedAt'>[]>()
-      .exec();
+      .find(
+        { userId, lastActivityAt: trusted({ $gte: from }), startedAt: trusted({ $lt: to }) },
+        { _id: 1, startedAt: 1 },
+      )
+      .lean<Pick<SessionDoc, '_id' | 'startedAt'>>()
+      .cursor();
   }
 }

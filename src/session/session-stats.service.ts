@@ -59,9 +59,13 @@ export class SessionStatsService {
     }
   }
 
-  /** One user's sessions started in the range, and their messages in it (from sessions started at any time). */
+  /**
+   * One user's sessions started in the range, and their messages in it: only the sessions that overlap
+   * the range are read, and of those only the messages stored in it.
+   */
   async ofUser(userId: string, range: TimeRange): Promise<{ started: number; messages: AsyncIterable<UsageMessage> }> {
-    const sessions = await this.stats.sessionsOfUserBefore(userId, range.to);
+    const sessions: { _id: string; startedAt: Date }[] = [];
+    for await (const s of this.stats.sessionsOfUserIn(userId, range)) sessions.push(s);
     const started = sessions.filter((s) => s.startedAt.getTime() >= range.from.getTime()).length;
     const stats = this.stats;
     async function* messages(): AsyncGenerator<UsageMessage> {

@@ -306,6 +306,63 @@ describe('GET /admin/metrics and GET /admin/users/:userId/usage', () => {
     });
   });
 
+  it("reads and counts only a user's sessions that overlap the range, and only their messages in it", async () => {
+    const userB = `u-${randomUUID()}`;
+    const day = (iso: string) => new Date(`2025-04-${iso}Z`);
+    const [before, across, inside, spanning, after] = Array.from({ length: 5 }, () => randomUUID());
+    const userSession = (id: string, startedAt: Date, lastActivityAt: Date) => ({
+      ...session(id, userB, startedAt, lastActivityAt, false),
+      lastActivityAt,
+    });
+    await db
+      .collection('sessions')
+      .insertMany([
+        userSession(before, day('01T00:00:00'), day('01T01:00:00')),
+        userSession(across, day('01T23:00:00'), day('02T00:20:00')),
+        userSession(inside, day('02T00:00:00'), day('02T02:00:00')),
+        userSession(spanning, day('02T01:00:00'), day('03T05:00:00')),
+        userSession(after, day('03T00:00:00'), day('03T01:00:00')),
+      ] as never[]);
+    let seq = 0;
+    const message = (sessionId: string, sender: string, createdAt: Date, tokens?: number) => ({
+      _id: randomUUID(),
+      sessionId,
+      seq: ++seq,
+      clientKey: `s:${randomUUID()}`,
+      sender,
+      content: 'not read',
+      status: 'complete',
+      createdAt,
+      ...(tokens === undefined
+        ? {}
+        : { model: 'priced', usage: { promptTokens: tokens, completionTokens: 0, estimated: false } }),
+    });
+    await db.collection('messages').insertMany([
+      message(before, 'user', day('01T00:30:00')),
+      message(across, 'user', day('01T23:30:00')),
+      message(across, 'ai', day('02T00:15:00'), 1000),
+      message(inside, 'user', day('02T00:10:00')),
+      message(inside, 'ai', day('02T00:11:00'), 2000),
+      message(spanning, 'ai', day('02T01:05:00'), 4000),
+      message(spanning, 'ai', day('03T05:00:00'), 8000),
+      message(after, 'ai', day('03T00:30:00'), 16000),
+      // Messages no real session holds (after its last activity, before its start): they are counted only
+      // if their session is read, which would show the read reaching sessions outside the range.
+      message(before, 'ai', day('02T12:00:00'), 32000),
+      message(after, 'ai', day('02T23:00:00'), 64000),
+    ] as never[]);
+
+    const body = await ok(`/users/${userB}/usage?from=2025-04-02T00:00:00Z&to=2025-04-03T00:00:00Z`);
+
+    // inside and spanning started in the range; across, inside and spanning have messages in it.
+    expect(body).toMatchObject({
+      sessions: { started: 2 },
+      messages: { user: 1, ai: 3, admin: 0, system: 0 },
+      // 7k prompt × 0.5
+      tokens: tokens([['priced', 3, 7000, 0, 0, 0, 3.5]], 3.5),
+    });
+  });
+
   it('takes a range of ADMIN_METRICS_MAX_RANGE_DAYS (92) and refuses one a millisecond longer', async () => {
     const longest = 'from=2025-03-10T00:00:00Z&to=2025-06-10T00:00:00Z';
     const longer = 'from=2025-03-10T00:00:00Z&to=2025-06-10T00:00:00.001Z';
@@ -344,10 +401,16 @@ describe('GET /admin/metrics and GET /admin/users/:userId/usage', () => {
     ['sessions', 'endedAt', { endedAt: { $gte: t('00:00:00'), $lt: t('03:00:00') } }, ['{"endedAt":1}']],
     ['messages', 'createdAt', { createdAt: { $gte: t('00:00:00'), $lt: t('03:00:00') } }, ['{"createdAt":1}']],
     [
+      'sessions',
+      'userId and lastActivityAt',
+      { userId: userA, lastActivityAt: { $gte: t('00:00:00') }, startedAt: { $lt: t('03:00:00') } },
+      ['{"userId":1,"lastActivityAt":-1,"_id":-1}'],
+    ],
+    [
       'messages',
       'sessionId and createdAt',
-      { sessionId: { $in: [s1, s3] }, createdAt: { $gte: t('00:00:00') } },
-      ['{"sessionId":1,"seq":1}'],
+      { sessionId: { $in: [s1, s3] }, createdAt: { $gte: t('00:00:00'), $lt: t('03:00:00') } },
+      ['{"sessionId":1,"createdAt":1}'],
     ],
     [
       'owner_changes',

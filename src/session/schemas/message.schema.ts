@@ -60,3 +60,5 @@ MessageSchema.index({ sessionId: 1, clientKey: 1 }, { unique: true });
 MessageSchema.index({ sessionId: 1, answered: 1, seq: 1 });
 // The usage figures read every message of a time range (GET /admin/metrics).
 MessageSchema.index({ createdAt: 1 });
+// And a user's: the messages of each of their sessions in the range (GET /admin/users/:userId/usage).
+MessageSchema.index({ sessionId: 1, createdAt: 1 });
