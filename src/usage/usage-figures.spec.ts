@@ -1,5 +1,5 @@
 import type { UsageMessage } from '../session/session-stats.service';
-import { BucketGrid, percentile, UsageTally } from './usage-figures';
+import { BucketGrid, percentile, UsageTally, ValueSeries } from './usage-figures';
 
 const at = (iso: string) => new Date(iso);
 const reply = (fields: Partial<UsageMessage>): UsageMessage => ({
@@ -32,6 +32,27 @@ describe(percentile.name, () => {
 
   it('answers p50 of an even count with the lower middle value, not an average', () => {
     expect(percentile([1, 2, 3, 4], 50)).toBe(2);
+  });
+});
+
+describe(ValueSeries.name, () => {
+  it('gives exact nearest-rank percentiles, count, average and max of many values, in at most 16 bytes each', () => {
+    const sut = new ValueSeries();
+    const values = Array.from({ length: 100_003 }, (_, i) => (i * 7919) % 100_003);
+    for (const value of values) sut.add(value);
+    const reference = [...values].sort((a, b) => a - b);
+
+    const sorted = sut.sorted();
+
+    expect([50, 95, 99].map((p) => percentile(sorted, p))).toEqual([50, 95, 99].map((p) => percentile(reference, p)));
+    expect([sut.count, sut.average, sut.max]).toEqual([100_003, 50_001, 100_002]);
+    expect(sorted.buffer.byteLength).toBeLessThanOrEqual(16 * sut.count);
+  });
+
+  it('holds no storage until its first value', () => {
+    const sut = new ValueSeries();
+
+    expect([sut.sorted().buffer.byteLength, sut.count, sut.average, sut.max]).toEqual([0, 0, null, null]);
   });
 });
 

@@ -90,15 +90,12 @@ export interface UsageFigures {
  * The nearest-rank percentile of values sorted ascending: the smallest value with at least p% of the values
  * at or below it (the value at rank ⌈p/100 × n⌉), always one of the values; null for none.
  */
-export function percentile(sorted: readonly number[], p: number): number | null {
+export function percentile(sorted: ArrayLike<number>, p: number): number | null {
   if (sorted.length === 0) return null;
   return sorted[Math.max(1, Math.ceil((p / 100) * sorted.length)) - 1];
 }
 
 const zero = (): TokenCounts => ({ promptTokens: 0, completionTokens: 0 });
-
-const average = (values: readonly number[]) =>
-  values.length === 0 ? null : values.reduce((sum, v) => sum + v, 0) / values.length;
 
 /** Money is shown to a millionth, so float noise (0.30000000000000004) never reaches the figures. */
 const money = (value: number) => Math.round(value * 1e6) / 1e6;
@@ -107,9 +104,47 @@ const costOf = (tokens: TokenCounts, price: ModelPrice) =>
   (tokens.promptTokens / 1000) * price.pricePer1kPromptTokens +
   (tokens.completionTokens / 1000) * price.pricePer1kCompletionTokens;
 
-// Not Math.max(...values): a long range holds more samples than a call's arguments may.
-const maximum = (values: readonly number[]) =>
-  values.length === 0 ? null : values.reduce((max, v) => (v > max ? v : max), values[0]);
+/** Count, sum and largest of a series, without keeping its values. */
+class RunningFigures {
+  count = 0;
+  sum = 0;
+  max: number | null = null;
+
+  add(value: number): void {
+    this.count++;
+    this.sum += value;
+    if (this.max === null || value > this.max) this.max = value;
+  }
+
+  get average(): number | null {
+    return this.count === 0 ? null : this.sum / this.count;
+  }
+}
+
+const FIRST_CAPACITY = 16;
+
+/**
+ * The values of a series kept for exact percentiles: 8 bytes each in a Float64Array that doubles when
+ * full, so at most 16 bytes per value (none until the first).
+ */
+export class ValueSeries extends RunningFigures {
+  private values = new Float64Array(0);
+
+  override add(value: number): void {
+    if (this.count === this.values.length) {
+      const grown = new Float64Array(Math.max(FIRST_CAPACITY, this.values.length * 2));
+      grown.set(this.values);
+      this.values = grown;
+    }
+    this.values[this.count] = value;
+    super.add(value);
+  }
+
+  /** The values in ascending order, sorted in place (a view of the series' own storage). */
+  sorted(): Float64Array {
+    return this.values.subarray(0, this.count).sort();
+  }
+}
 
 /**
  * A range cut into UTC hours or days: each bucket is one whole hour or day, except the first and the last,
@@ -137,18 +172,21 @@ export class BucketGrid {
   }
 }
 
-/** Counts what happened in a range (or a bucket), then reports its figures. */
+/**
+ * Counts what happened in a range (or a bucket), then reports its figures. Everything is a running count
+ * except the first-delta times and pickup waits the percentiles need: 8 to 16 bytes each (ValueSeries).
+ */
 export class UsageTally {
   private started = 0;
   private ended = 0;
   private assisted = 0;
-  private readonly samples: number[] = [];
+  private readonly samples = new RunningFigures();
   private readonly messages = { user: 0, ai: 0, admin: 0, system: 0 };
   private readonly models = new Map<string | null, Omit<ModelUsage, 'estimatedCost'>>();
-  private readonly firstDeltas: number[] = [];
+  private readonly firstDeltas = new ValueSeries();
   private readonly turns = { complete: 0, stopped: 0, interrupted: 0, failed: 0 };
   private helpRequests = 0;
-  private readonly pickups: number[] = [];
+  private readonly pickups = new ValueSeries();
   private takeovers = 0;
 
   sessionStarted(assisted: boolean): void {
@@ -161,7 +199,7 @@ export class UsageTally {
   }
 
   sample(active: number): void {
-    this.samples.push(active);
+    this.samples.add(active);
   }
 
   message(m: UsageMessage): void {
@@ -169,7 +207,7 @@ export class UsageTally {
     if (m.helpRequest) this.helpRequests++;
     if (m.sender !== 'ai') return;
     this.turns[m.status]++;
-    if (m.firstDeltaMs !== undefined) this.firstDeltas.push(m.firstDeltaMs);
+    if (m.firstDeltaMs !== undefined) this.firstDeltas.add(m.firstDeltaMs);
     const modelId = m.modelId ?? null;
     let model = this.models.get(modelId);
     if (!model) {
@@ -188,7 +226,7 @@ export class UsageTally {
 
   takeover(t: { at: Date; helpRequestedAt?: Date }): void {
     this.takeovers++;
-    if (t.helpRequestedAt) this.pickups.push(t.at.getTime() - t.helpRequestedAt.getTime());
+    if (t.helpRequestedAt) this.pickups.add(t.at.getTime() - t.helpRequestedAt.getTime());
   }
 
   figures(prices: ReadonlyMap<string, ModelPrice>): UsageFigures {
@@ -203,8 +241,8 @@ export class UsageTally {
       return { ...m, estimated: { ...m.estimated }, estimatedCost: cost === null ? null : money(cost) };
     });
     const sum = (pick: (m: ModelUsage) => number) => byModel.reduce((total, m) => total + pick(m), 0);
-    const deltas = [...this.firstDeltas].sort((a, b) => a - b);
-    const pickups = [...this.pickups].sort((a, b) => a - b);
+    const deltas = this.firstDeltas.sorted();
+    const pickups = this.pickups.sorted();
     return {
       sessions: {
         started: this.started,
@@ -212,11 +250,7 @@ export class UsageTally {
         assisted: this.assisted,
         assistedShare: this.started === 0 ? null : this.assisted / this.started,
       },
-      concurrency: {
-        samples: this.samples.length,
-        average: average(this.samples),
-        max: maximum(this.samples),
-      },
+      concurrency: { samples: this.samples.count, average: this.samples.average, max: this.samples.max },
       messages: { ...this.messages },
       tokens: {
         promptTokens: sum((m) => m.promptTokens),
@@ -229,17 +263,17 @@ export class UsageTally {
         byModel,
       },
       responseTime: {
-        replies: deltas.length,
-        averageMs: average(deltas),
+        replies: this.firstDeltas.count,
+        averageMs: this.firstDeltas.average,
         p50Ms: percentile(deltas, 50),
         p95Ms: percentile(deltas, 95),
-        maxMs: maximum(deltas),
+        maxMs: this.firstDeltas.max,
       },
       turns: { ...this.turns },
       help: {
         requests: this.helpRequests,
-        pickups: pickups.length,
-        pickupAverageMs: average(pickups),
+        pickups: this.pickups.count,
+        pickupAverageMs: this.pickups.average,
         pickupP95Ms: percentile(pickups, 95),
       },
       takeovers: this.takeovers,
