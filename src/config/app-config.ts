@@ -130,9 +130,10 @@ export class AppConfig {
   readonly metrics!: { token?: string; port?: number; refreshMs: number };
   /**
    * `sampleMs`: how often the cluster's active sessions are sampled for the usage figures (one sample per
-   * interval, whichever replica writes it first); `maxRangeDays`: the longest range one usage request reads.
+   * interval, whichever replica writes it first); `maxRangeDays`: the longest range one usage request reads;
+   * `heavyReadsMax`: how many usage requests one replica runs at once.
    */
-  readonly usage!: { sampleMs: number; maxRangeDays: number };
+  readonly usage!: { sampleMs: number; maxRangeDays: number; heavyReadsMax: number };
   readonly shutdown!: { timeoutMs: number; drainDelayMs: number };
   readonly logging!: { level: string };
   readonly dataDir!: string;

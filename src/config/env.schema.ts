@@ -112,6 +112,7 @@ export class EnvVars {
   @Expose() @Type(() => Number) @Min(100) @Max(600000) @IsInt() METRICS_REFRESH_MS = 15000;
   @Expose() @Type(() => Number) @Min(1000) @Max(3600000) @IsInt() METRICS_SAMPLE_MS = 60000;
   @Expose() @Type(() => Number) @Min(1) @Max(400) @IsInt() ADMIN_METRICS_MAX_RANGE_DAYS = 92;
+  @Expose() @Type(() => Number) @Min(1) @Max(100) @IsInt() ADMIN_HEAVY_READS_MAX = 2;
 
   @Expose() @IsOptional() @IsString() TRUSTED_PROXIES?: string;
   @Expose() @IsOptional() @IsString() CORS_ORIGINS?: string;

@@ -50,6 +50,12 @@ describe('loadConfig', () => {
     expect(config.metrics.token).toEqual(expect.stringMatching(/^[A-Za-z0-9+/]{43}=$/));
   });
 
+  it('takes ADMIN_HEAVY_READS_MAX, 2 by default, and refuses one below 1, naming it', () => {
+    expect(loadConfig({}).usage).toEqual({ sampleMs: 60000, maxRangeDays: 92, heavyReadsMax: 2 });
+    expect(loadConfig({ ADMIN_HEAVY_READS_MAX: '5' }).usage.heavyReadsMax).toBe(5);
+    expect(problemsOf({ ADMIN_HEAVY_READS_MAX: '0' })).toEqual([expect.stringContaining('ADMIN_HEAVY_READS_MAX')]);
+  });
+
   it('stops at boot on a malformed ADMIN_EMAILS, naming it, and on an escalation over channels not configured', () => {
     const email = { SMTP_URL: 'smtp://mail.internal:25', MAIL_FROM: 'chatbox@example.test' };
     expect(problemsOf(production({ ...email, ADMIN_EMAILS: 'ann@example.test,not-an-address' }))).toEqual([

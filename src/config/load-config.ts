@@ -281,7 +281,11 @@ export function loadConfig(
       },
     },
     metrics: { token: metricsToken, port: env.METRICS_PORT, refreshMs: env.METRICS_REFRESH_MS },
-    usage: { sampleMs: env.METRICS_SAMPLE_MS, maxRangeDays: env.ADMIN_METRICS_MAX_RANGE_DAYS },
+    usage: {
+      sampleMs: env.METRICS_SAMPLE_MS,
+      maxRangeDays: env.ADMIN_METRICS_MAX_RANGE_DAYS,
+      heavyReadsMax: env.ADMIN_HEAVY_READS_MAX,
+    },
     shutdown: { timeoutMs: env.SHUTDOWN_TIMEOUT_MS, drainDelayMs },
     logging: { level: env.LOG_LEVEL },
     dataDir,

@@ -12,7 +12,7 @@ export class ErrorResponseDto implements ErrorBody {
   @ApiPropertyOptional({
     type: 'object',
     additionalProperties: true,
-    description: 'Facts of some errors: `retryAfterMs` for rate_limited, `checks` for not_ready.',
+    description: 'Facts of some errors: `retryAfterMs` for rate_limited and too_many_requests, `checks` for not_ready.',
   })
   details?: Record<string, unknown>;
 }

@@ -7,6 +7,7 @@ import { AdminUserUsageController } from './admin-user-usage.controller';
 import { ConcurrencySampleRepository } from './concurrency-sample.repository';
 import { ConcurrencySampler } from './concurrency-sampler.service';
 import { ConcurrencySampleDoc, ConcurrencySampleSchema } from './schemas/concurrency-sample.schema';
+import { HeavyReadLimiter } from './heavy-read-limiter.service';
 import { UsageService } from './usage.service';
 
 /** Usage figures for administrators, and the cluster-wide concurrency samples they read. */
@@ -17,6 +18,6 @@ import { UsageService } from './usage.service';
     SessionModule,
   ],
   controllers: [AdminMetricsController, AdminUserUsageController],
-  providers: [UsageService, ConcurrencySampler, ConcurrencySampleRepository],
+  providers: [UsageService, ConcurrencySampler, ConcurrencySampleRepository, HeavyReadLimiter],
 })
 export class UsageModule {}

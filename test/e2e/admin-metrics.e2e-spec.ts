@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import mongoose, { Connection } from 'mongoose';
+import { HeavyReadLimiter } from '../../src/usage/heavy-read-limiter.service';
 import { AdminClient } from '../utils/admin-client';
 import { ChatClient, signToken } from '../utils/chat-client';
 import { startTestApp, TestApp, testMongoUri } from '../utils/test-app';
@@ -477,6 +478,42 @@ describe('GET /admin/metrics and GET /admin/users/:userId/usage', () => {
       help: { requests: 1, pickups: 1, pickupAverageMs: waited, pickupP95Ms: waited },
       takeovers: 1,
     });
+  });
+
+  it('answers 429 too_many_requests with Retry-After: 1 while ADMIN_HEAVY_READS_MAX (2) reads run, and reads again once one ends', async () => {
+    const limiter = app.app.get(HeavyReadLimiter);
+    const held = [limiter.tryAcquire(), limiter.tryAcquire()];
+    try {
+      expect(held.every((release) => release !== undefined)).toBe(true);
+      for (const path of [`/metrics?${RANGE}`, `/users/${userA}/usage?${RANGE}`]) {
+        const res = await get(path);
+
+        expect([res.status, res.headers.get('retry-after'), await res.json()]).toEqual([
+          429,
+          '1',
+          {
+            statusCode: 429,
+            code: 'too_many_requests',
+            message: 'This replica already runs 2 usage reads (ADMIN_HEAVY_READS_MAX); retry in a second',
+            details: { retryAfterMs: 1000 },
+          },
+        ]);
+      }
+      // The admin guard answers first: a request it refuses is told why, not that the replica is busy.
+      expect((await get(`/metrics?${RANGE}`, {})).status).toBe(401);
+    } finally {
+      for (const release of held) release?.();
+    }
+
+    expect((await get(`/metrics?${RANGE}`)).status).toBe(200);
+    const doc = (await (await fetch(`${app.baseUrl}/chatbox/openapi.json`)).json()) as {
+      paths: Record<string, { get: { responses: Record<string, { description: string }> } }>;
+    };
+    expect(
+      ['/chatbox/admin/metrics', '/chatbox/admin/users/{userId}/usage'].map(
+        (route) => doc.paths[route].get.responses['429'].description,
+      ),
+    ).toEqual(['`rate_limited`, `too_many_requests`', '`rate_limited`, `too_many_requests`']);
   });
 
   it('refuses a user token with 403 and no token with 401', async () => {

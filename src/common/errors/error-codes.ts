@@ -23,6 +23,8 @@ export const ERRORS = {
   unsupported_media_type: { status: 415, recoverable: false },
   content_filter: { status: 422, recoverable: false },
   rate_limited: { status: 429, recoverable: true },
+  /** This replica already runs as many heavy reads (usage metrics) as it takes at once; retry shortly. */
+  too_many_requests: { status: 429, recoverable: true },
   internal_error: { status: 500, recoverable: true },
   not_supported: { status: 501, recoverable: false },
   /** The model's provider refused the request itself (its 4xx other than 401/403/408/429). */
