@@ -95,7 +95,10 @@ describe(BucketGrid.name, () => {
 });
 
 describe(UsageTally.name, () => {
-  const prices = new Map([['priced', { pricePer1kPromptTokens: 0.5, pricePer1kCompletionTokens: 1.5 }]]);
+  const prices = new Map([
+    ['priced', { pricePer1kPromptTokens: 0.5, pricePer1kCompletionTokens: 1.5 }],
+    ['free', null],
+  ]);
 
   it('reports nulls, not zeros, for figures of nothing', () => {
     const figures = new UsageTally().figures(prices);
@@ -113,19 +116,31 @@ describe(UsageTally.name, () => {
     });
   });
 
-  it('costs tokens at their model prices, leaves an unpriced model out of the total, and keeps estimates apart', () => {
+  it('costs tokens at their model prices, leaves unpriced and unconfigured models out of the total, and keeps estimates apart', () => {
     const sut = new UsageTally();
     sut.message(reply({ modelId: 'priced', usage: { promptTokens: 1000, completionTokens: 200, estimated: false } }));
     sut.message(reply({ modelId: 'priced', usage: { promptTokens: 300, completionTokens: 100, estimated: true } }));
     sut.message(reply({ modelId: 'free', usage: { promptTokens: 50, completionTokens: 5, estimated: false } }));
     sut.message(reply({ modelId: 'free', status: 'failed' }));
+    sut.message(reply({ modelId: 'retired', usage: { promptTokens: 7, completionTokens: 3, estimated: false } }));
+    sut.message(reply({ status: 'failed' }));
 
     const { tokens, turns } = sut.figures(prices);
 
     // priced: 1.3k prompt × 0.5 + 0.3k completion × 1.5 = 0.65 + 0.45 = 1.1
     expect(tokens.byModel).toEqual([
       {
+        modelId: null,
+        configured: false,
+        replies: 1,
+        promptTokens: 0,
+        completionTokens: 0,
+        estimated: { promptTokens: 0, completionTokens: 0 },
+        estimatedCost: null,
+      },
+      {
         modelId: 'free',
+        configured: true,
         replies: 2,
         promptTokens: 50,
         completionTokens: 5,
@@ -134,20 +149,30 @@ describe(UsageTally.name, () => {
       },
       {
         modelId: 'priced',
+        configured: true,
         replies: 2,
         promptTokens: 1300,
         completionTokens: 300,
         estimated: { promptTokens: 300, completionTokens: 100 },
         estimatedCost: 1.1,
       },
+      {
+        modelId: 'retired',
+        configured: false,
+        replies: 1,
+        promptTokens: 7,
+        completionTokens: 3,
+        estimated: { promptTokens: 0, completionTokens: 0 },
+        estimatedCost: null,
+      },
     ]);
     expect(tokens).toMatchObject({
-      promptTokens: 1350,
-      completionTokens: 305,
+      promptTokens: 1357,
+      completionTokens: 308,
       estimated: { promptTokens: 300, completionTokens: 100 },
       estimatedCost: 1.1,
     });
-    expect(turns).toEqual({ complete: 3, stopped: 0, interrupted: 0, failed: 1 });
+    expect(turns).toEqual({ complete: 4, stopped: 0, interrupted: 0, failed: 2 });
   });
 
   it('counts messages by sender, help markers, response times and pickups', () => {

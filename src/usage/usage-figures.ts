@@ -4,11 +4,14 @@ export const BUCKETS = ['hour', 'day'] as const;
 export type BucketUnit = (typeof BUCKETS)[number];
 const UNIT_MS: Record<BucketUnit, number> = { hour: 3_600_000, day: 86_400_000 };
 
-/** A model's prices per 1,000 tokens (see ModelConfig); absent when the model has none or is gone. */
+/** A model's prices per 1,000 tokens (see ModelConfig). */
 export interface ModelPrice {
   pricePer1kPromptTokens: number;
   pricePer1kCompletionTokens: number;
 }
+
+/** The models configured now, each with its prices, or null when it has none. */
+export type ModelCatalog = ReadonlyMap<string, ModelPrice | null>;
 
 export interface TokenCounts {
   promptTokens: number;
@@ -16,8 +19,10 @@ export interface TokenCounts {
 }
 
 export interface ModelUsage extends TokenCounts {
-  /** The configured model that answered; null for replies stored without one. */
+  /** The model that answered, as stored with the reply; null for replies stored without one. */
   modelId: string | null;
+  /** Whether LLM_MODELS configures the model now: false for one removed since (or a reply without a model). */
+  configured: boolean;
   replies: number;
   /** The part of the counts Chatbox estimated because the provider reported no usage. */
   estimated: TokenCounts;
@@ -182,7 +187,7 @@ export class UsageTally {
   private assisted = 0;
   private readonly samples = new RunningFigures();
   private readonly messages = { user: 0, ai: 0, admin: 0, system: 0 };
-  private readonly models = new Map<string | null, Omit<ModelUsage, 'estimatedCost'>>();
+  private readonly models = new Map<string | null, Omit<ModelUsage, 'configured' | 'estimatedCost'>>();
   private readonly firstDeltas = new ValueSeries();
   private readonly turns = { complete: 0, stopped: 0, interrupted: 0, failed: 0 };
   private helpRequests = 0;
@@ -229,16 +234,24 @@ export class UsageTally {
     if (t.helpRequestedAt) this.pickups.add(t.at.getTime() - t.helpRequestedAt.getTime());
   }
 
-  figures(prices: ReadonlyMap<string, ModelPrice>): UsageFigures {
+  figures(catalog: ModelCatalog): UsageFigures {
     const models = [...this.models.values()].sort((a, b) => (a.modelId ?? '').localeCompare(b.modelId ?? ''));
     const costs = models.map((m) => {
-      const price = m.modelId === null ? undefined : prices.get(m.modelId);
+      const price = m.modelId === null ? undefined : catalog.get(m.modelId);
       return price ? costOf(m, price) : null;
     });
     const priced = costs.filter((cost) => cost !== null);
     const byModel: ModelUsage[] = models.map((m, i) => {
       const cost = costs[i];
-      return { ...m, estimated: { ...m.estimated }, estimatedCost: cost === null ? null : money(cost) };
+      return {
+        modelId: m.modelId,
+        configured: m.modelId !== null && catalog.has(m.modelId),
+        replies: m.replies,
+        promptTokens: m.promptTokens,
+        completionTokens: m.completionTokens,
+        estimated: { ...m.estimated },
+        estimatedCost: cost === null ? null : money(cost),
+      };
     });
     const sum = (pick: (m: ModelUsage) => number) => byModel.reduce((total, m) => total + pick(m), 0);
     const deltas = this.firstDeltas.sorted();

@@ -4,7 +4,7 @@ import { parseRange } from '../common/validation/date-time';
 import { AppConfig } from '../config/app-config';
 import { SessionStatsService, TimeRange } from '../session/session-stats.service';
 import { ConcurrencySampleRepository } from './concurrency-sample.repository';
-import { BucketGrid, BucketUnit, ModelPrice, UsageFigures, UsageTally } from './usage-figures';
+import { BucketGrid, BucketUnit, ModelCatalog, UsageFigures, UsageTally } from './usage-figures';
 
 const DAY_MS = 86_400_000;
 
@@ -31,19 +31,20 @@ export interface UserUsageResult {
  */
 @Injectable()
 export class UsageService {
-  private readonly prices: ReadonlyMap<string, ModelPrice>;
+  private readonly catalog: ModelCatalog;
 
   constructor(
     private readonly config: AppConfig,
     private readonly stats: SessionStatsService,
     private readonly samples: ConcurrencySampleRepository,
   ) {
-    this.prices = new Map(
-      config.llm.models.flatMap(({ id, pricePer1kPromptTokens, pricePer1kCompletionTokens }) =>
+    this.catalog = new Map(
+      config.llm.models.map(({ id, pricePer1kPromptTokens, pricePer1kCompletionTokens }) => [
+        id,
         pricePer1kPromptTokens === undefined || pricePer1kCompletionTokens === undefined
-          ? []
-          : [[id, { pricePer1kPromptTokens, pricePer1kCompletionTokens }]],
-      ),
+          ? null
+          : { pricePer1kPromptTokens, pricePer1kCompletionTokens },
+      ]),
     );
   }
 
@@ -92,8 +93,8 @@ export class UsageService {
     return {
       range,
       bucket: query.bucket,
-      totals: totals.figures(this.prices),
-      buckets: grid.buckets.map((bucket, i) => ({ ...bucket, figures: tallies[i].figures(this.prices) })),
+      totals: totals.figures(this.catalog),
+      buckets: grid.buckets.map((bucket, i) => ({ ...bucket, figures: tallies[i].figures(this.catalog) })),
     };
   }
 
@@ -103,7 +104,7 @@ export class UsageService {
     const { started, messages } = await this.stats.ofUser(userId, range);
     const tally = new UsageTally();
     for await (const message of messages) tally.message(message);
-    return { userId, range, sessionsStarted: started, figures: tally.figures(this.prices) };
+    return { userId, range, sessionsStarted: started, figures: tally.figures(this.catalog) };
   }
 
   /** `from` before `to`, both calendar dates, at most ADMIN_METRICS_MAX_RANGE_DAYS apart. */

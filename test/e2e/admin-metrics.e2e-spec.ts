@@ -179,6 +179,8 @@ describe('GET /admin/metrics and GET /admin/users/:userId/usage', () => {
     estimatedCost: cost,
     byModel: models.map(([modelId, replies, promptTokens, completionTokens, estPrompt, estCompletion, cost]) => ({
       modelId,
+      // LLM_MODELS above configures these two; 'retired' answered before it was removed.
+      configured: ['free', 'priced'].includes(modelId),
       replies,
       promptTokens,
       completionTokens,

@@ -52,8 +52,12 @@ const ESTIMATED: ApiPropertyOptions = {
 };
 
 class ModelUsageDto extends TokenCountsDto implements ModelUsage {
-  @ApiProperty({ type: String, nullable: true, description: 'The configured model id; null for replies without one' })
+  @ApiProperty({ type: String, nullable: true, description: 'The model id stored with the replies; null for none' })
   modelId!: string | null;
+  @ApiProperty({
+    description: 'Whether LLM_MODELS configures the model now: false for one removed since, or for no model',
+  })
+  configured!: boolean;
   @ApiProperty(count('AI replies stored in the range')) replies!: number;
   @ApiProperty(ESTIMATED) estimated!: TokenCountsDto;
   @ApiProperty(orNull("At the model's configured prices; null when it has none or is no longer configured"))
