@@ -175,6 +175,17 @@ describe(UsageTally.name, () => {
     expect(turns).toEqual({ complete: 4, stopped: 0, interrupted: 0, failed: 2 });
   });
 
+  it('keeps costs exact, leaving the rounding to the response', () => {
+    const sut = new UsageTally();
+    sut.message(reply({ modelId: 'tenths', usage: { promptTokens: 1000, completionTokens: 1000, estimated: false } }));
+
+    const { tokens } = sut.figures(
+      new Map([['tenths', { pricePer1kPromptTokens: 0.1, pricePer1kCompletionTokens: 0.2 }]]),
+    );
+
+    expect([tokens.estimatedCost, tokens.byModel[0].estimatedCost]).toEqual([0.1 + 0.2, 0.1 + 0.2]);
+  });
+
   it('counts messages by sender, help markers, response times and pickups', () => {
     const sut = new UsageTally();
     for (const firstDeltaMs of [400, 100, 300, 200]) sut.message(reply({ firstDeltaMs }));

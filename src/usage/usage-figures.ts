@@ -26,7 +26,7 @@ export interface ModelUsage extends TokenCounts {
   replies: number;
   /** The part of the counts Chatbox estimated because the provider reported no usage. */
   estimated: TokenCounts;
-  /** At the model's configured prices; null when it has none (or is no longer configured). */
+  /** At the model's configured prices, unrounded (the response rounds it); null when it has none or is gone. */
   estimatedCost: number | null;
 }
 
@@ -52,7 +52,7 @@ export interface MessageCounts {
 
 export interface TokenFigures extends TokenCounts {
   estimated: TokenCounts;
-  /** Over the models that have prices; null when none has. */
+  /** Over the models that have prices, unrounded (the response rounds it); null when none has. */
   estimatedCost: number | null;
   byModel: ModelUsage[];
 }
@@ -101,9 +101,6 @@ export function percentile(sorted: ArrayLike<number>, p: number): number | null 
 }
 
 const zero = (): TokenCounts => ({ promptTokens: 0, completionTokens: 0 });
-
-/** Money is shown to a millionth, so float noise (0.30000000000000004) never reaches the figures. */
-const money = (value: number) => Math.round(value * 1e6) / 1e6;
 
 const costOf = (tokens: TokenCounts, price: ModelPrice) =>
   (tokens.promptTokens / 1000) * price.pricePer1kPromptTokens +
@@ -250,7 +247,7 @@ export class UsageTally {
         promptTokens: m.promptTokens,
         completionTokens: m.completionTokens,
         estimated: { ...m.estimated },
-        estimatedCost: cost === null ? null : money(cost),
+        estimatedCost: cost,
       };
     });
     const sum = (pick: (m: ModelUsage) => number) => byModel.reduce((total, m) => total + pick(m), 0);
@@ -272,7 +269,7 @@ export class UsageTally {
           promptTokens: sum((m) => m.estimated.promptTokens),
           completionTokens: sum((m) => m.estimated.completionTokens),
         },
-        estimatedCost: priced.length === 0 ? null : money(priced.reduce((total, cost) => total + cost, 0)),
+        estimatedCost: priced.length === 0 ? null : priced.reduce((total, cost) => total + cost, 0),
         byModel,
       },
       responseTime: {

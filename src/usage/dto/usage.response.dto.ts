@@ -135,16 +135,33 @@ export class UserUsageResponseDto {
   @ApiProperty({ type: () => TokenFiguresDto }) tokens!: TokenFiguresDto;
 }
 
+/**
+ * Costs are shown to a millionth, each rounded once, here, from its exact sum: float noise
+ * (0.30000000000000004) never shows, and the buckets' (or the models') costs add up to the total within
+ * half a millionth each.
+ */
+const money = (value: number | null) => (value === null ? null : Math.round(value * 1e6) / 1e6);
+
+function shownTokens(tokens: TokenFigures): TokenFigures {
+  return {
+    ...tokens,
+    estimatedCost: money(tokens.estimatedCost),
+    byModel: tokens.byModel.map((m) => ({ ...m, estimatedCost: money(m.estimatedCost) })),
+  };
+}
+
+const shown = (figures: UsageFigures): UsageFigures => ({ ...figures, tokens: shownTokens(figures.tokens) });
+
 export function toMetricsResponse(result: MetricsResult): MetricsResponseDto {
   return {
     from: result.range.from.toISOString(),
     to: result.range.to.toISOString(),
     bucket: result.bucket,
-    totals: result.totals,
+    totals: shown(result.totals),
     buckets: result.buckets.map(({ start, end, figures }) => ({
       start: start.toISOString(),
       end: end.toISOString(),
-      ...figures,
+      ...shown(figures),
     })),
   };
 }
@@ -156,6 +173,6 @@ export function toUserUsageResponse(result: UserUsageResult): UserUsageResponseD
     to: result.range.to.toISOString(),
     sessions: { started: result.sessionsStarted },
     messages: result.figures.messages,
-    tokens: result.figures.tokens,
+    tokens: shownTokens(result.figures.tokens),
   };
 }
