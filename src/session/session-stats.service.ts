@@ -12,7 +12,7 @@ export interface UsageMessage {
   /** AI replies: the configured model that answered. */
   modelId?: string;
   usage?: { promptTokens: number; completionTokens: number; estimated: boolean };
-  /** AI replies that said something: the time from the request to the first delta. */
+  /** AI replies that said something: from the start of the model call (retries and fallback included) to the first delta. */
   firstDeltaMs?: number;
   /** The transcript marker of a help request: each request has exactly one. */
   helpRequest: boolean;

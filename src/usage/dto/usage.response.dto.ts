@@ -72,7 +72,8 @@ class TokenFiguresDto extends TokenCountsDto implements TokenFigures {
 
 class ResponseTimeFiguresDto implements ResponseTimeFigures {
   @ApiProperty(count('AI replies with a first delta: the figures below are over them')) replies!: number;
-  @ApiProperty(orNull('From the request to the first delta')) averageMs!: number | null;
+  @ApiProperty(orNull('From the start of the model call (retries and fallback included) to its first delta'))
+  averageMs!: number | null;
   @ApiProperty(orNull('Nearest-rank median')) p50Ms!: number | null;
   @ApiProperty(orNull('Nearest-rank 95th percentile')) p95Ms!: number | null;
   @ApiProperty(orNull('The slowest')) maxMs!: number | null;
