@@ -127,7 +127,8 @@ const FIRST_CAPACITY = 16;
 
 /**
  * The values of a series kept for exact percentiles: 8 bytes each in a Float64Array that doubles when
- * full, so at most 16 bytes per value (none until the first).
+ * full, so at most 16 bytes per value, 24 for the moment of a copy into the doubled array (none until the
+ * first value).
  */
 export class ValueSeries extends RunningFigures {
   private values = new Float64Array(0);
