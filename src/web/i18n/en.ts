@@ -82,6 +82,7 @@ export const en = {
   'error.unsupported_media_type': 'That kind of content cannot be sent.',
   'error.content_filter': 'The assistant cannot answer that.',
   'error.rate_limited': 'Too many messages; wait a moment.',
+  'error.too_many_requests': 'The server is busy with other reports; try again in a moment.',
   'error.internal_error': 'Something went wrong on our side. Try again.',
   'error.not_supported': 'That is not available yet.',
   'error.bad_request': 'The assistant could not take that request.',

@@ -84,6 +84,7 @@ export const fr: Record<MessageKey, string> = {
   'error.unsupported_media_type': 'Ce type de contenu ne peut pas être envoyé.',
   'error.content_filter': "L'assistant ne peut pas répondre à cela.",
   'error.rate_limited': 'Trop de messages ; patientez un instant.',
+  'error.too_many_requests': "Le serveur est occupé par d'autres rapports ; réessayez dans un instant.",
   'error.internal_error': 'Une erreur est survenue de notre côté. Réessayez.',
   'error.not_supported': "Ce n'est pas encore disponible.",
   'error.bad_request': "L'assistant n'a pas pu traiter cette demande.",
