@@ -282,6 +282,32 @@ describe('GET /admin/sessions', () => {
     expect(await search('delay')).toEqual([]);
   });
 
+  it('counts the length of q in code points, as the name index does: astral characters once, emoji selectors too', async () => {
+    // 40 CJK ideographs beyond the BMP: 40 code points, 80 UTF-16 units.
+    const astral = Array.from({ length: 40 }, (_, i) => String.fromCodePoint(0x20000 + i)).join('');
+    // An emoji with its presentation selector: 2 code points, which class-validator (validator.js) counts as 1.
+    const smile = '\u263A\uFE0F';
+    const client = await ChatClient.connect(t.baseUrl, await signToken(t.env.JWT_SECRET, { sub: `u-${randomUUID()}` }));
+    try {
+      const { sessionId } = await client.ok<{ sessionId: string }>('session:start', {});
+      const { messageId } = await client.ok<{ messageId: string }>('message:send', {
+        sessionId,
+        clientMessageId: randomUUID(),
+        content: `${smile}${astral} and more`,
+      });
+      await client.waitForEvent('ai:end', (e) => e.replyTo === messageId);
+      for (const q of [`${smile}${astral}`, smile + String.fromCodePoint(0x20000)]) {
+        expect((await page(`q=${encodeURIComponent(q)}&limit=100`)).sessions.map((s) => s.id)).toEqual([sessionId]);
+      }
+    } finally {
+      client.close();
+    }
+    await expectError(`q=${encodeURIComponent(astral.slice(0, 4))}`, 400, /q must be at least 3 characters/);
+    for (const long of [String.fromCodePoint(0x20000).repeat(65), smile.repeat(33)]) {
+      await expectError(`q=${encodeURIComponent(long)}`, 400, /q must be at most 64 characters/);
+    }
+  });
+
   it.each([
     ['sort_by=password', 400, /sort_by should not exist/],
     ['sort=password', 400, /sort must be one of/],

@@ -1,6 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength } from 'class-validator';
+import { IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { CodePointLength } from '../../common/validation/code-point-length.decorator';
 import { IsDateTime } from '../../common/validation/date-time';
 import { NAME_QUERY_MAX, NAME_QUERY_MIN } from '../../session/session-name-index';
 import { ADMIN_SORTS, AdminSort } from '../../session/session.service';
@@ -61,8 +62,8 @@ export class AdminSessionsQueryDto {
   })
   @IsOptional()
   @IsString()
-  @MinLength(NAME_QUERY_MIN, { message: `q must be at least ${NAME_QUERY_MIN} characters` })
-  @MaxLength(NAME_QUERY_MAX, { message: `q must be at most ${NAME_QUERY_MAX} characters` })
+  // Counted in code points, as the blind index counts a name's characters.
+  @CodePointLength(NAME_QUERY_MIN, NAME_QUERY_MAX)
   q?: string;
 
   @ApiPropertyOptional({ enum: ADMIN_SORTS, default: 'lastActivityAt' })
