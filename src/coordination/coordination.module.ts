@@ -1,5 +1,4 @@
 import { Global, Module } from '@nestjs/common';
-import { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis';
 import { ThrottlerModule, ThrottlerStorageService } from '@nestjs/throttler';
 import { AppConfig } from '../config/app-config';
 import { RedisConnection } from '../redis/redis-connection';
@@ -11,6 +10,7 @@ import { MemoryTurnBufferStore } from './memory/memory-turn-buffer.store';
 import { MemoryTurnSignalStore } from './memory/memory-turn-signal.store';
 import { RedisLeadershipStore } from './redis/redis-leadership.store';
 import { RedisSocketRegistryStore } from './redis/redis-socket-registry.store';
+import { RedisThrottlerStorage } from './redis/redis-throttler.storage';
 import { RedisTurnBufferStore } from './redis/redis-turn-buffer.store';
 import { RedisTurnSignalStore } from './redis/redis-turn-signal.store';
 import { SocketRegistryStore } from './socket-registry.store';
@@ -35,7 +35,7 @@ export const PUBLIC_THROTTLER = 'public';
         ],
         // Given a client, the Redis storage leaves closing it to RedisConnection. Every decision is tallied.
         storage: new TalliedThrottlerStorage(
-          client ? new ThrottlerStorageRedisService(client) : new ThrottlerStorageService(),
+          client ? new RedisThrottlerStorage(client) : new ThrottlerStorageService(),
           tally,
         ),
       }),
