@@ -3,15 +3,17 @@ import { Test } from '@nestjs/testing';
 import { ThrottlerModule } from '@nestjs/throttler';
 import { ConfigModule } from '../config/config.module';
 import { loadConfig } from '../config/load-config';
+import { MetricsModule } from '../metrics/metrics.module';
 import { AuthModule } from './auth.module';
 import { DevTokenIssuer } from './dev-token.issuer';
 
 describe(DevTokenIssuer.name, () => {
   it('issues a user token and an admin token signed with JWT_SECRET, valid for a day', async () => {
     const config = loadConfig({});
-    // The admin guard counts requests in the throttler storage the application provides globally.
+    // The admin guard counts requests in the throttler storage, and those it cannot count in a metric,
+    // both of which the application provides globally.
     const moduleRef = await Test.createTestingModule({
-      imports: [ConfigModule.forRoot(config), ThrottlerModule.forRoot([]), AuthModule],
+      imports: [ConfigModule.forRoot(config), ThrottlerModule.forRoot([]), MetricsModule.forRoot(), AuthModule],
     }).compile();
     const sut = moduleRef.get(DevTokenIssuer);
 
