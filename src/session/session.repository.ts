@@ -79,6 +79,15 @@ export function adminListQuery(
   return { filter, sort: { [sort]: direction, _id: direction } };
 }
 
+/**
+ * The sessions the boot upgrade reads: any `fieldsVersion` but this one, which also matches those without
+ * the field. Exported so a test explains it. `$ne` on the `fieldsVersion` index: on MongoDB a bounded index
+ * scan, which reads no session once all are upgraded; FerretDB pushes it down to its backend.
+ */
+export function outdatedSortFields(): QueryFilter<SessionDoc> {
+  return { fieldsVersion: trusted({ $ne: SESSION_FIELDS_VERSION }) };
+}
+
 /** What a finished turn adds to its session's counters. */
 export interface TurnStats {
   tokens: { prompt: number; completion: number };
@@ -127,13 +136,11 @@ export class SessionRepository {
    * Sessions without the fields this version sorts and searches on, a batch at a time: stored by an earlier
    * version, or created by a replica of one during a rollout (whose totals a newer replica's `$inc` may have
    * started from 0). `fieldsVersion` marks the upgrade done; only creation and the upgrade write it.
+   * Those a newer version marked are left to it.
    */
-  findWithoutSortFields(limit: number): Promise<SessionRecord[]> {
-    return this.model
-      .find({ fieldsVersion: trusted({ $exists: false }) })
-      .limit(limit)
-      .lean<SessionRecord[]>()
-      .exec();
+  async findWithoutSortFields(limit: number): Promise<SessionRecord[]> {
+    const batch = await this.model.find(outdatedSortFields()).limit(limit).lean<SessionRecord[]>().exec();
+    return batch.filter((session) => (session.fieldsVersion ?? 0) < SESSION_FIELDS_VERSION);
   }
 
   /**
@@ -146,7 +153,7 @@ export class SessionRepository {
     const result = await this.model.updateOne(
       {
         _id: session._id,
-        fieldsVersion: trusted({ $exists: false }),
+        fieldsVersion: session.fieldsVersion ?? trusted({ $exists: false }),
         status: session.status,
         name: session.name ?? trusted({ $exists: false }),
         'tokens.prompt': session.tokens?.prompt ?? 0,

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { getModelToken } from '@nestjs/mongoose';
 import mongoose, { Connection, Model } from 'mongoose';
-import { SessionDoc, SessionSchema } from '../../src/session/schemas/session.schema';
-import { AdminSessionFilter, adminListQuery } from '../../src/session/session.repository';
+import { SESSION_FIELDS_VERSION, SessionDoc, SessionSchema } from '../../src/session/schemas/session.schema';
+import { AdminSessionFilter, adminListQuery, outdatedSortFields } from '../../src/session/session.repository';
 import { ChatClient, signToken } from '../utils/chat-client';
 import { declaresIndex, readExplain } from '../utils/explain';
 import { startTestApp, TestApp, testMongoUri } from '../utils/test-app';
@@ -475,7 +476,7 @@ describe('GET /admin/sessions on sessions an earlier version stored', () => {
   it('gives them their token total, duration and name index at boot, so they sort and are found', async () => {
     const first = await startTestApp({ DEMO_DELTA_INTERVAL_MS: '0' });
     const db = await mongoose.createConnection(first.env.MONGODB_URI).asPromise();
-    const [id, rolledOut] = [randomUUID(), randomUUID()];
+    const [id, rolledOut, marked, newer] = [randomUUID(), randomUUID(), randomUUID(), randomUUID()];
     try {
       const client = await ChatClient.connect(first.baseUrl, await signToken(first.env.JWT_SECRET, { sub: 'old' }));
       const { sessionId } = await client.ok<{ sessionId: string }>('session:start', {});
@@ -492,7 +493,7 @@ describe('GET /admin/sessions on sessions an earlier version stored', () => {
         endedAt: new Date('2026-05-01T10:02:00Z'),
         tokens: { prompt: 70, completion: 30 },
       });
-      await db.collection('sessions').insertMany([legacy(id), legacy(rolledOut)]);
+      await db.collection('sessions').insertMany([legacy(id), legacy(rolledOut), legacy(marked), legacy(newer)]);
       await db
         .collection('sessions')
         .updateOne(
@@ -507,6 +508,17 @@ describe('GET /admin/sessions on sessions an earlier version stored', () => {
           { _id: rolledOut as never },
           { $set: { totalTokens: 30 }, $unset: { durationMs: '', nameIndex: '', fieldsVersion: '' } },
         );
+      // As an earlier upgrade marked it, before the fields this version keeps (totals, like the rest, recomputed).
+      await db
+        .collection('sessions')
+        .updateOne(
+          { _id: marked as never },
+          { $set: { totalTokens: 30, fieldsVersion: SESSION_FIELDS_VERSION - 1 }, $unset: { durationMs: '' } },
+        );
+      // As a replica of a later version marked it during a rollback: its figures are that version's to keep.
+      await db
+        .collection('sessions')
+        .updateOne({ _id: newer as never }, { $set: { totalTokens: 7, fieldsVersion: SESSION_FIELDS_VERSION + 1 } });
     } finally {
       await first.close();
     }
@@ -523,15 +535,48 @@ describe('GET /admin/sessions on sessions an earlier version stored', () => {
         headers: { authorization: `Bearer ${token}` },
       });
       const body = (await res.json()) as Page;
-      for (const upgraded of [id, rolledOut]) {
+      for (const upgraded of [id, rolledOut, marked]) {
         expect(body.sessions.find((row) => row.id === upgraded)).toMatchObject({
           totalTokens: 100,
           durationMs: 120_000,
         });
       }
+      expect(await db.collection('sessions').findOne({ _id: newer as never })).toMatchObject({
+        totalTokens: 7,
+        fieldsVersion: SESSION_FIELDS_VERSION + 1,
+      });
     } finally {
       await db.close();
       await second.close();
+    }
+  });
+});
+
+describe('the boot upgrade of sort fields', () => {
+  it('reads no session through its index once every session is upgraded', async () => {
+    expect(declaresIndex(SessionSchema, { fieldsVersion: 1 })).toBe(true);
+    const t = await startTestApp({ DEMO_DELTA_INTERVAL_MS: '0' });
+    try {
+      const client = await ChatClient.connect(t.baseUrl, await signToken(t.env.JWT_SECRET, { sub: 'now' }));
+      await client.ok('session:start', {});
+      client.close();
+      const sessions = t.app.get<Model<SessionDoc>>(getModelToken(SessionDoc.name));
+      expect(await sessions.countDocuments()).toBeGreaterThan(0);
+
+      const explained = readExplain(await sessions.find(outdatedSortFields()).limit(500).explain('executionStats'));
+
+      if (explained.server === 'mongodb') {
+        expect(explained.docsExamined).toBe(0);
+        expect(explained.stages.map((s) => s.stage)).not.toContain('COLLSCAN');
+        expect(explained.stages.map((s) => s.keyPattern)).toContainEqual({ fieldsVersion: 1 });
+      } else {
+        // FerretDB hands the filter to its backend, which returns it nothing.
+        expect(explained.filterPushdown).toBe(true);
+        expect(explained.backendPlan).toContain("'fieldsVersion'::text");
+      }
+      expect(await sessions.countDocuments(outdatedSortFields())).toBe(0);
+    } finally {
+      await t.close();
     }
   });
 });

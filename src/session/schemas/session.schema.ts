@@ -104,6 +104,8 @@ SessionSchema.index({ userId: 1, lastActivityAt: -1, _id: -1 });
 SessionSchema.index({ status: 1, lastSeenAt: 1 });
 SessionSchema.index({ endedAt: 1 });
 SessionSchema.index({ nameIndex: 1 });
+// The boot upgrade looks for sessions of another version (see outdatedSortFields): none read once all are upgraded.
+SessionSchema.index({ fieldsVersion: 1 });
 /**
  * The administrators' list sorts on one of these, `_id` breaking ties (the cursor's second key); every
  * filter combination it offers can be served by walking the sort's index, so none needs a collection scan.
