@@ -114,10 +114,30 @@ export function isDuplicateKey(error: unknown): boolean {
   return (error as { code?: number } | null)?.code === 11000;
 }
 
+/** Indexes earlier versions created on sessions and nothing reads now (each costs every write), by name. */
+const OBSOLETE_INDEXES = ['startedAt_-1', 'lease.expiresAt_1', 'status_1_helpOpen_-1_lastActivityAt_-1'];
+/** IndexNotFound, and NamespaceNotFound (no collection yet). */
+const NOTHING_TO_DROP = [27, 26];
+
 /** Sessions, changed only through conditional single-document updates; every read is scoped by id or owner. */
 @Injectable()
 export class SessionRepository {
   constructor(@InjectModel(SessionDoc.name) private readonly model: Model<SessionDoc>) {}
+
+  /** Drops the obsolete indexes present; the names of those it dropped. */
+  async dropObsoleteIndexes(): Promise<string[]> {
+    const dropped: string[] = [];
+    for (const name of OBSOLETE_INDEXES) {
+      try {
+        await this.model.collection.dropIndex(name);
+        dropped.push(name);
+      } catch (error) {
+        // Never created on this database, or dropped already (by another replica booting too).
+        if (!NOTHING_TO_DROP.includes((error as { code?: number }).code as number)) throw error;
+      }
+    }
+    return dropped;
+  }
 
   /** Sessions stored before owners and leases existed belong to the AI and hold no lease. */
   async upgradeLegacy(): Promise<void> {

@@ -134,6 +134,8 @@ export class SessionService implements OnModuleInit {
   ) {}
 
   async onModuleInit(): Promise<void> {
+    const dropped = await this.sessions.dropObsoleteIndexes();
+    if (dropped.length > 0) this.logger.log({ indexes: dropped }, 'obsolete session indexes dropped');
     await this.sessions.upgradeLegacy();
     await this.addSortFields();
   }

@@ -5,7 +5,7 @@ import { SESSION_FIELDS_VERSION, SessionDoc, SessionSchema } from '../../src/ses
 import { AdminSessionFilter, adminListQuery, outdatedSortFields } from '../../src/session/session.repository';
 import { ChatClient, signToken } from '../utils/chat-client';
 import { declaresIndex, readExplain } from '../utils/explain';
-import { startTestApp, TestApp, testMongoUri } from '../utils/test-app';
+import { startTestApp, TestApp, testEnv, testMongoUri } from '../utils/test-app';
 
 interface Row {
   id: string;
@@ -577,6 +577,39 @@ describe('the boot upgrade of sort fields', () => {
       expect(await sessions.countDocuments(outdatedSortFields())).toBe(0);
     } finally {
       await t.close();
+    }
+  });
+});
+
+describe('obsolete session indexes', () => {
+  const obsolete = {
+    'startedAt_-1': { startedAt: -1 },
+    'lease.expiresAt_1': { 'lease.expiresAt': 1 },
+    'status_1_helpOpen_-1_lastActivityAt_-1': { status: 1, helpOpen: -1, lastActivityAt: -1 },
+  } as const;
+  const names = async (db: Connection) => (await db.collection('sessions').indexes()).map((i) => String(i.name));
+
+  it('are dropped at boot when an earlier version left them, and a boot that finds none is no error', async () => {
+    const env = testEnv();
+    const db = await mongoose.createConnection(env.MONGODB_URI).asPromise();
+    try {
+      for (const [name, key] of Object.entries(obsolete)) await db.collection('sessions').createIndex(key, { name });
+      expect(await names(db)).toEqual(expect.arrayContaining(Object.keys(obsolete)));
+
+      for (let boot = 0; boot < 2; boot++) {
+        const t = await startTestApp(env);
+        // The declared indexes are built in the background; this waits for them.
+        await t.app.get<Model<SessionDoc>>(getModelToken(SessionDoc.name)).init();
+        await t.close();
+        const left = await names(db);
+        expect(left.filter((name) => name in obsolete)).toEqual([]);
+        expect(left).toEqual(
+          expect.arrayContaining(['startedAt_1__id_1', 'status_1_helpOpen_-1_lastActivityAt_-1__id_1']),
+        );
+      }
+    } finally {
+      await db.dropDatabase();
+      await db.close();
     }
   });
 });
