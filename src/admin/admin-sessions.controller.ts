@@ -27,7 +27,9 @@ export class AdminSessionsController {
   ) {}
 
   @ApiOperation({
-    summary: 'Every session, filtered and sorted; pages by cursor, stable while sessions come and change',
+    summary:
+      'Every session, filtered and sorted; pages by a cursor on (sort field, id): a session whose sort value ' +
+      'does not change is shown once, never skipped; one whose sort value changes may move across the cursor',
   })
   @ApiOkResponse({
     type: AdminSessionsListResponseDto,

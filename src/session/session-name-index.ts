@@ -17,7 +17,8 @@ function fold(text: string): string[] {
  * blind index instead: a keyed hash (HMAC-SHA-256 under a key derived from the encryption key) of each of
  * its prefixes of NAME_QUERY_MIN to NAME_QUERY_MAX characters (case folded). A search hashes
  * its prefix under every configured key, so names indexed before a key rotation are still found. Someone
- * reading the database learns which sessions share a prefix, never the prefix.
+ * reading the database cannot read a name, but learns its length class (the number of entries) and which
+ * sessions share a prefix, and can confirm a guessed one (see the README).
  */
 @Injectable()
 export class SessionNameIndex {
