@@ -26,6 +26,7 @@ function printDevBanner(
       '',
       'Chatbox is running in development mode.',
       `  chat page:  ${base}/dev/host  (a host page that signs you in as the development user)`,
+      `  admin:      ${base}/dev/host?as=admin  (the admin console, as the development admin)`,
       `  liveness:   ${base}/healthz`,
       `  readiness:  ${base}/readyz`,
       `  metrics:    http://${config.http.host}:${config.metrics.port ?? port}/metrics` +

@@ -1,7 +1,7 @@
 import type { Language } from './i18n/languages';
 
 /** A page's entry point, as the build names it. */
-export type PageEntry = 'chat' | 'sessions' | 'shared' | 'dev-host';
+export type PageEntry = 'chat' | 'sessions' | 'shared' | 'admin' | 'dev-host';
 
 /** A page's bundle and stylesheet, as file names under `<prefix>/assets/`. */
 export interface PageAssets {
@@ -18,6 +18,6 @@ export interface PageConfig {
   parentOrigins: string[];
   /** Development only: the app's own origin may frame the page, as the development host page does. */
   selfParent: boolean;
-  /** The development host page only: the token it hands its frame, as a host application would. */
+  /** The development host page only: the tokens it hands its frame, as a host application would. */
   devTokens?: { user: string; admin: string };
 }

@@ -85,6 +85,7 @@ export async function registerWebPages(app: NestFastifyApplication, config: AppC
     { path: `${prefix}/`, entry: 'chat' },
     { path: `${prefix}/sessions`, entry: 'sessions', negotiated: true },
     { path: `${prefix}/shared/:token`, entry: 'shared', negotiated: true },
+    { path: `${prefix}/admin`, entry: 'admin' },
     ...(development ? [{ path: `${prefix}/dev/host`, entry: 'dev-host' as const }] : []),
   ];
   const parentOrigins = config.http.allowedParentOrigins;

@@ -33,9 +33,9 @@ export class HostSite {
 /**
  * A host page that loads Chatbox's embed.js and mounts the chat, answering each token request with
  * `window.issueToken(reason)` (a function the test exposes) and recording the reasons in `tokenRequests`.
- * `beforeAnswer` is script run (awaited) before each answer.
+ * `beforeAnswer` is script run (awaited) before each answer; `page` is `chat` or `admin`.
  */
-export function hostPage(appOrigin: string, { beforeAnswer = '', lang = 'en' } = {}): string {
+export function hostPage(appOrigin: string, { beforeAnswer = '', lang = 'en', page = 'chat' } = {}): string {
   return `<!doctype html>
 <html><head><meta charset="utf-8"><title>Host application</title><link rel="icon" href="data:,"></head>
 <body>
@@ -46,6 +46,7 @@ export function hostPage(appOrigin: string, { beforeAnswer = '', lang = 'en' } =
   Chatbox.mount({
     container: document.getElementById('chat'),
     lang: '${lang}',
+    page: '${page}',
     getToken: async (reason) => {
       window.tokenRequests.push(reason);
       ${beforeAnswer}

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 
 const here = import.meta.dirname;
 const out = path.resolve(here, '..', '..', '..', 'dist', 'web', 'public');
-const pages = ['chat', 'sessions', 'shared', 'dev-host'];
+const pages = ['chat', 'sessions', 'shared', 'admin', 'dev-host'];
 
 const common = {
   bundle: true,

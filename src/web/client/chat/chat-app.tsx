@@ -1,60 +1,15 @@
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import type { Translate } from '../../i18n/catalogue';
 import type { MessageKey } from '../../i18n/catalogue';
-import { clock, ErrorBanner, Markdown } from '../lib/ui';
-import type { MessageView } from '../lib/protocol';
+import { clock, ErrorBanner } from '../lib/ui';
+import { Message, Streaming } from './message-list';
 import { ChatController, ChatState } from './chat-controller';
-import { isGenerating, StreamingReply } from './transcript';
+import { isGenerating } from './transcript';
 
 function useController(controller: ChatController): ChatState {
   const [state, setState] = useState(controller.current);
   useEffect(() => controller.subscribe(setState), [controller]);
   return state;
-}
-
-function senderLabel(t: Translate, m: MessageView): string {
-  if (m.sender === 'user') return t('msg.you');
-  if (m.sender === 'ai') return t('msg.assistant');
-  if (m.sender === 'admin') return m.senderName ?? t('msg.admin');
-  return t('msg.system');
-}
-
-function Message({ t, m, lang }: { t: Translate; m: MessageView; lang: string }) {
-  const note =
-    m.status === 'stopped'
-      ? t('msg.stopped')
-      : m.status === 'interrupted'
-        ? t('msg.interrupted')
-        : m.status === 'failed'
-          ? t('msg.failed')
-          : null;
-  return (
-    <li class={`msg msg-${m.sender}`} data-id={m.id} data-seq={m.seq}>
-      <div class="msg-meta">
-        <span class="msg-sender">{senderLabel(t, m)}</span>{' '}
-        <time dateTime={m.createdAt}>{clock(m.createdAt, lang)}</time>
-      </div>
-      {m.status === 'unreadable' ? (
-        <p class="msg-note">{t('msg.unreadable')}</p>
-      ) : m.sender === 'user' || m.sender === 'system' ? (
-        <p class="msg-text">{m.content}</p>
-      ) : (
-        <Markdown text={m.content} />
-      )}
-      {note && <p class="msg-note">{note}</p>}
-    </li>
-  );
-}
-
-function Streaming({ t, reply }: { t: Translate; reply: StreamingReply }) {
-  return (
-    <li class="msg msg-ai msg-streaming" data-id={reply.messageId} aria-busy="true">
-      <div class="msg-meta">
-        <span class="msg-sender">{t('msg.assistant')}</span>
-      </div>
-      {reply.text ? <Markdown text={reply.text} /> : <span class="dots" aria-hidden="true" />}
-    </li>
-  );
 }
 
 export function ChatApp({

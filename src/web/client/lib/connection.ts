@@ -17,6 +17,8 @@ export class RequestError extends Error {
 }
 
 const RECONNECT_CODES = new Set(['token_expired', 'unauthorized']);
+/** Fresh tokens asked for in a row without a connection before the page gives up (a host handing bad ones). */
+const MAX_RENEWALS = 2;
 
 /**
  * One Socket.IO namespace of the app, signed in with the host's token. Transport failures reconnect on
@@ -27,6 +29,7 @@ export class Connection {
   readonly socket: Socket;
   private stateListeners = new Set<(state: ConnectionState, error?: ProtocolError) => void>();
   state: ConnectionState = 'connecting';
+  private renewals = 0;
 
   constructor(
     prefix: string,
@@ -39,21 +42,28 @@ export class Connection {
       autoConnect: false,
       auth: (cb) => cb({ token: this.tokens.current() }),
     });
-    this.socket.on('connect', () => this.setState('online'));
+    this.socket.on('connect', () => {
+      this.renewals = 0;
+      this.setState('online');
+    });
     this.socket.on('disconnect', (reason) => {
       // The server closed us on purpose (expired token, replaced): the 'error' event decides what follows.
       this.setState(reason === 'io server disconnect' ? 'failed' : 'offline');
     });
     this.socket.on('connect_error', (err: Error & { data?: ProtocolError }) => {
-      const code = err.data?.code;
-      if (code && RECONNECT_CODES.has(code)) return void this.renew('expired');
-      if (code === 'rate_limited') {
-        this.setState('offline', err.data);
-        return void setTimeout(() => this.socket.connect(), err.data?.retryAfterMs ?? 5000);
+      const refusal = err.data;
+      if (refusal && RECONNECT_CODES.has(refusal.code) && this.renewals < MAX_RENEWALS) {
+        this.renewals += 1;
+        return void this.renew('expired');
       }
-      // Without data the transport failed: socket.io-client retries on its own, unless the server refused.
-      this.setState(this.socket.active ? 'offline' : 'failed', err.data);
-      if (!this.socket.active) setTimeout(() => this.socket.connect(), 5000);
+      if (refusal?.code === 'rate_limited') {
+        this.setState('offline', refusal);
+        return void setTimeout(() => this.socket.connect(), refusal.retryAfterMs ?? 5000);
+      }
+      // Refused for good (no admin role, the host's tokens keep failing): say so and stop knocking.
+      if (refusal) return this.setState('failed', refusal);
+      // The transport failed: socket.io-client retries on its own.
+      this.setState('offline');
     });
     this.socket.on('error', (error: ProtocolError) => {
       if (error.code === 'token_expired') return void this.renew('expired');
