@@ -93,6 +93,27 @@ describe('the admin console and the chat page, in two browser contexts, against 
     await user.frame.getByText('This conversation has ended.').waitFor();
     await item.waitFor({ state: 'detached' });
 
+    // Every conversation, searched by name through the admin API; then the metrics and the audit log.
+    await admin.frame.getByRole('tab', { name: 'All sessions' }).click();
+    await admin.frame.getByTestId('session-row').filter({ hasText: 'I have a question' }).waitFor();
+    await admin.frame.getByLabel('Name starts with').fill('zzz');
+    await admin.frame.getByRole('button', { name: 'Apply' }).click();
+    await admin.frame.getByTestId('total').filter({ hasText: '0 sessions' }).waitFor();
+    await admin.frame.getByLabel('Name starts with').fill('I have');
+    await admin.frame.getByRole('button', { name: 'Apply' }).click();
+    await admin.frame.getByTestId('total').filter({ hasText: '1 sessions' }).waitFor();
+    await admin.frame.getByRole('tab', { name: 'Metrics' }).click();
+    const card = (label: string) => admin.frame.getByTestId('metric').filter({ hasText: label }).locator('dd');
+    await card('Sessions started').filter({ hasText: /^1$/ }).waitFor();
+    expect(await card('Help requests / pickups').textContent()).toBe('1 / 1');
+    expect(await card('Takeovers').textContent()).toBe('1');
+    expect(await card('Messages (user / AI / admin)').textContent()).toBe('3 / 2 / 1');
+    await admin.frame.locator('.chart canvas').waitFor();
+    await admin.tab.screenshot({ path: screenshotPath('admin-metrics-desktop') });
+    await admin.frame.getByRole('tab', { name: 'Audit log' }).click();
+    await admin.frame.getByTestId('audit-row').filter({ hasText: 'Grace' }).first().waitFor();
+    await admin.tab.screenshot({ path: screenshotPath('admin-audit-desktop') });
+
     const phone = await admin.context.newPage();
     await phone.setViewportSize({ width: 360, height: 740 });
     await phone.goto(host.serve(`/host-${randomUUID()}`, hostPage(t.baseUrl, { page: 'admin' })));

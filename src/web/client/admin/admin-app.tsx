@@ -1,8 +1,21 @@
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import type { Translate } from '../../i18n/catalogue';
 import { Message, Streaming } from '../chat/message-list';
+import type { TokenSource } from '../lib/connection';
+import type { ProtocolError } from '../lib/protocol';
 import { ErrorBanner } from '../lib/ui';
+import { AdminAudit } from './admin-audit';
 import { AdminController, AdminSessionView, AdminState } from './admin-controller';
+import { AdminMetrics } from './admin-metrics';
+import { AdminSessions } from './admin-sessions';
+
+type Tab = 'live' | 'all' | 'metrics' | 'audit';
+const TABS: [Tab, 'admin.tabLive' | 'admin.tabAll' | 'admin.tabMetrics' | 'admin.tabAudit'][] = [
+  ['live', 'admin.tabLive'],
+  ['all', 'admin.tabAll'],
+  ['metrics', 'admin.tabMetrics'],
+  ['audit', 'admin.tabAudit'],
+];
 
 function useController(controller: AdminController): AdminState {
   const [state, setState] = useState(controller.current);
@@ -64,8 +77,22 @@ function QueueItem({
   );
 }
 
-export function AdminApp({ controller, t, lang }: { controller: AdminController; t: Translate; lang: string }) {
+export function AdminApp({
+  controller,
+  t,
+  lang,
+  prefix,
+  tokens,
+}: {
+  controller: AdminController;
+  t: Translate;
+  lang: string;
+  prefix: string;
+  tokens: TokenSource;
+}) {
   const state = useController(controller);
+  const [tab, setTab] = useState<Tab>('live');
+  const [pageError, setPageError] = useState<ProtocolError | null>(null);
   const now = useNow();
   const input = useRef<HTMLTextAreaElement>(null);
   const scroller = useRef<HTMLElement>(null);
@@ -93,8 +120,38 @@ export function AdminApp({ controller, t, lang }: { controller: AdminController;
           {t(`conn.${state.connection}`)}
         </span>
       </header>
+      <nav class="tabs" role="tablist" aria-label={t('admin.tabs')}>
+        {TABS.map(([id, label]) => (
+          <button
+            key={id}
+            type="button"
+            role="tab"
+            aria-selected={tab === id}
+            class={tab === id ? 'tab tab-active' : 'tab'}
+            onClick={() => setTab(id)}
+          >
+            {t(label)}
+          </button>
+        ))}
+      </nav>
       {state.error && <ErrorBanner t={t} error={state.error} onDismiss={() => controller.dismissError()} />}
-      <div class="admin-panes">
+      {pageError && <ErrorBanner t={t} error={pageError} onDismiss={() => setPageError(null)} />}
+      {tab === 'all' && (
+        <AdminSessions
+          prefix={prefix}
+          tokens={tokens}
+          t={t}
+          lang={lang}
+          onError={setPageError}
+          onWatch={(id) => {
+            setTab('live');
+            void controller.select(id);
+          }}
+        />
+      )}
+      {tab === 'metrics' && <AdminMetrics prefix={prefix} tokens={tokens} t={t} onError={setPageError} />}
+      {tab === 'audit' && <AdminAudit prefix={prefix} tokens={tokens} t={t} lang={lang} onError={setPageError} />}
+      <div class="admin-panes" hidden={tab !== 'live'}>
         <nav class="queue" aria-label={t('admin.queue')}>
           <h2>{t('admin.queue')}</h2>
           {state.queue.size === 0 && <p class="empty">{t('admin.emptyQueue')}</p>}

@@ -31,6 +31,6 @@ if (!tokens) {
     new Connection(config.prefix, '/admin', tokens),
     adminId,
   );
-  render(<AdminApp controller={controller} t={t} lang={config.lang} />, root);
+  render(<AdminApp controller={controller} t={t} lang={config.lang} prefix={config.prefix} tokens={tokens} />, root);
   void controller.start();
 }
