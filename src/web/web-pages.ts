@@ -97,14 +97,16 @@ export async function registerWebPages(app: NestFastifyApplication, config: AppC
       url: route.path,
       ...(route.negotiated ? { constraints: { [HTML_CONSTRAINT]: 'html' } } : {}),
       handler: (request: FastifyRequest, reply: FastifyReply) =>
-        sendPage(reply, assets, route.entry, {
-          page: route.entry,
-          prefix,
-          lang: pickLanguage((request.query as { lang?: string }).lang, request.headers['accept-language']),
-          parentOrigins,
-          selfParent: config.http.framedBySelf,
-          ...(route.entry === 'dev-host' && devTokens ? { devTokens: devTokens.issue() } : {}),
-        }),
+        route.entry === 'dev-host' && !fromThisMachine(request)
+          ? reply.callNotFound()
+          : sendPage(reply, assets, route.entry, {
+              page: route.entry,
+              prefix,
+              lang: pickLanguage((request.query as { lang?: string }).lang, request.headers['accept-language']),
+              parentOrigins,
+              selfParent: config.http.framedBySelf,
+              ...(route.entry === 'dev-host' && devTokens ? { devTokens: devTokens.issue() } : {}),
+            }),
     });
   }
   fastify.get(`${prefix}/embed.js`, (_request, reply) =>
@@ -115,6 +117,26 @@ export async function registerWebPages(app: NestFastifyApplication, config: AppC
       .header('cross-origin-resource-policy', 'cross-origin')
       .send(assets.embedScript),
   );
+}
+
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+const isLoopbackAddress = (address = '') => /^(127\.|::1$|::ffff:127\.)/.test(address);
+
+/**
+ * The development host page holds tokens: it is served only to a browser on this machine that asked for it
+ * by a loopback name (not through a rebound DNS name), and never to another site's script (an Origin header
+ * other than the page's own: top-level navigations send none).
+ */
+export function fromThisMachine(request: FastifyRequest): boolean {
+  const { host, origin } = request.headers;
+  let hostname: string;
+  try {
+    hostname = new URL(`http://${host ?? ''}`).hostname;
+  } catch {
+    return false;
+  }
+  if (!LOOPBACK_HOSTS.has(hostname) || !isLoopbackAddress(request.socket.remoteAddress)) return false;
+  return origin === undefined || origin === `http://${host}`;
 }
 
 function sendPage(reply: FastifyReply, assets: WebAssets, entry: PageEntry, config: PageConfig) {

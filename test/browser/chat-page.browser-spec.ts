@@ -90,38 +90,40 @@ describe('the chat page, embedded in a host page, against the real server', () =
     expect(watch.problems).toEqual([]);
   }
 
-  it('streams a reply; a reload mid-stream shows every message once and the reply completes', async () => {
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => (release = resolve));
+  it('streams a reply; after a reload mid-stream it keeps streaming, shows every message once, and completes', async () => {
+    const releases: (() => void)[] = [];
+    const gates = [0, 1].map(() => new Promise<void>((resolve) => releases.push(resolve)));
     fake.script('openai', {
       kind: 'gated',
-      before: 'The first half of the answer ',
-      after: 'and its second half.',
-      gate,
+      parts: ['The first part of the answer, ', 'then a second part streamed after the reload, ', 'and the end.'],
+      gates,
     });
     const userId = `user-${randomUUID()}`;
     const { context, page, chat, watch } = await openHost(userId);
 
     await send(chat, 'Hello there');
-    await chat.locator('.msg-streaming', { hasText: 'The first half of the answer' }).waitFor();
+    await chat.locator('.msg-streaming', { hasText: 'The first part of the answer' }).waitFor();
     await page.screenshot({ path: screenshotPath('chat-streaming-desktop') });
 
     await page.reload();
     const again = page.frameLocator('iframe.chatbox-frame');
     // After the reload the page resumes: the stored question and the reply so far, from the server.
-    await again.locator('.msg-streaming', { hasText: 'The first half of the answer' }).waitFor();
+    await again.locator('.msg-streaming', { hasText: 'The first part of the answer' }).waitFor();
     await again.locator('.msg-user', { hasText: 'Hello there' }).waitFor();
-    release();
+    // Frames sent after the resume grow the same bubble, before the reply ends.
+    releases[0]();
+    await again.locator('.msg-streaming', { hasText: 'then a second part streamed after the reload' }).waitFor();
+    releases[1]();
 
-    const done = again.locator('.msg-ai:not(.msg-streaming)');
-    await done.filter({ hasText: 'The first half of the answer and its second half.' }).waitFor();
+    const whole = 'The first part of the answer, then a second part streamed after the reload, and the end.';
+    await again.locator('.msg-ai:not(.msg-streaming)').filter({ hasText: whole }).waitFor();
     expect(await again.locator('.msg-user').allTextContents()).toHaveLength(1);
     expect(await again.locator('.msg-ai').count()).toBe(1);
     expect(await again.locator('.msg-streaming').count()).toBe(0);
     const stored = await storedMessages(userId);
     expect(stored.map((m) => [m.sender, m.content])).toEqual([
       ['user', 'Hello there'],
-      ['ai', 'The first half of the answer and its second half.'],
+      ['ai', whole],
     ]);
     expect(await page.evaluate<string[]>('window.tokenRequests')).toEqual(['initial']);
     await page.screenshot({ path: screenshotPath('chat-desktop') });

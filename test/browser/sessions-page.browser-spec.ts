@@ -4,6 +4,7 @@ import { FakeLlmServer } from '../servers/fake-llm-server';
 import { AdminClient } from '../utils/admin-client';
 import { signToken } from '../utils/chat-client';
 import { startTestApp, TestApp } from '../utils/test-app';
+import { waitFor } from '../utils/wait-for';
 import { launchBrowser, PageWatch, screenshotPath } from './browser';
 import { hostPage, HostSite } from './host-pages';
 
@@ -117,9 +118,17 @@ describe('the sessions page and the shared view, against the real server', () =>
     await frame.getByLabel('Your message').waitFor();
     const started = async () => (await mine()).filter((s) => s.status === 'active').length;
     await frame.getByText('Connected').waitFor();
+    await waitFor(async () => (await started()) === 1, { what: 'the new session' });
+    await page.reload();
+    await page.frameLocator('iframe.chatbox-frame').getByText('Connected').waitFor();
+    expect(await mine()).toHaveLength(3);
     expect(await started()).toBe(1);
     await say('Third conversation', 'Third answer.');
-    expect(await mine()).toHaveLength(3);
+    expect((await mine()).map((s) => s.name)).toEqual([
+      'Third conversation',
+      'Second conversation',
+      'First conversation',
+    ]);
 
     await context.close();
     // The revoked link's read answers 404, which the browser reports in the console: that one is expected.

@@ -9,8 +9,8 @@ export type Scenario =
   | { kind: 'slow'; firstTokenDelayMs: number; text?: string }
   | { kind: 'error-event'; afterDeltas?: number }
   | { kind: 'endless'; intervalMs: number }
-  /** `before`, then nothing until `gate` settles, then `after` and the end: a reply held mid-stream. */
-  | { kind: 'gated'; before: string; after: string; gate: Promise<void> }
+  /** Each part in turn, waiting for the gate of the same index (if any) after it: a reply held mid-stream. */
+  | { kind: 'gated'; parts: string[]; gates: Promise<void>[] }
   /** The text (none by default), then each tool call, its `arguments` (JSON or not) streamed in fragments. */
   | { kind: 'tool-calls'; text?: string; calls: ToolCall[] };
 
@@ -146,10 +146,11 @@ export class FakeLlmServer {
       return;
     }
     if (scenario.kind === 'gated') {
-      for (const piece of words(scenario.before)) format.delta(ctx, piece);
-      await scenario.gate;
-      if (res.destroyed) return;
-      for (const piece of words(scenario.after)) format.delta(ctx, piece);
+      for (const [index, part] of scenario.parts.entries()) {
+        if (res.destroyed) return;
+        for (const piece of words(part)) format.delta(ctx, piece);
+        await scenario.gates[index];
+      }
       format.end(ctx, 'stop');
       return void res.end();
     }

@@ -57,7 +57,9 @@ export class ChatController {
   private listeners = new Set<(state: ChatState) => void>();
   private typingTimer?: ReturnType<typeof setTimeout>;
   private typingSent = false;
-  private connectedOnce = false;
+  /** The first lookup (the address's session, or the user's active one) has succeeded. */
+  private opened = false;
+  private starting?: Promise<SessionView>;
 
   constructor(
     private readonly prefix: string,
@@ -114,6 +116,8 @@ export class ChatController {
     const text = content.trim();
     if (!text) return;
     this.setTyping(false);
+    // Until the user's active session is known, a new one could end it: look it up first.
+    if (!this.opened && !(await this.attempt(() => this.openInitial().then(() => true)))) return;
     let session = this.state.session;
     if (!session || session.status === 'ended') {
       const started = await this.attempt(() => this.startSession());
@@ -218,10 +222,8 @@ export class ChatController {
   }
 
   private async onConnect(): Promise<void> {
-    const first = !this.connectedOnce;
-    this.connectedOnce = true;
     try {
-      if (first) await this.openInitial();
+      if (!this.opened) await this.openInitial();
       else if (this.state.session) await this.readFrom(this.state.session.id, T.lastSeq(this.state.transcript));
     } catch (error) {
       this.set({ error: asProtocolError(error) });
@@ -234,6 +236,7 @@ export class ChatController {
   private async openInitial(): Promise<void> {
     if (this.opening.startNew) {
       await this.startSession();
+      this.opened = true;
       return;
     }
     let id = this.opening.sessionId;
@@ -242,9 +245,12 @@ export class ChatController {
       id = page.sessions[0]?.status === 'active' ? page.sessions[0].id : null;
     }
     if (id) await this.resume(id);
+    this.opened = true;
   }
 
   private async resume(sessionId: string): Promise<void> {
+    // Frames of its reply may come between the room join and the answer: they are kept for it (early).
+    if (this.state.transcript.sessionId !== sessionId) this.set({ transcript: T.emptyTranscript(sessionId) });
     const result = await this.conn.request<ResumeResult>('session:resume', { sessionId });
     this.set({ session: result.session, transcript: T.applyResume(this.state.transcript, result, { newest: true }) });
     this.bannerFrom(result.session);
@@ -265,11 +271,19 @@ export class ChatController {
     }
   }
 
-  private async startSession(): Promise<SessionView> {
-    const modelId = this.state.modelId;
-    const view = await this.conn.request<SessionView>('session:start', modelId ? { modelId } : {});
-    this.adopt(view);
-    return view;
+  /** Starts a session; a second call while one is starting shares it (two would end the first). */
+  private startSession(): Promise<SessionView> {
+    this.starting ??= (async () => {
+      try {
+        const modelId = this.state.modelId;
+        const view = await this.conn.request<SessionView>('session:start', modelId ? { modelId } : {});
+        this.adopt(view);
+        return view;
+      } finally {
+        this.starting = undefined;
+      }
+    })();
+    return this.starting;
   }
 
   /** Shows `view`, switching the transcript when it is another session than the one on screen. */

@@ -19,6 +19,8 @@ export class RequestError extends Error {
 const RECONNECT_CODES = new Set(['token_expired', 'unauthorized']);
 /** Fresh tokens asked for in a row without a connection before the page gives up (a host handing bad ones). */
 const MAX_RENEWALS = 2;
+/** How long the page waits for the host to answer a token request. */
+const TOKEN_WAIT_MS = 20000;
 
 /**
  * One Socket.IO namespace of the app, signed in with the host's token. Transport failures reconnect on
@@ -78,8 +80,20 @@ export class Connection {
 
   /** Connects once the host has handed over a token. */
   async start(): Promise<void> {
-    if (!this.tokens.current()) await this.tokens.request('initial');
+    if (!this.tokens.current() && !(await this.token('initial'))) return;
     this.socket.connect();
+  }
+
+  /** A token from the host, or undefined (and the page told so) when none comes in time. */
+  private async token(reason: TokenRequestReason): Promise<string | undefined> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), TOKEN_WAIT_MS)));
+    const token = await Promise.race([this.tokens.request(reason), late]);
+    clearTimeout(timer);
+    if (token === undefined) {
+      this.setState('failed', { code: 'unauthorized', message: 'The host gave no token', recoverable: false });
+    }
+    return token;
   }
 
   onState(listener: (state: ConnectionState, error?: ProtocolError) => void): () => void {
@@ -102,13 +116,14 @@ export class Connection {
 
   private async renew(reason: TokenRequestReason): Promise<void> {
     this.setState('connecting');
-    await this.tokens.request(reason);
+    if (!(await this.token(reason))) return;
     this.socket.disconnect();
     this.socket.connect();
   }
 
   private async refreshInPlace(): Promise<void> {
-    const token = await this.tokens.request('expiring');
+    const token = await this.token('expiring');
+    if (!token) return;
     try {
       await this.request('auth:refresh', { token });
     } catch {

@@ -1,39 +1,36 @@
 import { isTokenMessage, TOKEN_REQUEST, TokenRequestMessage, TokenRequestReason } from './embed-messages';
 
 /**
- * The parent frame's origin when it is one we may talk to: the browser's ancestor list (or the referrer)
- * names it, or, when neither does, the only allowed origin (a message posted to a wrong origin is simply
- * not delivered). Undefined when the page is not framed or its parent is not allowed.
+ * The origins the page may ask its parent frame for a token: the parent's own when the browser names it
+ * (`location.ancestorOrigins`) and it is allowed, else every allowed origin (a message posted to an origin
+ * that is not the parent's is simply not delivered, and a request holds no secret). None when the page is
+ * not framed or its parent is named and not allowed.
  */
-export function parentOrigin(allowed: readonly string[], win: Window = window): string | undefined {
-  if (win.parent === win) return undefined;
-  const named = win.location.ancestorOrigins?.[0] ?? originOf(win.document.referrer);
-  if (named) return allowed.includes(named) ? named : undefined;
-  return allowed.length === 1 ? allowed[0] : undefined;
-}
-
-function originOf(url: string): string | undefined {
-  try {
-    return url ? new URL(url).origin : undefined;
-  } catch {
-    return undefined;
-  }
+export function parentTargets(allowed: readonly string[], win: Window = window): string[] {
+  if (win.parent === win) return [];
+  const named = win.location.ancestorOrigins?.[0];
+  if (named !== undefined) return allowed.includes(named) ? [named] : [];
+  return [...allowed];
 }
 
 /**
- * Gets the page its token from the host page framing it. Only messages from the parent window, from the
- * allowed origin it was identified as, are heard; requests are posted to that origin only.
+ * Gets the page its token from the host page framing it. Only messages from the parent window, from an
+ * allowed origin, are heard; the first origin that answers is the only one heard and asked from then on.
  */
 export class HostBridge {
   private readonly waiting: ((token: string) => void)[] = [];
   private latest?: string;
+  private targets: string[];
 
   constructor(
-    private readonly origin: string,
+    targets: string[],
     private readonly win: Window = window,
   ) {
+    this.targets = targets;
     win.addEventListener('message', (event: MessageEvent) => {
-      if (event.source !== win.parent || event.origin !== this.origin || !isTokenMessage(event.data)) return;
+      // `targets` holds allowed origins only: the parent's, or all of them until one has answered.
+      if (event.source !== win.parent || !this.targets.includes(event.origin) || !isTokenMessage(event.data)) return;
+      this.targets = [event.origin];
       this.latest = event.data.token;
       for (const resolve of this.waiting.splice(0)) resolve(event.data.token);
     });
@@ -49,7 +46,7 @@ export class HostBridge {
     return new Promise((resolve) => {
       this.waiting.push(resolve);
       const message: TokenRequestMessage = { type: TOKEN_REQUEST, reason };
-      this.win.parent.postMessage(message, this.origin);
+      for (const origin of this.targets) this.win.parent.postMessage(message, origin);
     });
   }
 }
