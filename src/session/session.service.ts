@@ -361,7 +361,9 @@ export class SessionService implements OnModuleInit {
         ? await this.messages.listAfter(sessionId, page.afterSeq, limit + 1)
         : (await this.messages.listBefore(sessionId, page.beforeSeq, limit + 1)).reverse();
     const hasMore = records.length > limit;
-    const kept = page.afterSeq !== undefined ? records.slice(0, limit) : records.slice(records.length - limit);
+    // Read backwards, the page is the newest `limit` of what came (all of it when fewer came).
+    const kept =
+      page.afterSeq !== undefined ? records.slice(0, limit) : records.slice(Math.max(0, records.length - limit));
     return { messages: kept.map((r) => this.toMessageView(r)), hasMore: hasMore && kept.length > 0 };
   }
 

@@ -38,6 +38,9 @@ export function ChatApp({
     const log = scroller.current;
     if (log) log.scrollTop = log.scrollHeight;
   }, [newest, transcript.streaming, transcript.pending.length]);
+  // Older pages load while the top of the log is in view: each page re-arms the observer, so a tall screen
+  // keeps loading until it is filled or nothing older is left.
+  const oldest = transcript.messages[0]?.id;
   useEffect(() => {
     const sentinel = top.current;
     if (!sentinel) return;
@@ -46,7 +49,16 @@ export function ChatApp({
     });
     observer.observe(sentinel);
     return () => observer.disconnect();
-  }, [controller, transcript.hasOlder]);
+  }, [controller, transcript.hasOlder, oldest]);
+  // A page of older messages keeps what the reader was looking at in place.
+  const height = useRef(0);
+  useLayoutEffect(() => {
+    const log = scroller.current;
+    if (log && height.current > 0) log.scrollTop += log.scrollHeight - height.current;
+  }, [oldest]);
+  useLayoutEffect(() => {
+    height.current = scroller.current?.scrollHeight ?? 0;
+  });
 
   const input = useRef<HTMLTextAreaElement>(null);
   const submit = (event: Event) => {

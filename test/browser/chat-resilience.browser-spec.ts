@@ -1,0 +1,152 @@
+import { randomUUID } from 'node:crypto';
+import { Browser } from 'playwright-core';
+import type { Namespace } from 'socket.io';
+import { ChatGateway } from '../../src/gateway/chat.gateway';
+import { FakeLlmServer } from '../servers/fake-llm-server';
+import { AdminClient } from '../utils/admin-client';
+import { ChatClient, signToken } from '../utils/chat-client';
+import { startTestApp, TestApp } from '../utils/test-app';
+import { waitFor } from '../utils/wait-for';
+import { launchBrowser, PageWatch, screenshotPath } from './browser';
+import { hostPage, HostSite } from './host-pages';
+
+describe('the chat page when the network drops, with a long history, and by keyboard alone', () => {
+  const fake = new FakeLlmServer();
+  const host = new HostSite();
+  let t: TestApp;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    await Promise.all([fake.start(), host.start()]);
+    t = await startTestApp({
+      NODE_ENV: 'production',
+      LLM_MODELS: JSON.stringify([
+        { id: 'gpt', provider: 'openai', model: 'gpt-fake', baseUrl: `${fake.baseUrl}/v1`, apiKey: 'k' },
+      ]),
+      ALLOWED_PARENT_ORIGINS: host.origin,
+      RATE_LIMIT_EVENTS: '1000',
+    });
+    browser = await launchBrowser();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await t?.close();
+    await Promise.all([fake.stop(), host.stop()]);
+  });
+
+  async function openChat(userId: string, viewport = { width: 1280, height: 800 }) {
+    const context = await browser.newContext({ viewport });
+    const watch = await PageWatch.on(context, [t.baseUrl, host.origin]);
+    await context.exposeFunction('issueToken', () => signToken(t.env.JWT_SECRET, { sub: userId, name: 'Ada' }));
+    const page = await context.newPage();
+    await page.goto(host.serve(`/host-${randomUUID()}`, hostPage(t.baseUrl)));
+    return { context, watch, page, chat: page.frameLocator('iframe.chatbox-frame') };
+  }
+
+  /** Cuts every /chat connection's transport, as a network drop does (the clients reconnect on their own). */
+  function dropConnections() {
+    const gateway: unknown = t.app.get(ChatGateway);
+    const { namespace } = gateway as { namespace: Namespace };
+    for (const socket of namespace.sockets.values()) socket.conn.close();
+  }
+
+  it('catches up after a dropped connection: the reply that ended meanwhile shows once, stored', async () => {
+    let release!: () => void;
+    fake.script('openai', {
+      kind: 'gated',
+      parts: ['Half of it, ', 'and the rest that ended while the page was offline.'],
+      gates: [new Promise<void>((resolve) => (release = resolve))],
+    });
+    const userId = `user-${randomUUID()}`;
+    const { context, watch, chat } = await openChat(userId);
+    await chat.getByLabel('Your message').fill('Tell me');
+    await chat.getByLabel('Your message').press('Enter');
+    await chat.locator('.msg-streaming', { hasText: 'Half of it' }).waitFor();
+
+    dropConnections();
+    await chat.getByText('Reconnecting…').waitFor();
+    release();
+    await chat.getByText('Connected').waitFor();
+    const whole = 'Half of it, and the rest that ended while the page was offline.';
+    await chat.locator('.msg-ai:not(.msg-streaming)', { hasText: whole }).waitFor();
+    expect(await chat.locator('.msg-ai').count()).toBe(1);
+    expect(await chat.locator('.msg-user').count()).toBe(1);
+    await context.close();
+    expect(watch.problems).toEqual([]);
+  });
+
+  it('shows the newest page of a long conversation and pages older messages in on scroll, each once', async () => {
+    const userId = `user-${randomUUID()}`;
+    // 230 messages, written while an administrator holds the session so that the AI answers none of them.
+    const writer = await ChatClient.connect(t.baseUrl, await signToken(t.env.JWT_SECRET, { sub: userId }));
+    const { sessionId } = await writer.ok<{ sessionId: string }>('session:start', {});
+    const admin = new AdminClient(
+      t.baseUrl,
+      await signToken(t.env.JWT_SECRET, { sub: 'admin-1', name: 'Grace', roles: ['admin'] }),
+    );
+    await admin.connected();
+    await admin.ok('admin:join', { sessionId });
+    for (let i = 1; i <= 230; i += 1) {
+      await writer.ok('message:send', { sessionId, clientMessageId: `m${i}`, content: `Message number ${i}` });
+    }
+    writer.close();
+    admin.socket.disconnect();
+
+    const { context, watch, chat } = await openChat(userId);
+    await chat.locator('.msg-user', { hasText: 'Message number 230' }).waitFor();
+    const texts = () => chat.locator('.msg-user .msg-text').allTextContents();
+    expect(await texts()).not.toContain('Message number 1');
+    // The reader scrolls up, again and again, as each older page comes in.
+    await waitFor(
+      async () => {
+        await chat.locator('.log-wrap').evaluate((el: { scrollTop: number }) => {
+          el.scrollTop = 0;
+        });
+        return (await texts()).length === 230;
+      },
+      { what: 'every message on the page', timeoutMs: 20000, intervalMs: 200 },
+    );
+    expect(await texts()).toEqual(Array.from({ length: 230 }, (_, i) => `Message number ${i + 1}`));
+    await context.close();
+    expect(watch.problems).toEqual([]);
+  });
+
+  it('is usable by keyboard alone, with a visible focus, and fits a 360 px screen', async () => {
+    fake.script('openai', { kind: 'ok', text: 'Answered by keyboard.' });
+    const { context, watch, page, chat } = await openChat(`user-${randomUUID()}`, { width: 360, height: 740 });
+    await chat.getByText('Connected').waitFor();
+    // Tab from the host page into the frame and along its controls until the message field has the focus.
+    const focused = () =>
+      chat
+        .locator('body')
+        .evaluate((body: { ownerDocument: { activeElement: { id: string; textContent: string } | null } }) => {
+          const active = body.ownerDocument.activeElement;
+          return active ? active.id || active.textContent : '';
+        });
+    for (let i = 0; i < 12 && (await focused()) !== 'composer-input'; i += 1) await page.keyboard.press('Tab');
+    expect(await focused()).toBe('composer-input');
+    const outline = await chat
+      .locator('#composer-input')
+      .evaluate(
+        (el: { ownerDocument: { defaultView: { getComputedStyle: (e: unknown) => { outlineStyle: string } } } }) =>
+          el.ownerDocument.defaultView.getComputedStyle(el).outlineStyle,
+      );
+    expect(outline).not.toBe('none');
+    await page.keyboard.type('Hello by keyboard');
+    await page.keyboard.press('Enter');
+    await chat.locator('.msg-ai:not(.msg-streaming)', { hasText: 'Answered by keyboard.' }).waitFor();
+    // Tab on to the "Talk to a person" button and press it.
+    for (let i = 0; i < 12 && (await focused()) !== 'Talk to a person'; i += 1) await page.keyboard.press('Tab');
+    expect(await focused()).toBe('Talk to a person');
+    await page.keyboard.press('Enter');
+    await chat.getByTestId('help-state').waitFor();
+    const overflow = await chat
+      .locator('html')
+      .evaluate((el: { scrollWidth: number; clientWidth: number }) => el.scrollWidth - el.clientWidth);
+    expect(overflow).toBe(0);
+    await page.screenshot({ path: screenshotPath('chat-keyboard-phone') });
+    await context.close();
+    expect(watch.problems).toEqual([]);
+  });
+});
