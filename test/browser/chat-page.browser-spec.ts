@@ -328,6 +328,8 @@ describe('the development host page, in a browser', () => {
       const { sessions } = (await res.json()) as { sessions: { name: string }[] };
       expect(sessions[0].name).toBe('Hello, demo');
       await page.screenshot({ path: screenshotPath('dev-host-desktop') });
+      await page.setViewportSize({ width: 360, height: 740 });
+      await page.screenshot({ path: screenshotPath('dev-host-phone') });
       await context.close();
       expect(watch.problems).toEqual([]);
     } finally {

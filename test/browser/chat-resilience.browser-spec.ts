@@ -150,3 +150,89 @@ describe('the chat page when the network drops, with a long history, and by keyb
     expect(watch.problems).toEqual([]);
   });
 });
+
+describe('the chat page when the server keeps refusing, and while reading an ended conversation', () => {
+  const fake = new FakeLlmServer();
+  const host = new HostSite();
+  let t: TestApp;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    await Promise.all([fake.start(), host.start()]);
+    t = await startTestApp({
+      LLM_MODELS: JSON.stringify([
+        { id: 'gpt', provider: 'openai', model: 'gpt-fake', baseUrl: `${fake.baseUrl}/v1`, apiKey: 'k' },
+      ]),
+      ALLOWED_PARENT_ORIGINS: host.origin,
+      TURN_QUEUE_LIMIT: '1',
+    });
+    browser = await launchBrowser();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await t?.close();
+    await Promise.all([fake.stop(), host.stop()]);
+  });
+
+  async function openChat(userId: string) {
+    const context = await browser.newContext();
+    const watch = await PageWatch.on(context, [t.baseUrl, host.origin]);
+    await context.exposeFunction('issueToken', () => signToken(t.env.JWT_SECRET, { sub: userId }));
+    const page = await context.newPage();
+    await page.goto(host.serve(`/host-${randomUUID()}`, hostPage(t.baseUrl)));
+    return { context, watch, page, chat: page.frameLocator('iframe.chatbox-frame') };
+  }
+
+  it('tells the user when the server stays busy, after a few tries, and keeps nothing pending', async () => {
+    fake.script('openai', { kind: 'endless', intervalMs: 50 });
+    const { context, watch, chat } = await openChat(`user-${randomUUID()}`);
+    const say = async (text: string) => {
+      await chat.getByLabel('Your message').fill(text);
+      await chat.getByLabel('Your message').press('Enter');
+    };
+    await say('First, answered forever');
+    await chat.locator('.msg-streaming').waitFor();
+    await say('Second, waits in the queue');
+    await chat.locator('.msg-user:not(.msg-pending)', { hasText: 'Second' }).waitFor();
+    await say('Third, one too many');
+    await chat
+      .getByTestId('error')
+      .filter({ hasText: 'Busy right now. Try again in a moment.' })
+      .waitFor({ timeout: 20000 });
+    expect(await chat.locator('.msg-pending').count()).toBe(0);
+    await chat.getByRole('button', { name: 'Stop' }).click();
+    await context.close();
+    // The refused sends are answered 409 busy, which the browser does not log: nothing else may appear.
+    expect(watch.problems).toEqual([]);
+  });
+
+  it('stays on an ended conversation the user opened while another device starts a new one', async () => {
+    fake.script('openai', { kind: 'ok', text: 'An old answer.' });
+    const userId = `user-${randomUUID()}`;
+    const other = await ChatClient.connect(t.baseUrl, await signToken(t.env.JWT_SECRET, { sub: userId }));
+    const { sessionId } = await other.ok<{ sessionId: string }>('session:start', {});
+    await other.ok('message:send', { sessionId, clientMessageId: 'c1', content: 'An old question' });
+    await other.waitForEvent('ai:end');
+    await other.ok('session:end', { sessionId });
+
+    const context = await browser.newContext();
+    await context.exposeFunction('issueToken', () => signToken(t.env.JWT_SECRET, { sub: userId }));
+    const page = await context.newPage();
+    await page.goto(host.serve(`/host-${randomUUID()}`, hostPage(t.baseUrl)));
+    const chat = page.frameLocator('iframe.chatbox-frame');
+    await chat.getByRole('link', { name: 'My conversations' }).click();
+    await chat.getByRole('link', { name: 'Open' }).click();
+    await chat.getByText('This conversation has ended.').waitFor();
+    await chat.getByText('Connected').waitFor();
+
+    const fresh = await other.ok<{ sessionId: string }>('session:start', {});
+    await other.ok('message:send', { sessionId: fresh.sessionId, clientMessageId: 'c2', content: 'A new question' });
+    await other.waitForEvent('ai:end', (e) => e.sessionId === fresh.sessionId);
+    // The page would have followed by now had it listened: the new session's state reached it long before.
+    expect(await chat.locator('.msg-user').allTextContents()).toEqual([expect.stringContaining('An old question')]);
+    await chat.getByText('This conversation has ended.').waitFor();
+    other.close();
+    await context.close();
+  });
+});

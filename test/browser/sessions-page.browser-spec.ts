@@ -83,6 +83,9 @@ describe('the sessions page and the shared view, against the real server', () =>
     expect(await secondCard.textContent()).toContain('Active');
     expect(await secondCard.textContent()).not.toContain('Helped by a person');
     await page.screenshot({ path: screenshotPath('sessions-desktop') });
+    await page.setViewportSize({ width: 360, height: 740 });
+    await page.screenshot({ path: screenshotPath('sessions-phone') });
+    await page.setViewportSize({ width: 1280, height: 900 });
 
     // Share the second conversation, copy its link, open it as anyone would, then revoke it.
     await secondCard.getByRole('button', { name: 'Share' }).click();
@@ -96,6 +99,8 @@ describe('the sessions page and the shared view, against the real server', () =>
     await viewer.locator('.msg-ai', { hasText: 'Second answer.' }).waitFor();
     expect(await viewer.locator('.msg-user').textContent()).toContain('Second conversation');
     await viewer.screenshot({ path: screenshotPath('shared-desktop') });
+    await viewer.setViewportSize({ width: 360, height: 740 });
+    await viewer.screenshot({ path: screenshotPath('shared-phone') });
     await secondCard.getByRole('button', { name: 'Revoke' }).click();
     await secondCard.getByTestId('share').filter({ hasText: 'Revoked' }).waitFor();
     await viewer.reload();

@@ -34,6 +34,8 @@ export interface ChatState {
 }
 
 const SEND_RETRY_CODES = new Set(['unavailable', 'rate_limited', 'busy', 'internal_error']);
+/** Tries of a message the server keeps refusing (busy, rate-limited, failing) before the user is told. */
+const MAX_SEND_ATTEMPTS = 5;
 
 /**
  * The chat page's logic, apart from its looks: one session at a time, opened (or resumed after a reload
@@ -127,14 +129,20 @@ export class ChatController {
     const clientMessageId = crypto.randomUUID();
     this.update((t) => T.addPending(t, { clientMessageId, content: text }));
     const payload = { sessionId: session.id, clientMessageId, content: text };
-    for (;;) {
+    for (let attempt = 1; ; attempt += 1) {
       try {
         const ack = await this.conn.request<{ messageId: string; seq: number }>('message:send', payload);
         this.update((t) => T.settlePending(t, clientMessageId, ack.messageId));
         return;
       } catch (error) {
         const failure = asProtocolError(error);
-        if (!SEND_RETRY_CODES.has(failure.code)) {
+        // A cut connection is waited out for as long as it takes (the resend is idempotent); a server that
+        // keeps refusing is tried a few times, then the user is told. A session left meanwhile is not chased.
+        const retry =
+          SEND_RETRY_CODES.has(failure.code) &&
+          (failure.code === 'unavailable' || attempt < MAX_SEND_ATTEMPTS) &&
+          this.state.session?.id === payload.sessionId;
+        if (!retry) {
           this.update((t) => T.dropPending(t, clientMessageId));
           this.set({ error: failure });
           return;
@@ -301,8 +309,10 @@ export class ChatController {
       this.set({ session: view });
       return;
     }
-    // The user started a session on another device: this one follows it.
-    if (view.status === 'active') void this.attempt(() => this.resume(view.id));
+    // The user started a session on another device: this one follows it, unless it shows an ended one the
+    // user opened to read.
+    const reading = this.state.session?.status === 'ended';
+    if (view.status === 'active' && !reading) void this.attempt(() => this.resume(view.id));
   }
 
   private bannerFrom(view: SessionView): void {
