@@ -36,6 +36,11 @@ describe('share links', () => {
     expect(created).toMatchObject({ status: 201, body: { expiresAt: null, revoked: false } });
     const view = await api(`/shared/${created.body.token as string}`, { auth: null, ip: '198.51.100.1' });
     expect(view.status).toBe(200);
+    // The token is the link's secret: the request log names the route, not it.
+    expect(t.logs.raw).not.toContain(created.body.token as string);
+    expect(
+      t.logs.lines.some((line) => (line.req as { path?: string } | undefined)?.path === '/chatbox/shared/[token]'),
+    ).toBe(true);
     expect(view.body).toEqual({
       session: { name: 'Shared question', status: 'active', startedAt: expect.any(String) as string, endedAt: null },
       messages: [

@@ -21,6 +21,9 @@ export const REDACTED_PATHS = [
 // @fastify/middie copies these onto the raw request that middleware (pino-http) sees.
 type FastifyRawRequest = IncomingMessage & { id?: string; ip?: string; originalUrl?: string };
 
+/** `/shared/<token>` under any prefix: the page and the REST view of a share link. */
+const SHARE_TOKEN_PATH = /(\/shared\/)[^/]+/;
+
 @Module({})
 export class LoggingModule {
   static forRoot(destination?: DestinationStream): DynamicModule {
@@ -40,8 +43,11 @@ export class LoggingModule {
                   req: (req: { raw: FastifyRawRequest; headers: Record<string, unknown> }) => ({
                     id: req.raw.id,
                     method: req.raw.method,
-                    // The path alone: query strings may carry values that do not belong in logs.
-                    path: (req.raw.originalUrl ?? req.raw.url ?? '').split('?')[0],
+                    // The path alone (query strings may carry values that do not belong in logs), and never a
+                    // share link's token: it is the link's whole secret.
+                    path: (req.raw.originalUrl ?? req.raw.url ?? '')
+                      .split('?')[0]
+                      .replace(SHARE_TOKEN_PATH, '$1[token]'),
                     ip: req.raw.ip,
                     headers: req.headers,
                   }),
