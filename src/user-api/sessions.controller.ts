@@ -1,4 +1,4 @@
-import { Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query, UseGuards } from '@nestjs/common';
+import { Controller, Get, Header, HttpCode, Param, ParseUUIDPipe, Post, Query, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiErrors } from '../openapi/api-errors.decorator';
 import { USER_AUTH } from '../openapi/openapi';
@@ -33,6 +33,8 @@ export class SessionsController {
     description: '`{ sessions, nextCursor }`; `nextCursor` is null on the last page.',
   })
   @ApiErrors('invalid_payload')
+  // The chat pages answer at the same address for browsers (src/web): caches must tell the two apart.
+  @Header('Vary', 'Accept')
   @Get()
   async list(@CurrentPrincipal() principal: Principal, @Query() query: SessionsQueryDto) {
     const page = await this.sessions.list(

@@ -1,4 +1,16 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post, Query, UseGuards } from '@nestjs/common';
+import {
+  Header,
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Param,
+  ParseUUIDPipe,
+  Post,
+  Query,
+  UseGuards,
+} from '@nestjs/common';
 import { SkipThrottle, ThrottlerGuard } from '@nestjs/throttler';
 import {
   ApiBearerAuth,
@@ -78,6 +90,8 @@ export class SharedViewController {
     description: 'The newest page of the conversation (`hasMore`: older pages exist)',
   })
   @ApiErrors('invalid_payload')
+  // The chat pages answer at the same address for browsers (src/web): caches must tell the two apart.
+  @Header('Vary', 'Accept')
   @Get(':token')
   view(@Param('token') token: string, @Query() query: MessagesPageQueryDto) {
     return this.shares.view(token, { beforeSeq: query.beforeSeq, limit: query.limit });

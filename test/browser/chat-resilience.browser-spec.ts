@@ -108,6 +108,14 @@ describe('the chat page when the network drops, with a long history, and by keyb
       { what: 'every message on the page', timeoutMs: 20000, intervalMs: 200 },
     );
     expect(await texts()).toEqual(Array.from({ length: 230 }, (_, i) => `Message number ${i + 1}`));
+    // A message arriving while the reader is up in the history shows at the bottom without moving them.
+    const scrollTop = () => chat.locator('.log-wrap').evaluate((el: { scrollTop: number }) => el.scrollTop);
+    const before = await scrollTop();
+    const device = await ChatClient.connect(t.baseUrl, await signToken(t.env.JWT_SECRET, { sub: userId }));
+    await device.ok('message:send', { sessionId, clientMessageId: 'm231', content: 'Message number 231' });
+    device.close();
+    await chat.locator('.msg-user', { hasText: 'Message number 231' }).waitFor({ state: 'attached' });
+    expect(Math.abs((await scrollTop()) - before)).toBeLessThan(5);
     await context.close();
     expect(watch.problems).toEqual([]);
   });

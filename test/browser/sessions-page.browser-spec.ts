@@ -145,8 +145,11 @@ describe('the sessions page and the shared view, against the real server', () =>
     const token = await signToken(t.env.JWT_SECRET, { sub: `user-${randomUUID()}` });
     const json = await fetch(`${t.baseUrl}/chatbox/sessions`, { headers: { authorization: `Bearer ${token}` } });
     expect(json.headers.get('content-type')).toMatch(/^application\/json/);
+    // Both answers say they depend on Accept, so no cache hands one to the other's client.
+    expect(json.headers.get('vary')).toMatch(/\bAccept\b/);
     const html = await fetch(`${t.baseUrl}/chatbox/sessions`, { headers: { accept: 'text/html,*/*;q=0.8' } });
     expect(html.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(html.headers.get('vary')).toMatch(/\bAccept\b/);
     const refused = await fetch(`${t.baseUrl}/chatbox/sessions`, { headers: { accept: 'text/html;q=0, */*' } });
     expect(refused.status).toBe(401);
   });

@@ -32,12 +32,18 @@ export function ChatApp({
   const generating = isGenerating(transcript);
   const holderName = session?.holder ? (session.holder.name ?? t('chat.anAdmin')) : null;
 
-  // New messages and streamed text keep the newest in view; loading older ones does not jump.
+  // New messages and streamed text keep the newest in view while the reader is at the bottom; one who has
+  // scrolled up to read is left where they are.
   const newest = transcript.messages[transcript.messages.length - 1]?.id;
+  const following = useRef(true);
   useLayoutEffect(() => {
     const log = scroller.current;
-    if (log) log.scrollTop = log.scrollHeight;
+    if (log && following.current) log.scrollTop = log.scrollHeight;
   }, [newest, transcript.streaming, transcript.pending.length]);
+  const onScroll = () => {
+    const log = scroller.current;
+    if (log) following.current = log.scrollHeight - log.scrollTop - log.clientHeight < 40;
+  };
   // Older pages load while the top of the log is in view: each page re-arms the observer, so a tall screen
   // keeps loading until it is filled or nothing older is left.
   const oldest = transcript.messages[0]?.id;
@@ -68,6 +74,7 @@ export function ChatApp({
     if (!text.trim()) return;
     if (input.current) input.current.value = '';
     setDraft('');
+    following.current = true;
     void controller.send(text);
   };
 
@@ -132,7 +139,7 @@ export function ChatApp({
       )}
       {state.error && <ErrorBanner t={t} error={state.error} onDismiss={() => controller.dismissError()} />}
 
-      <main class="log-wrap" ref={scroller}>
+      <main class="log-wrap" ref={scroller} onScroll={onScroll}>
         {transcript.hasOlder && (
           <div ref={top} class="older">
             <button type="button" onClick={() => void controller.loadOlder()} disabled={state.loadingOlder}>
