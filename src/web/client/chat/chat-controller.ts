@@ -296,7 +296,9 @@ export class ChatController {
 
   /** Shows `view`, switching the transcript when it is another session than the one on screen. */
   private adopt(view: SessionView): void {
-    const same = view.id === this.state.session?.id;
+    // Compared with the transcript's session, not the one shown: a `session:state` of the session being
+    // started may already have begun its transcript (and its reply's first frames) before this answer.
+    const same = view.id === this.state.transcript.sessionId;
     this.set({
       session: view,
       modelId: view.modelId,

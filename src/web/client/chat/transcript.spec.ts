@@ -104,6 +104,31 @@ describe('transcript', () => {
     expect(t.messages.map((m) => m.content)).toEqual(['final']);
   });
 
+  it('drops a turn named in flight that never streamed once a stored reply answers its message', () => {
+    const inFlight = (messageId: string) => ({ messageId, replyTo: 'id-1', index: null, text: null });
+    let t = mergeMessages(emptyTranscript(S), [message(1)]);
+    t = applyResume(t, resume({ inFlight: inFlight('phantom') }), { newest: false });
+    expect(isGenerating(t)).toBe(true);
+    t = mergeMessages(t, [{ ...message(2, 'ai', 'the answer'), id: 'r1', replyTo: 'id-1' }]);
+    expect(t.streaming).toEqual([]);
+    // Named only after the answer is stored, it is not shown at all.
+    t = applyResume(t, resume({ inFlight: inFlight('phantom-2') }), { newest: false });
+    expect(t.streaming).toEqual([]);
+    // After an interrupted reply the message is answered again: that turn stays.
+    let again = mergeMessages(emptyTranscript(S), [message(1)]);
+    again = applyResume(again, resume({ inFlight: inFlight('second') }), { newest: false });
+    again = mergeMessages(again, [{ ...message(2, 'ai', 'cut'), id: 'r1', replyTo: 'id-1', status: 'interrupted' }]);
+    expect(again.streaming.map((s) => s.messageId)).toEqual(['second']);
+    // A reply seen streaming is never dropped this way.
+    let live = aiStart(mergeMessages(emptyTranscript(S), [message(1)]), {
+      sessionId: S,
+      messageId: 'r2',
+      replyTo: 'id-1',
+    });
+    live = mergeMessages(live, [{ ...message(2, 'ai', 'older answer'), id: 'r1', replyTo: 'id-1' }]);
+    expect(live.streaming.map((s) => s.messageId)).toEqual(['r2']);
+  });
+
   it('drops a reply that failed with nothing stored', () => {
     let t = aiStart(emptyTranscript(S), { sessionId: S, messageId: 'r1', replyTo: 'id-1' });
     t = aiFinished(t, 'r1', false);

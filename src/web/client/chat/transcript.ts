@@ -10,6 +10,8 @@ export interface StreamingReply {
   known: boolean;
   /** `ai:end` or `ai:error` came; the stored reply is being read. */
   ended: boolean;
+  /** Seen streaming (`ai:start`, or a frame placed), not only named by a resume's `inFlight`. */
+  live: boolean;
 }
 
 /** A message this device sent whose stored copy has not arrived yet. */
@@ -65,7 +67,19 @@ export function mergeMessages(t: Transcript, incoming: readonly MessageView[]): 
   }
   const early = { ...t.early };
   for (const id of Object.keys(early)) if (stored.has(id)) delete early[id];
-  return { ...t, messages, pending, early, streaming: t.streaming.filter((s) => !stored.has(s.messageId)) };
+  // A turn the server named in flight that never streamed, for a message a stored reply has answered (the
+  // engine holds a turn briefly while it finds nothing owed), is no reply at all. An interrupted reply is
+  // answered again, so it does not count as the answer.
+  const answered = answeredMessages(messages);
+  const streaming = t.streaming.filter(
+    (s) => !stored.has(s.messageId) && (s.live || s.text !== '' || !answered.has(s.replyTo)),
+  );
+  return { ...t, messages, pending, early, streaming };
+}
+
+/** The messages a stored reply has answered (an interrupted reply is answered again, so it does not count). */
+function answeredMessages(messages: readonly MessageView[]): Set<string | undefined> {
+  return new Set(messages.filter((m) => m.sender === 'ai' && m.status !== 'interrupted').map((m) => m.replyTo));
 }
 
 /** Places whatever early frames now continue a streaming reply, in index order. */
@@ -84,10 +98,11 @@ function drain(t: Transcript, messageId: string): Transcript {
   const early = { ...t.early };
   if (Object.keys(rest).length > 0) early[messageId] = rest;
   else delete early[messageId];
+  const placed = index !== reply.index;
   return {
     ...t,
     early,
-    streaming: t.streaming.map((s) => (s.messageId === messageId ? { ...s, text, index } : s)),
+    streaming: t.streaming.map((s) => (s.messageId === messageId ? { ...s, text, index, live: s.live || placed } : s)),
   };
 }
 
@@ -100,6 +115,9 @@ export function applyResume(t: Transcript, result: ResumeResult, { newest }: { n
   if (newest) next = { ...next, hasOlder: result.hasMore };
   const flight = result.inFlight;
   if (!flight || isStored(next, flight.messageId)) return next;
+  const current = next.streaming.find((s) => s.messageId === flight.messageId);
+  // See mergeMessages: a turn that has said nothing, for a message already answered, is no reply.
+  if (!current?.live && !flight.text && answeredMessages(next.messages).has(flight.replyTo)) return next;
   const known = flight.text !== null;
   const base: StreamingReply = {
     messageId: flight.messageId,
@@ -108,11 +126,11 @@ export function applyResume(t: Transcript, result: ResumeResult, { newest }: { n
     index: flight.index ?? -1,
     known,
     ended: false,
+    live: false,
   };
-  const current = next.streaming.find((s) => s.messageId === flight.messageId);
   if (current && current.known && current.index >= base.index) return next;
   const streaming = current
-    ? next.streaming.map((s) => (s.messageId === flight.messageId ? { ...base, ended: s.ended } : s))
+    ? next.streaming.map((s) => (s.messageId === flight.messageId ? { ...base, ended: s.ended, live: s.live } : s))
     : [...next.streaming, base];
   return drain({ ...next, streaming }, flight.messageId);
 }
@@ -127,6 +145,7 @@ export function aiStart(t: Transcript, event: AiStart): Transcript {
     index: -1,
     known: true,
     ended: false,
+    live: true,
   };
   return drain({ ...t, streaming: [...t.streaming, reply] }, event.messageId);
 }
