@@ -118,11 +118,12 @@ export class ChatController {
     const text = content.trim();
     if (!text) return;
     this.setTyping(false);
-    // Until the user's active session is known, a new one could end it: look it up first.
-    if (!this.opened && !(await this.attempt(() => this.openInitial().then(() => true)))) return;
+    // Until the user's active session is known, a new one could end it: look it up first. Both steps wait
+    // out a connection that is not up yet, as the message itself does.
+    if (!this.opened && !(await this.attempt(() => this.retrying(() => this.openInitial().then(() => true))))) return;
     let session = this.state.session;
     if (!session || session.status === 'ended') {
-      const started = await this.attempt(() => this.startSession());
+      const started = await this.attempt(() => this.retrying(() => this.startSession()));
       if (!started) return;
       session = started;
     }
@@ -140,7 +141,7 @@ export class ChatController {
         // keeps refusing is tried a few times, then the user is told. A session left meanwhile is not chased.
         const retry =
           SEND_RETRY_CODES.has(failure.code) &&
-          (failure.code === 'unavailable' || attempt < MAX_SEND_ATTEMPTS) &&
+          (!this.conn.socket.connected || attempt < MAX_SEND_ATTEMPTS) &&
           this.state.session?.id === payload.sessionId;
         if (!retry) {
           this.update((t) => T.dropPending(t, clientMessageId));
@@ -319,6 +320,23 @@ export class ChatController {
 
   private bannerFrom(view: SessionView): void {
     if (view.holder) this.set({ banner: { kind: 'joined', name: view.holder.name } });
+  }
+
+  /** Runs `action` again while it fails for want of a connection (as long as that takes) or a busy server. */
+  private async retrying<R>(action: () => Promise<R>): Promise<R> {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await action();
+      } catch (error) {
+        const failure = asProtocolError(error);
+        // Without a connection it waits as long as that takes; a connected server that keeps failing is tried
+        // MAX_SEND_ATTEMPTS times.
+        const retry =
+          SEND_RETRY_CODES.has(failure.code) && (!this.conn.socket.connected || attempt < MAX_SEND_ATTEMPTS);
+        if (!retry) throw error;
+        await this.waitToRetry(failure);
+      }
+    }
   }
 
   private async waitToRetry(error: ProtocolError): Promise<void> {

@@ -101,8 +101,13 @@ export class Connection {
     return () => this.stateListeners.delete(listener);
   }
 
-  /** Sends an event and resolves with the ack's data, or rejects with its error (or `unavailable` when cut). */
-  request<T>(event: string, payload: object, timeoutMs = 15000): Promise<T> {
+  /**
+   * Sends an event once connected and resolves with the ack's data, or rejects with its error (or with
+   * `unavailable` when no answer comes). Nothing is queued while disconnected: a request whose answer timed
+   * out is never sent again behind its caller's retry.
+   */
+  async request<T>(event: string, payload: object, timeoutMs = 15000): Promise<T> {
+    if (!this.socket.connected) await new Promise<void>((resolve) => this.socket.once('connect', () => resolve()));
     return new Promise<T>((resolve, reject) => {
       this.socket.timeout(timeoutMs).emit(event, payload, (err: Error | null, answer?: Ack<T>) => {
         if (err || !answer) {
