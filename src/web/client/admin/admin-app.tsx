@@ -3,9 +3,9 @@ import type { Translate } from '../../i18n/catalogue';
 import { Message, Streaming } from '../chat/message-list';
 import type { TokenSource } from '../lib/connection';
 import type { ProtocolError } from '../lib/protocol';
-import { ErrorBanner } from '../lib/ui';
+import { ErrorBanner, useStore } from '../lib/ui';
 import { AdminAudit } from './admin-audit';
-import { AdminController, AdminSessionView, AdminState } from './admin-controller';
+import { AdminController, AdminSessionView } from './admin-controller';
 import { AdminMetrics } from './admin-metrics';
 import { AdminSessions } from './admin-sessions';
 
@@ -16,12 +16,6 @@ const TABS: [Tab, 'admin.tabLive' | 'admin.tabAll' | 'admin.tabMetrics' | 'admin
   ['metrics', 'admin.tabMetrics'],
   ['audit', 'admin.tabAudit'],
 ];
-
-function useController(controller: AdminController): AdminState {
-  const [state, setState] = useState(controller.current);
-  useEffect(() => controller.subscribe(setState), [controller]);
-  return state;
-}
 
 /** A clock for the waiting times: re-renders its user every second. */
 function useNow(): number {
@@ -90,7 +84,7 @@ export function AdminApp({
   prefix: string;
   tokens: TokenSource;
 }) {
-  const state = useController(controller);
+  const state = useStore(controller);
   const [tab, setTab] = useState<Tab>('live');
   const [pageError, setPageError] = useState<ProtocolError | null>(null);
   const now = useNow();

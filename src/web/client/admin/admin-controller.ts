@@ -14,7 +14,7 @@ import type {
   ResumeResult,
   TypingEvent,
 } from '../lib/protocol';
-import { asProtocolError } from '../lib/ui';
+import { TranscriptStore } from '../lib/transcript-store';
 import * as T from '../chat/transcript';
 
 /** A session as the administrators' queue shows it (docs/protocol.md, AdminSessionView). */
@@ -66,8 +66,8 @@ export function queueOrder(a: AdminSessionView, b: AdminSessionView): number {
  * polled), one session watched at a time with its transcript (the chat page's reducer), takeover,
  * messages while holding it, hand-back and ending.
  */
-export class AdminController {
-  private state: AdminState = {
+export class AdminController extends TranscriptStore<AdminState> {
+  private static readonly initial: AdminState = {
     connection: 'connecting',
     queue: new Map(),
     selected: null,
@@ -75,7 +75,6 @@ export class AdminController {
     typing: false,
     error: null,
   };
-  private listeners = new Set<(state: AdminState) => void>();
 
   constructor(
     private readonly prefix: string,
@@ -84,6 +83,7 @@ export class AdminController {
     /** This administrator's id (the token's subject): the console writes only in sessions it holds. */
     readonly adminId: () => string | undefined,
   ) {
+    super(AdminController.initial);
     conn.onState((connection, error) => this.set({ connection, ...(error ? { error } : {}) }));
     const socket = conn.socket;
     socket.on('connect', () => {
@@ -115,15 +115,6 @@ export class AdminController {
         if (event.sessionId === this.state.selected?.id) void this.refresh(event.sessionId);
       });
     }
-  }
-
-  get current(): AdminState {
-    return this.state;
-  }
-
-  subscribe(listener: (state: AdminState) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
   }
 
   start(): Promise<void> {
@@ -178,10 +169,6 @@ export class AdminController {
     );
   }
 
-  dismissError(): void {
-    this.set({ error: null });
-  }
-
   private async act(event: 'admin:join' | 'admin:leave'): Promise<void> {
     const selected = this.state.selected;
     if (!selected) return;
@@ -218,25 +205,6 @@ export class AdminController {
     else queue.set(view.id, kept);
     const selected = this.state.selected?.id === view.id ? newer(this.state.selected, view) : this.state.selected;
     this.set({ queue, selected });
-  }
-
-  private async attempt<R>(action: () => Promise<R>): Promise<R | undefined> {
-    try {
-      return await action();
-    } catch (error) {
-      this.set({ error: asProtocolError(error) });
-      return undefined;
-    }
-  }
-
-  private update(change: (t: T.Transcript) => T.Transcript): void {
-    const transcript = change(this.state.transcript);
-    if (transcript !== this.state.transcript) this.set({ transcript });
-  }
-
-  private set(patch: Partial<AdminState>): void {
-    this.state = { ...this.state, ...patch };
-    for (const listener of this.listeners) listener(this.state);
   }
 }
 

@@ -1,16 +1,10 @@
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import type { Translate } from '../../i18n/catalogue';
 import type { MessageKey } from '../../i18n/catalogue';
-import { clock, ErrorBanner } from '../lib/ui';
+import { clock, ErrorBanner, useStore } from '../lib/ui';
 import { Message, Streaming } from './message-list';
-import { ChatController, ChatState } from './chat-controller';
+import { ChatController } from './chat-controller';
 import { isGenerating } from './transcript';
-
-function useController(controller: ChatController): ChatState {
-  const [state, setState] = useState(controller.current);
-  useEffect(() => controller.subscribe(setState), [controller]);
-  return state;
-}
 
 export function ChatApp({
   controller,
@@ -23,7 +17,7 @@ export function ChatApp({
   lang: string;
   sessionsHref: string;
 }) {
-  const state = useController(controller);
+  const state = useStore(controller);
   const { session, transcript, models } = state;
   const [draft, setDraft] = useState('');
   const scroller = useRef<HTMLElement>(null);

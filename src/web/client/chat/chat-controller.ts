@@ -15,6 +15,7 @@ import type {
   TypingEvent,
 } from '../lib/protocol';
 import { asProtocolError } from '../lib/ui';
+import { TranscriptStore } from '../lib/transcript-store';
 import * as T from './transcript';
 
 export type Banner = { kind: 'joined' | 'left'; name: string | null };
@@ -43,8 +44,8 @@ const MAX_SEND_ATTEMPTS = 5;
  * messages are retried with the same clientMessageId until acknowledged, so a cut connection neither
  * loses nor doubles them.
  */
-export class ChatController {
-  private state: ChatState = {
+export class ChatController extends TranscriptStore<ChatState> {
+  private static readonly initial: ChatState = {
     connection: 'connecting',
     session: null,
     transcript: T.emptyTranscript(),
@@ -56,7 +57,6 @@ export class ChatController {
     loadingOlder: false,
     ready: false,
   };
-  private listeners = new Set<(state: ChatState) => void>();
   private typingTimer?: ReturnType<typeof setTimeout>;
   private typingSent = false;
   /** The first lookup (the address's session, or the user's active one) has succeeded. */
@@ -70,6 +70,7 @@ export class ChatController {
     /** What the address asked for: a session to open, or a new one (`?new=1`, from the sessions page). */
     private readonly opening: { sessionId: string | null; startNew: boolean },
   ) {
+    super(ChatController.initial);
     conn.onState((connection, error) => this.set({ connection, ...(error ? { error } : {}) }));
     const socket = conn.socket;
     socket.on('connect', () => void this.onConnect());
@@ -99,15 +100,6 @@ export class ChatController {
     socket.on('admin:left', (event: AdminPresence) =>
       this.set({ banner: { kind: 'left', name: event.adminName }, typing: null }),
     );
-  }
-
-  get current(): ChatState {
-    return this.state;
-  }
-
-  subscribe(listener: (state: ChatState) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
   }
 
   start(): Promise<void> {
@@ -226,10 +218,6 @@ export class ChatController {
     this.conn.socket.emit('typing', { sessionId: session.id, isTyping }, () => undefined);
   }
 
-  dismissError(): void {
-    this.set({ error: null });
-  }
-
   private async onConnect(): Promise<void> {
     try {
       if (!this.opened) await this.openInitial();
@@ -346,24 +334,5 @@ export class ChatController {
       return;
     }
     await new Promise((resolve) => setTimeout(resolve, error.retryAfterMs ?? 1000));
-  }
-
-  private async attempt<R>(action: () => Promise<R>): Promise<R | undefined> {
-    try {
-      return await action();
-    } catch (error) {
-      this.set({ error: asProtocolError(error) });
-      return undefined;
-    }
-  }
-
-  private update(change: (t: T.Transcript) => T.Transcript): void {
-    const transcript = change(this.state.transcript);
-    if (transcript !== this.state.transcript) this.set({ transcript });
-  }
-
-  private set(patch: Partial<ChatState>): void {
-    this.state = { ...this.state, ...patch };
-    for (const listener of this.listeners) listener(this.state);
   }
 }

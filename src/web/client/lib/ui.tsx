@@ -1,4 +1,4 @@
-import { useLayoutEffect, useRef } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import type { MessageKey, Translate } from '../../i18n/catalogue';
 import { RequestError } from './connection';
 import { renderMarkdown } from './markdown';
@@ -39,4 +39,11 @@ export function ErrorBanner({ t, error, onDismiss }: { t: Translate; error: Prot
       </button>
     </p>
   );
+}
+
+/** A controller's state, re-rendering its component on every change. */
+export function useStore<S>(store: { current: S; subscribe(listener: (state: S) => void): () => void }): S {
+  const [state, setState] = useState(store.current);
+  useEffect(() => store.subscribe(setState), [store]);
+  return state;
 }
