@@ -1,7 +1,11 @@
 import { Global, Module } from '@nestjs/common';
 import { ThrottlerModule, ThrottlerStorageService } from '@nestjs/throttler';
+import { getToken } from '@willsoto/nestjs-prometheus';
+import type { Counter } from 'prom-client';
 import { AppConfig } from '../config/app-config';
+import { RATE_LIMIT_UNCOUNTED } from '../metrics/chatbox.metrics';
 import { RedisConnection } from '../redis/redis-connection';
+import { FailOpenThrottlerStorage } from './fail-open-throttler.storage';
 import { LeadershipStore } from './leadership.store';
 import { RateLimitTally, RateLimitTallyModule, TalliedThrottlerStorage } from './rate-limit-tally';
 import { MemoryLeadershipStore } from './memory/memory-leadership.store';
@@ -27,15 +31,18 @@ export const PUBLIC_THROTTLER = 'public';
   imports: [
     ThrottlerModule.forRootAsync({
       imports: [RateLimitTallyModule],
-      inject: [AppConfig, RedisConnection, RateLimitTally],
-      useFactory: (config: AppConfig, { client }: RedisConnection, tally: RateLimitTally) => ({
+      inject: [AppConfig, RedisConnection, RateLimitTally, getToken(RATE_LIMIT_UNCOUNTED)],
+      useFactory: (config: AppConfig, { client }: RedisConnection, tally: RateLimitTally, uncounted: Counter) => ({
         throttlers: [
           { name: EVENTS_THROTTLER, ttl: config.chat.rateLimit.windowMs, limit: config.chat.rateLimit.events },
           { name: PUBLIC_THROTTLER, ttl: 60000, limit: config.http.publicRateLimitPerMinute },
         ],
-        // Given a client, the Redis storage leaves closing it to RedisConnection. Every decision is tallied.
+        // Given a client, the Redis storage leaves closing it to RedisConnection. Every decision is tallied;
+        // a request that cannot be counted goes through (FailOpenThrottlerStorage says why).
         storage: new TalliedThrottlerStorage(
-          client ? new RedisThrottlerStorage(client) : new ThrottlerStorageService(),
+          client
+            ? new FailOpenThrottlerStorage(new RedisThrottlerStorage(client), uncounted)
+            : new ThrottlerStorageService(),
           tally,
         ),
       }),

@@ -48,11 +48,6 @@ describe(ConnectionLimiter.name, () => {
     expect(throttler.keys).toEqual(['handshake:203.0.113.5', 'connect:198.51.100.7']);
   });
 
-  it('lets an attempt through when the shared store is down', async () => {
-    const sut = new ConnectionLimiter(config, failing<ThrottlerStorage>(), new MemorySocketRegistryStore());
-    await expect(sut.countAttempt('handshake', request('198.51.100.7'))).resolves.toEqual({});
-  });
-
   it('admits a socket uncounted when the registry is down', async () => {
     const sut = new ConnectionLimiter(config, counting(), failing<SocketRegistryStore>());
     const socket = Object.assign(new EventEmitter(), {

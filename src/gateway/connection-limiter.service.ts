@@ -55,24 +55,19 @@ export class ConnectionLimiter implements OnApplicationBootstrap, OnApplicationS
   /**
    * Counts one connection attempt of `kind` from the request's address, before any token is read.
    * Over the limit, the answer says when to retry. Without the shared store (Redis down) the attempt
-   * is let through: readiness reports the outage, and refusing everyone would be worse.
+   * is let through uncounted (FailOpenThrottlerStorage).
    */
   async countAttempt(kind: 'handshake' | 'connect', request: IncomingMessage): Promise<{ retryAfterMs?: number }> {
     const limit = this.config.chat.handshakesPerMinute;
     const key = `${kind}:${this.clientAddress(request)}`;
-    try {
-      const { isBlocked, timeToBlockExpire } = await this.throttler.increment(
-        key,
-        MINUTE_MS,
-        limit,
-        MINUTE_MS,
-        HANDSHAKES_THROTTLER,
-      );
-      return isBlocked ? { retryAfterMs: timeToBlockExpire * 1000 } : {};
-    } catch (error) {
-      this.logger.warn({ err: error }, 'could not count a connection attempt; letting it through');
-      return {};
-    }
+    const { isBlocked, timeToBlockExpire } = await this.throttler.increment(
+      key,
+      MINUTE_MS,
+      limit,
+      MINUTE_MS,
+      HANDSHAKES_THROTTLER,
+    );
+    return isBlocked ? { retryAfterMs: timeToBlockExpire * 1000 } : {};
   }
 
   /** Namespace middleware: refuses a connect past the address's limit with `rate_limited`. */
