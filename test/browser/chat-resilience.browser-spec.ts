@@ -192,7 +192,7 @@ describe('the chat page when the server keeps refusing, and while reading an end
     return { context, watch, page, chat: page.frameLocator('iframe.chatbox-frame') };
   }
 
-  it('tells the user when the server stays busy, after a few tries, and keeps nothing pending', async () => {
+  it('tells the user when the server stays busy, after a few tries, and gives the unsent words back', async () => {
     fake.script('openai', { kind: 'endless', intervalMs: 50 });
     const { context, watch, chat } = await openChat(`user-${randomUUID()}`);
     const say = async (text: string) => {
@@ -204,11 +204,14 @@ describe('the chat page when the server keeps refusing, and while reading an end
     await say('Second, waits in the queue');
     await chat.locator('.msg-user:not(.msg-pending)', { hasText: 'Second' }).waitFor();
     await say('Third, one too many');
+    // Typed while the third is being retried: kept, after the words that come back.
+    await chat.getByLabel('Your message').fill('and a fourth thought');
     await chat
       .getByTestId('error')
       .filter({ hasText: 'Busy right now. Try again in a moment.' })
       .waitFor({ timeout: 20000 });
     expect(await chat.locator('.msg-pending').count()).toBe(0);
+    expect(await chat.getByLabel('Your message').inputValue()).toBe('Third, one too many\nand a fourth thought');
     await chat.getByRole('button', { name: 'Stop' }).click();
     await context.close();
     // The refused sends are answered 409 busy, which the browser does not log: nothing else may appear.

@@ -106,17 +106,23 @@ export class ChatController extends TranscriptStore<ChatState> {
     return this.conn.start();
   }
 
-  async send(content: string): Promise<void> {
+  /**
+   * Sends a message; resolves true once the server has it, false when it was not sent (the error is shown,
+   * and the caller gives the text back to the user).
+   */
+  async send(content: string): Promise<boolean> {
     const text = content.trim();
-    if (!text) return;
+    if (!text) return true;
     this.setTyping(false);
     // Until the user's active session is known, a new one could end it: look it up first. Both steps wait
     // out a connection that is not up yet, as the message itself does.
-    if (!this.opened && !(await this.attempt(() => this.retrying(() => this.openInitial().then(() => true))))) return;
+    if (!this.opened && !(await this.attempt(() => this.retrying(() => this.openInitial().then(() => true))))) {
+      return false;
+    }
     let session = this.state.session;
     if (!session || session.status === 'ended') {
       const started = await this.attempt(() => this.retrying(() => this.startSession()));
-      if (!started) return;
+      if (!started) return false;
       session = started;
     }
     const clientMessageId = crypto.randomUUID();
@@ -126,7 +132,7 @@ export class ChatController extends TranscriptStore<ChatState> {
       try {
         const ack = await this.conn.request<{ messageId: string; seq: number }>('message:send', payload);
         this.update((t) => T.settlePending(t, clientMessageId, ack.messageId));
-        return;
+        return true;
       } catch (error) {
         const failure = asProtocolError(error);
         // A cut connection is waited out for as long as it takes (the resend is idempotent); a server that
@@ -138,7 +144,7 @@ export class ChatController extends TranscriptStore<ChatState> {
         if (!retry) {
           this.update((t) => T.dropPending(t, clientMessageId));
           this.set({ error: failure });
-          return;
+          return false;
         }
         await this.waitToRetry(failure);
       }
