@@ -103,6 +103,8 @@ describe('the chat page, embedded in a host page, against the real server', () =
 
     await send(chat, 'Hello there');
     await chat.locator('.msg-streaming', { hasText: 'The first part of the answer' }).waitFor();
+    // One model: nothing to choose.
+    expect(await chat.getByLabel('Model').count()).toBe(0);
     await page.screenshot({ path: screenshotPath('chat-streaming-desktop') });
 
     await page.reload();
