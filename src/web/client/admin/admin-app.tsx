@@ -5,7 +5,8 @@ import type { TokenSource } from '../lib/connection';
 import type { ProtocolError } from '../lib/protocol';
 import { ErrorBanner, useStore } from '../lib/ui';
 import { AdminAudit } from './admin-audit';
-import { AdminController, AdminSessionView } from './admin-controller';
+import { AdminController } from './admin-controller';
+import type { AdminSessionView } from './admin-queue';
 import { AdminMetrics } from './admin-metrics';
 import { AdminSessions } from './admin-sessions';
 

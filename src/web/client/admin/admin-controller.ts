@@ -7,8 +7,6 @@ import type {
   AiEnd,
   AiError,
   AiStart,
-  HelpView,
-  HolderView,
   MessageView,
   ProtocolError,
   ResumeResult,
@@ -16,26 +14,7 @@ import type {
 } from '../lib/protocol';
 import { TranscriptStore } from '../lib/transcript-store';
 import * as T from '../chat/transcript';
-
-/** A session as the administrators' queue shows it (docs/protocol.md, AdminSessionView). */
-export interface AdminSessionView {
-  id: string;
-  userId: string;
-  userName: string | null;
-  name: string | null;
-  status: 'active' | 'ended';
-  owner: string;
-  rev: number;
-  modelId: string;
-  startedAt: string;
-  lastActivityAt: string;
-  messageCount: number;
-  assisted: boolean;
-  helpRequests: number;
-  holder: HolderView | null;
-  help: HelpView | null;
-  removed?: boolean;
-}
+import { AdminSessionView, queueOrder } from './admin-queue';
 
 interface WatchResult {
   session: AdminSessionView;
@@ -52,13 +31,6 @@ export interface AdminState {
   transcript: T.Transcript;
   typing: boolean;
   error: ProtocolError | null;
-}
-
-/** Help requests first, the longest waiting first; then the most recently active. */
-export function queueOrder(a: AdminSessionView, b: AdminSessionView): number {
-  if (a.help && b.help) return a.help.requestedAt.localeCompare(b.help.requestedAt);
-  if (a.help || b.help) return a.help ? -1 : 1;
-  return b.lastActivityAt.localeCompare(a.lastActivityAt);
 }
 
 /**

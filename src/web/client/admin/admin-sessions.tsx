@@ -4,7 +4,7 @@ import { api } from '../lib/api';
 import type { TokenSource } from '../lib/connection';
 import type { ProtocolError } from '../lib/protocol';
 import { asProtocolError, dateTime } from '../lib/ui';
-import type { AdminSessionView } from './admin-controller';
+import type { AdminSessionView } from './admin-queue';
 
 const SORTS = ['lastActivityAt', 'startedAt', 'durationMs', 'userId', 'messageCount', 'totalTokens'] as const;
 
