@@ -169,6 +169,12 @@ const REST_ROUTES: Route[] = [
   { method: 'POST', path: (id) => `/admin/sessions/${id}/release`, body: true },
   { method: 'GET', path: () => '/healthz', public: true },
   { method: 'GET', path: () => '/readyz', public: true },
+  // The web pages and their files (src/web): HTML for browsers, the JSON routes above otherwise.
+  { method: 'GET', path: () => '/', public: true, query: true },
+  { method: 'GET', path: () => '/admin', public: true, query: true },
+  { method: 'GET', path: () => '/embed.js', public: true, query: true },
+  { method: 'GET', path: (_id, other) => `/assets/${other}`, public: true },
+  { method: 'GET', path: () => '/dev/host', public: true, query: true },
 ];
 
 const SOCKET_EVENTS: Record<string, string[]> = {
@@ -211,6 +217,19 @@ const queryString = fc.oneof(
   fc.tuple(queryValue, queryValue).map(([before, limit]) => `?beforeSeq=${before}&limit=${limit}`),
   queryValue.map((v) => `?beforeSeq[$gt]=${v}&limit=1&limit=2`),
   fc.constantFrom('?', '?&&', '?beforeSeq', '?unknown=1', '?__proto__[x]=1', '?limit=1&limit=2'),
+  // What the pages read: the language, a session to open, a new chat.
+  fc.tuple(queryValue, queryValue).map(([lang, id]) => `?lang=${lang}&session=${id}&new=${lang}`),
+);
+/** What a browser, an API client or an attacker asks for. */
+const accept = fc.constantFrom(
+  undefined,
+  'text/html',
+  'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8',
+  'application/json',
+  '*/*',
+  'text/html;q=0, application/json',
+  'text/html;q=abc',
+  'text/html, , ;;q=,*/*;q=2',
 );
 const contentType = fc.constantFrom(
   'application/json',
@@ -469,7 +488,7 @@ describe('the hostile-input corpus, against the service process', () => {
     expect(client.socket.connected).toBe(true);
   });
 
-  it('answers every REST route with any path, body, media type and token: never a 5xx, always the error shape', async () => {
+  it('answers every REST route and page with any path, body, media type, Accept and token: never a 5xx, always the error shape', async () => {
     const { sessionId: restSession } = await client.ok<{ sessionId: string }>('session:start', {});
     await fc.assert(
       fc.asyncProperty(
@@ -478,17 +497,19 @@ describe('the hostile-input corpus, against the service process', () => {
         pathSegment(randomUUID()),
         fc.option(fc.tuple(rawBody, contentType)),
         queryString,
+        accept,
         fc.oneof(
           fc.constant(signToken(secret, { sub: `u-${randomUUID()}` })),
           tokenCase(nowS()).map((t) => encodeToken(t, secret)),
           fc.constantFrom('', 'Bearer', 'Bearer a.b.c', 'Basic dXNlcjpwYXNz').map((h) => Promise.resolve(h)),
         ),
-        async (route, id, other, body, query, token) => {
+        async (route, id, other, body, query, acceptHeader, token) => {
           const raw = await token;
           const headers: Record<string, string> = {
             authorization: raw.startsWith('ey') ? `Bearer ${raw}` : raw,
           };
           if (body) headers['content-type'] = body[1];
+          if (acceptHeader !== undefined) headers.accept = acceptHeader;
           const res = await fetch(`${baseUrl}/chatbox${route.path(id, other)}${route.query ? query : ''}`, {
             method: route.method,
             headers,
