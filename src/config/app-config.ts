@@ -15,6 +15,11 @@ export interface HttpConfig {
   /** `true` reflects any origin (development only); a list is matched exactly. */
   corsOrigins: true | string[];
   allowedParentOrigins: string[];
+  /**
+   * Hosts whose https links in a model's replies the pages render as links (`*.example.com` for its
+   * subdomains); any other URL a model writes shows as text.
+   */
+  linkAllowedHosts: string[];
   /** Development only: the app's own pages may frame each other (its host page at `<prefix>/dev/host` does). */
   framedBySelf: boolean;
   /** Requests per minute per client address on routes that need no token. */

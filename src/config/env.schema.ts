@@ -117,6 +117,7 @@ export class EnvVars {
   @Expose() @IsOptional() @IsString() TRUSTED_PROXIES?: string;
   @Expose() @IsOptional() @IsString() CORS_ORIGINS?: string;
   @Expose() @IsOptional() @IsString() ALLOWED_PARENT_ORIGINS?: string;
+  @Expose() @IsOptional() @IsString() LINK_ALLOWED_HOSTS?: string;
 
   @Expose() @Type(() => Number) @Min(1024) @Max(104857600) @IsInt() HTTP_BODY_LIMIT_BYTES = 1048576;
   @Expose() @Type(() => Number) @Min(1000) @Max(600000) @IsInt() SHUTDOWN_TIMEOUT_MS = 25000;

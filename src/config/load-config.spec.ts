@@ -37,6 +37,7 @@ describe('loadConfig', () => {
       trustedProxies: [],
       corsOrigins: true,
       allowedParentOrigins: [],
+      linkAllowedHosts: [],
       framedBySelf: true,
       publicRateLimitPerMinute: 60,
       adminRateLimitPerMinute: 300,
@@ -137,6 +138,8 @@ describe('loadConfig', () => {
     [{ TRUSTED_PROXIES: 'proxy.local' }, /^TRUSTED_PROXIES entry "proxy.local"/],
     [{ CORS_ORIGINS: 'https://ok.example, javascript:alert(1)' }, /^CORS_ORIGINS entry "javascript:alert\(1\)"/],
     [{ ALLOWED_PARENT_ORIGINS: 'https://app.example/path' }, /^ALLOWED_PARENT_ORIGINS entry/],
+    [{ LINK_ALLOWED_HOSTS: 'docs.example.com, https://x.example' }, /^LINK_ALLOWED_HOSTS entry "https:\/\/x.example"/],
+    [{ LINK_ALLOWED_HOSTS: '*' }, /^LINK_ALLOWED_HOSTS entry "\*" must be a host name/],
     [{ SHUTDOWN_DRAIN_DELAY_MS: '30000' }, /^SHUTDOWN_DRAIN_DELAY_MS must be shorter than SHUTDOWN_TIMEOUT_MS/],
     [{ METRICS_PORT: '3000' }, /^METRICS_PORT must differ from PORT/],
     [{ ENCRYPTION_KEY: 'short' }, /^ENCRYPTION_KEY must be 32 bytes/],
@@ -164,7 +167,9 @@ describe('loadConfig', () => {
       CORS_ORIGINS: 'https://a.example, http://localhost:5173',
       ENCRYPTION_KEYS: `k2:${k2.toString('base64')},k1:${k1.toString('hex')}`,
       CHATBOX_PATH_PREFIX: '/support/chat',
+      LINK_ALLOWED_HOSTS: 'Docs.Example.com, *.help.example',
     });
+    expect(config.http.linkAllowedHosts).toEqual(['docs.example.com', '*.help.example']);
     expect(config.http.trustedProxies).toEqual(['10.0.0.0/8', '127.0.0.1', '::1/128', 'loopback']);
     expect(config.http.corsOrigins).toEqual(['https://a.example', 'http://localhost:5173']);
     expect(config.http.pathPrefix).toBe('/support/chat');

@@ -25,6 +25,8 @@ export const randomSecret: SecretGenerator = () => randomBytes(32).toString('bas
 
 const PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
 const ORIGIN = /^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?$/;
+/** A host name, or `*.` and a domain for its subdomains. */
+const LINK_HOST = /^(\*\.)?[a-z0-9-]+(\.[a-z0-9-]+)+$/;
 const KEY_ID = /^[A-Za-z0-9_-]{1,32}$/;
 
 function list(value: string | undefined): string[] {
@@ -174,6 +176,10 @@ export function loadConfig(
     problems.push('CORS_ORIGINS may not be "*" in production; list the allowed origins');
   }
   const parents = list(env.ALLOWED_PARENT_ORIGINS);
+  const linkHosts = list(env.LINK_ALLOWED_HOSTS).map((host) => host.toLowerCase());
+  for (const host of linkHosts.filter((h) => !LINK_HOST.test(h))) {
+    problems.push(`LINK_ALLOWED_HOSTS entry "${host}" must be a host name such as docs.example.com or *.example.com`);
+  }
   for (const [name, origins] of [
     ['CORS_ORIGINS', corsList.filter((o) => o !== '*')],
     ['ALLOWED_PARENT_ORIGINS', parents],
@@ -199,6 +205,7 @@ export function loadConfig(
       trustedProxies,
       corsOrigins: anyOrigin ? true : corsList,
       allowedParentOrigins: parents,
+      linkAllowedHosts: linkHosts,
       framedBySelf: env.NODE_ENV === 'development',
       publicRateLimitPerMinute: env.PUBLIC_RATE_LIMIT_PER_MINUTE,
       adminRateLimitPerMinute: env.ADMIN_RATE_LIMIT_PER_MINUTE,

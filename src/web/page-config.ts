@@ -16,6 +16,8 @@ export interface PageConfig {
   lang: Language;
   /** Origins whose frames may hand the page its token; the page posts only to its parent among them. */
   parentOrigins: string[];
+  /** Hosts whose https links in a model's replies are shown as links (LINK_ALLOWED_HOSTS). */
+  modelLinkHosts: string[];
   /** Development only: the app's own origin may frame the page, as the development host page does. */
   selfParent: boolean;
   /** The development host page only: the tokens it hands its frame, as a host application would. */

@@ -104,6 +104,7 @@ export async function registerWebPages(app: NestFastifyApplication, config: AppC
               prefix,
               lang: pickLanguage((request.query as { lang?: string }).lang, request.headers['accept-language']),
               parentOrigins,
+              modelLinkHosts: config.http.linkAllowedHosts,
               selfParent: config.http.framedBySelf,
               ...(route.entry === 'dev-host' && devTokens ? { devTokens: devTokens.issue() } : {}),
             }),

@@ -34,6 +34,7 @@ describe('the chat page, embedded in a host page, against the real server', () =
       ]),
       ALLOWED_PARENT_ORIGINS: host.origin,
       AUTH_EXPIRY_WARNING_S: '5',
+      LINK_ALLOWED_HOSTS: 'docs.example.com',
       JWT_CLOCK_SKEW_S: '0',
     });
     browser = await launchBrowser();
@@ -197,10 +198,13 @@ describe('the chat page, embedded in a host page, against the real server', () =
     await close(context, watch);
   });
 
-  it('shows markup in messages and replies as text: no script runs, no image loads, no javascript: link', async () => {
+  it('shows markup in messages and replies as text: no script runs, no image loads, no link but to an allowed host', async () => {
     fake.script('openai', {
       kind: 'ok',
-      text: 'Reply <img src=x onerror=alert(1)> then [a link](javascript:alert(2)) and ![pic](http://203.0.113.9/p.png) **bold**',
+      text:
+        'Reply <img src=x onerror=alert(1)> then [a link](javascript:alert(2)) and ![pic](https://203.0.113.9/p.png) ' +
+        '[the guide](https://docs.example.com/guide), [lookalike](https://docs.example.com.evil.example/), ' +
+        '[plain http](http://docs.example.com/x), https://docs.example.com/auto **bold**',
     });
     const userId = `user-${randomUUID()}`;
     const { context, chat, watch } = await openHost(userId);
@@ -213,8 +217,17 @@ describe('the chat page, embedded in a host page, against the real server', () =
     );
     expect(await reply.locator('strong').textContent()).toBe('bold');
     expect(await reply.textContent()).toContain('<img src=x onerror=alert(1)>');
-    expect(await reply.locator('a', { hasText: 'a link' }).getAttribute('href')).toBeNull();
-    expect(await reply.locator('a', { hasText: 'pic' }).getAttribute('href')).toBe('http://203.0.113.9/p.png');
+    // A model's words link only to https on LINK_ALLOWED_HOSTS; every other link shows as text.
+    const hrefs = await reply
+      .locator('a')
+      .evaluateAll((anchors: { getAttribute(name: string): string | null }[]) =>
+        anchors.map((a) => a.getAttribute('href')),
+      );
+    expect(hrefs.filter((href) => href !== null)).toEqual([
+      'https://docs.example.com/guide',
+      'https://docs.example.com/auto',
+    ]);
+    expect(await reply.textContent()).toContain('then a link and pic the guide, lookalike, plain http,');
     await close(context, watch);
   });
 

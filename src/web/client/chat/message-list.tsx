@@ -31,7 +31,7 @@ export function Message({ t, m, lang, userLabel }: { t: Translate; m: MessageVie
       ) : m.sender === 'user' || m.sender === 'system' ? (
         <p class="msg-text">{m.content}</p>
       ) : (
-        <Markdown text={m.content} />
+        <Markdown text={m.content} fromModel={m.sender === 'ai'} />
       )}
       {note && <p class="msg-note">{note}</p>}
     </li>
@@ -44,7 +44,7 @@ export function Streaming({ t, reply }: { t: Translate; reply: StreamingReply })
       <div class="msg-meta">
         <span class="msg-sender">{t('msg.assistant')}</span>
       </div>
-      {reply.text ? <Markdown text={reply.text} /> : <span class="dots" aria-hidden="true" />}
+      {reply.text ? <Markdown text={reply.text} fromModel /> : <span class="dots" aria-hidden="true" />}
     </li>
   );
 }

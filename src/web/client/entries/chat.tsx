@@ -3,11 +3,13 @@ import { translator } from '../../i18n/catalogue';
 import { ChatApp } from '../chat/chat-app';
 import { ChatController } from '../chat/chat-controller';
 import { Connection } from '../lib/connection';
+import { setModelLinkHosts } from '../lib/link-policy';
 import { readPageConfig } from '../lib/page-config';
 import { hostTokens } from '../lib/token-source';
 import '../styles/app.css';
 
 const config = readPageConfig();
+setModelLinkHosts(config.modelLinkHosts);
 const t = translator(config.lang);
 document.title = t('app.title');
 const root = document.getElementById('app')!;

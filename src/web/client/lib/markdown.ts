@@ -1,5 +1,6 @@
 import DOMPurify from 'dompurify';
 import { Marked } from 'marked';
+import { modelMayLink } from './link-policy';
 
 /** Raw HTML in a message is shown as text, never parsed: the renderer escapes it. */
 const escape = (text: string) =>
@@ -18,10 +19,14 @@ const marked = new Marked({
 
 const SAFE_URL = /^(?:https?:|mailto:)/i;
 
+/** Whose words are being rendered: a model's links must point to an allowed host. */
+let renderingModel = false;
+
 DOMPurify.addHook('afterSanitizeAttributes', (node) => {
   if (node.tagName !== 'A') return;
   const href = node.getAttribute('href') ?? '';
-  if (!SAFE_URL.test(href)) {
+  if (!SAFE_URL.test(href) || (renderingModel && !modelMayLink(href))) {
+    // Shown as text: an anchor without href goes nowhere.
     node.removeAttribute('href');
     return;
   }
@@ -32,9 +37,19 @@ DOMPurify.addHook('afterSanitizeAttributes', (node) => {
 /**
  * A message's markdown as sanitised HTML: raw HTML escaped, then DOMPurify keeps only text formatting,
  * links (http, https and mailto; opened in a new tab) and code. No image, style, form or script survives.
+ * In a model's words only https links to an allowed host stay links.
  */
-export function renderMarkdown(text: string): string {
+export function renderMarkdown(text: string, { fromModel }: { fromModel: boolean }): string {
   const html = marked.parse(text) as string;
+  renderingModel = fromModel;
+  try {
+    return sanitize(html);
+  } finally {
+    renderingModel = false;
+  }
+}
+
+function sanitize(html: string): string {
   return DOMPurify.sanitize(html, {
     ALLOWED_TAGS: [
       'a',

@@ -21,12 +21,15 @@ export const clock = (iso: string, lang: string) =>
 export const dateTime = (iso: string, lang: string) =>
   new Date(iso).toLocaleString(lang, { dateStyle: 'medium', timeStyle: 'short' });
 
-/** Markdown rendered by renderMarkdown: raw HTML escaped, DOMPurify keeping only formatting and safe links. */
-export function Markdown({ text }: { text: string }) {
+/**
+ * Markdown rendered by renderMarkdown: raw HTML escaped, DOMPurify keeping only formatting and safe links (a
+ * model's only to allowed hosts).
+ */
+export function Markdown({ text, fromModel }: { text: string; fromModel: boolean }) {
   const ref = useRef<HTMLDivElement>(null);
   useLayoutEffect(() => {
-    if (ref.current) ref.current.innerHTML = renderMarkdown(text);
-  }, [text]);
+    if (ref.current) ref.current.innerHTML = renderMarkdown(text, { fromModel });
+  }, [text, fromModel]);
   return <div class="md" ref={ref} />;
 }
 
