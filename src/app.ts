@@ -46,6 +46,8 @@ export async function createApp(config: AppConfig, options: AppModuleOptions = {
   acceptJsonBodiesOnly(app.getHttpAdapter().getInstance(), http.bodyLimitBytes);
   app.useLogger(app.get(Logger));
   app.flushLogs();
+  for (const warning of config.warnings)
+    app.get(Logger).warn(`${warning} (REQUIRE_DATASTORE_AUTH=true would refuse to start)`);
   const ioAdapter = new RedisIoAdapter(app, config);
   await ioAdapter.connect();
   app.useWebSocketAdapter(ioAdapter);

@@ -142,6 +142,8 @@ export class AppConfig {
   readonly shutdown!: { timeoutMs: number; drainDelayMs: number };
   readonly logging!: { level: string };
   readonly dataDir!: string;
+  /** What is unsafe but allowed (REQUIRE_DATASTORE_AUTH=false): logged as warnings at start-up. */
+  readonly warnings!: string[];
 
   constructor(values: Omit<AppConfig, 'withMongoUri'>) {
     Object.assign(this, values);

@@ -34,6 +34,7 @@ export class EnvVars {
   @IsOptional()
   @Matches(/^rediss?:\/\/\S+$/, { message: 'must be a redis:// or rediss:// URL' })
   REDIS_URL?: string;
+  @Expose() @IsIn(['true', 'false']) REQUIRE_DATASTORE_AUTH: 'true' | 'false' = 'false';
 
   @Expose() @IsOptional() @IsString() JWT_SECRET?: string;
   @Expose() @IsIn(JWT_ALGORITHMS) JWT_ALGORITHM: (typeof JWT_ALGORITHMS)[number] = 'HS256';

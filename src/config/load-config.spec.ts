@@ -153,6 +153,26 @@ describe('loadConfig', () => {
     expect(problemsOf(env as Record<string, string>)).toEqual([expect.stringMatching(message)]);
   });
 
+  it('warns of datastores reached without credentials, and refuses them with REQUIRE_DATASTORE_AUTH=true', () => {
+    const unsafe = { MONGODB_URI: 'mongodb://db.internal/chatbox', REDIS_URL: 'redis://redis.internal:6379' };
+    expect(loadConfig(unsafe).warnings).toEqual([
+      'MONGODB_URI has no credentials (user:password@host)',
+      'MONGODB_URI does not use TLS (add tls=true, or use mongodb+srv://)',
+      'REDIS_URL has no password (redis://:password@host)',
+    ]);
+    expect(problemsOf({ ...unsafe, REQUIRE_DATASTORE_AUTH: 'true' })).toEqual([
+      'MONGODB_URI has no credentials (user:password@host), which REQUIRE_DATASTORE_AUTH=true refuses',
+      'MONGODB_URI does not use TLS (add tls=true, or use mongodb+srv://), which REQUIRE_DATASTORE_AUTH=true refuses',
+      'REDIS_URL has no password (redis://:password@host), which REQUIRE_DATASTORE_AUTH=true refuses',
+    ]);
+    const safe = {
+      MONGODB_URI: 'mongodb://chatbox:pw@db.internal/chatbox?tls=true',
+      REDIS_URL: 'redis://:pw@redis.internal:6379',
+      REQUIRE_DATASTORE_AUTH: 'true',
+    };
+    expect(loadConfig(safe).warnings).toEqual([]);
+  });
+
   it('refuses "*" as a CORS origin in production only', () => {
     expect(problemsOf(production({ CORS_ORIGINS: '*' }))).toEqual([
       expect.stringMatching(/^CORS_ORIGINS may not be "\*"/),

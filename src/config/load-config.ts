@@ -6,6 +6,7 @@ import { validateSync } from 'class-validator';
 import { CHANNEL_KINDS, type ChannelKind } from '../notification/notification-channel';
 import { parseNotificationConfig } from '../notification/notification-config';
 import { AppConfig, EncryptionConfig, NodeEnv } from './app-config';
+import { datastoreAuthProblems } from './datastore-auth';
 import { EnvVars } from './env.schema';
 import { parseModels } from './llm-models';
 import { checkSecretStrength, describeSecretProblem } from './secret-strength';
@@ -157,6 +158,10 @@ export function loadConfig(
   if (production && !env.MONGODB_URI) {
     problems.push('MONGODB_URI is required in production (the embedded server is for development only)');
   }
+  const unsafeDatastores = datastoreAuthProblems(env);
+  if (env.REQUIRE_DATASTORE_AUTH === 'true') {
+    problems.push(...unsafeDatastores.map((problem) => `${problem}, which REQUIRE_DATASTORE_AUTH=true refuses`));
+  }
   if (env.EMBEDDED_POSTGRES_URL && env.EMBEDDED_MONGO_BACKEND === 'sqlite') {
     problems.push('EMBEDDED_POSTGRES_URL is set but EMBEDDED_MONGO_BACKEND is sqlite; unset one of them');
   }
@@ -217,6 +222,7 @@ export function loadConfig(
       embedded: { backend: env.EMBEDDED_MONGO_BACKEND, postgresUrl: env.EMBEDDED_POSTGRES_URL },
     },
     redis: { url: env.REDIS_URL },
+    warnings: env.REQUIRE_DATASTORE_AUTH === 'true' ? [] : unsafeDatastores,
     auth: {
       jwtSecret,
       algorithm: env.JWT_ALGORITHM,

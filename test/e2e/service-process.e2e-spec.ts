@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { JwtService } from '@nestjs/jwt';
 import mongoose from 'mongoose';
 import { TEST_ENV } from '../setup/test-env';
+import { startRedisServer } from '../servers/redis-server';
 import { ChatboxProcess } from '../utils/chatbox-process';
 import { ChatClient, signToken } from '../utils/chat-client';
 import { testMongoUri } from '../utils/test-app';
@@ -38,6 +39,39 @@ describe('the service process in production', () => {
     expect(await p.exited).toBe(1);
     expect(p.stderr).toContain('JWT_SECRET contains the placeholder marker');
     expect(p.stdout).not.toContain('listening');
+  });
+
+  it('exits non-zero naming REDIS_URL when it has no password and REQUIRE_DATASTORE_AUTH=true', async () => {
+    // 0.0.0.0 is this machine, but not by a name the check trusts as loopback.
+    const p = run(productionEnv({ REDIS_URL: 'redis://0.0.0.0:6379', REQUIRE_DATASTORE_AUTH: 'true' }));
+    expect(await p.exited).toBe(1);
+    expect(p.stderr).toContain(
+      'REDIS_URL has no password (redis://:password@host), which REQUIRE_DATASTORE_AUTH=true refuses',
+    );
+    expect(p.stdout).not.toContain('listening');
+  });
+
+  it('starts, with a warning naming REDIS_URL, when it has no password and REQUIRE_DATASTORE_AUTH is not set', async () => {
+    const redis = await startRedisServer();
+    try {
+      const p = run(productionEnv({ REDIS_URL: `redis://0.0.0.0:${redis.port}` }));
+      const baseUrl = await p.listening();
+      expect((await fetch(`${baseUrl}/chatbox/readyz`)).status).toBe(200);
+      const warnings = p.stdout
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map((line) => JSON.parse(line) as { level: number; msg: string })
+        .filter((line) => line.msg.includes('REDIS_URL'));
+      expect(warnings).toEqual([
+        expect.objectContaining({
+          level: 40,
+          msg: 'REDIS_URL has no password (redis://:password@host) (REQUIRE_DATASTORE_AUTH=true would refuse to start)',
+        }),
+      ]);
+      await p.stop();
+    } finally {
+      await redis.stop();
+    }
   });
 
   it('exits non-zero naming ADMIN_EMAILS when one of its addresses is malformed', async () => {
