@@ -25,6 +25,7 @@ export const LLM_TOKENS = 'chatbox_llm_tokens_total';
 export const LLM_FALLBACKS = 'chatbox_llm_fallbacks_total';
 export const LLM_CIRCUIT_OPEN = 'chatbox_llm_circuit_open';
 export const RATE_LIMIT_UNCOUNTED = 'chatbox_rate_limit_uncounted_total';
+export const DEGRADED = 'chatbox_degraded';
 
 const LATENCY_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120];
 
@@ -121,6 +122,11 @@ export const chatboxMetricProviders = [
     name: DB_COMMANDS,
     help: 'Commands sent to MongoDB by this replica, by command name (find, insert, update, delete, findAndModify…)',
     labelNames: ['command'],
+  }),
+  makeGaugeProvider({
+    name: DEGRADED,
+    help: '1 while this replica serves without a dependency it can do without (Redis), by dependency',
+    labelNames: ['dependency'],
   }),
   makeCounterProvider({
     name: RATE_LIMIT_UNCOUNTED,

@@ -23,6 +23,7 @@ describe('HTTP surface', () => {
     expect(await res.json()).toMatchObject({
       status: 'ok',
       details: { shutdown: { status: 'up' }, mongodb: { status: 'up' }, redis: { status: 'up' } },
+      degraded: [],
     });
   });
 

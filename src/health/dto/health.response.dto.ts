@@ -20,11 +20,18 @@ const indicatorResults = (description: string) => ({
   description,
 });
 
-/** `GET /readyz` when every check is up (terminus's HealthCheckResult). */
+/** `GET /readyz` when the checks it needs are up (terminus's HealthCheckResult, and what is degraded). */
 export class ReadinessResponseDto {
   @ApiProperty({ enum: ['ok'] }) status!: 'ok';
   @ApiProperty(indicatorResults('The checks that are up: `shutdown`, `mongodb`, and `redis` when configured'))
   info!: IndicatorResults;
-  @ApiProperty(indicatorResults('The checks that are down: none on a 200')) error!: IndicatorResults;
+  @ApiProperty(indicatorResults('The checks that are down: on a 200, only `redis`, which readiness does not need'))
+  error!: IndicatorResults;
   @ApiProperty(indicatorResults('Every check')) details!: IndicatorResults;
+  @ApiProperty({
+    type: [String],
+    enum: ['redis'],
+    description: 'Dependencies that are down but not needed to serve (the replica is degraded); empty when none',
+  })
+  degraded!: 'redis'[];
 }
