@@ -16,6 +16,7 @@ import { HealthModule } from './health/health.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { NotificationModule } from './notification/notification.module';
 import { RedisModule } from './redis/redis.module';
+import { SingleInstanceGuard } from './lifecycle/single-instance.guard';
 import { UsageModule } from './usage/usage.module';
 import { UserApiModule } from './user-api/user-api.module';
 
@@ -48,6 +49,7 @@ export class AppModule {
       providers: [
         { provide: APP_FILTER, useClass: HttpExceptionFilter },
         { provide: APP_GUARD, useClass: OperatorKeysGuard },
+        SingleInstanceGuard,
       ],
     };
   }

@@ -13,6 +13,7 @@ import { EmbeddedDatabase, startEmbeddedDatabase } from './database/embedded-dat
 import { DrainState } from './health/drain-state';
 import { installGracefulShutdown } from './lifecycle/graceful-shutdown';
 import { installLastResort } from './lifecycle/last-resort';
+import { SecondInstanceError } from './lifecycle/single-instance.guard';
 
 function printDevBanner(
   config: AppConfig,
@@ -93,8 +94,13 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(
-    `Chatbox failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-  );
+  // A refusal explains itself; anything else shows where it came from.
+  const detail =
+    error instanceof SecondInstanceError
+      ? error.message
+      : error instanceof Error
+        ? (error.stack ?? error.message)
+        : String(error);
+  process.stderr.write(`Chatbox failed to start: ${detail}\n`);
   process.exit(1);
 });

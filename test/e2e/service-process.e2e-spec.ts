@@ -74,6 +74,24 @@ describe('the service process in production', () => {
     }
   });
 
+  it('refuses to start a second replica without REDIS_URL on the same database, until the first has stopped', async () => {
+    const shared = { MONGODB_URI: testMongoUri(), SHUTDOWN_DRAIN_DELAY_MS: '0' };
+    const first = run(productionEnv(shared));
+    await first.listening();
+
+    const second = run(productionEnv(shared));
+    expect(await second.exited).toBe(1);
+    expect(second.stderr).toContain('runs against this database without REDIS_URL');
+    expect(second.stdout).not.toContain('listening');
+
+    // A graceful stop frees the lease at once: the next replica starts.
+    first.signal('SIGTERM');
+    expect(await first.exited).toBe(0);
+    const third = run(productionEnv(shared));
+    await third.listening();
+    await third.stop();
+  });
+
   it('exits non-zero naming ADMIN_EMAILS when one of its addresses is malformed', async () => {
     const p = run(
       productionEnv({
