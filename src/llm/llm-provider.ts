@@ -1,14 +1,40 @@
 import { ModelConfig } from '../config/llm-models';
 
+/** An image the user sent; `data` is absent when the caller did not load the bytes (then it is only noted). */
+export interface ImageAttachment {
+  kind: 'image';
+  name: string;
+  mimeType: string;
+  data?: Buffer;
+}
+
+/** Any other file the user sent: the model is only told of it. */
+export interface FileAttachment {
+  kind: 'file';
+  name: string;
+  mimeType: string;
+  size: number;
+}
+
+export type Attachment = ImageAttachment | FileAttachment;
+
 export interface PromptMessage {
   role: 'system' | 'user' | 'assistant';
+  content: string;
+  /** User messages only: what was sent with the text, in order. */
+  attachments?: Attachment[];
+}
+
+/** A prompt message as one model takes it: every attachment it cannot view is a note in `content`. */
+export interface ModelMessage {
+  role: PromptMessage['role'];
   content: string;
 }
 
 export interface StreamRequest {
   model: ModelConfig;
   /** System prompt first, then the trimmed history, then the new user message. */
-  messages: PromptMessage[];
+  messages: ModelMessage[];
   userId: string;
   sessionId: string;
   /** A provider-side conversation this session already has (Dify keeps its own history). */

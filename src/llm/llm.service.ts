@@ -9,6 +9,7 @@ import { LLM_CIRCUIT_OPEN, LLM_FALLBACKS, LLM_REQUESTS, LLM_TOKENS } from '../me
 import { CircuitBreaker } from './circuit-breaker';
 import { LlmError } from './llm.errors';
 import { LlmProvider, PromptMessage, StreamEvent } from './llm-provider';
+import { toModelMessages, withNotes } from './model-messages';
 import { estimateTokens } from './prompt-builder';
 import { AnthropicLlmProvider } from './providers/anthropic-llm.provider';
 import { DemoLlmProvider } from './providers/demo-llm.provider';
@@ -146,7 +147,8 @@ export class LlmService {
             if (event.type === 'delta') reply += event.text;
             if (event.type === 'end' && !usageReported) {
               // Only when the provider reported none, and then marked as an estimate.
-              const promptTokens = estimateTokens(request.messages.map((m) => m.content).join('\n'));
+              const prompt = request.messages.map((m) => withNotes(m.content, m.attachments));
+              const promptTokens = estimateTokens(prompt.join('\n'));
               yield* this.countUsage(model, {
                 type: 'usage',
                 promptTokens,
@@ -240,6 +242,7 @@ export class LlmService {
       const offerHandoff = Boolean(request.offerHandoff) && model.handoff;
       const stream = this.providers[model.provider].stream({
         ...request,
+        messages: toModelMessages(request.messages),
         model,
         offerHandoff,
         signal: controller.signal,

@@ -1,10 +1,12 @@
 import { ModelConfig } from '../config/llm-models';
-import { PromptMessage } from './llm-provider';
+import { Attachment, PromptMessage } from './llm-provider';
+import { withNotes } from './model-messages';
 
 export interface HistoryMessage {
   sender: 'user' | 'ai' | 'admin' | 'system';
   content: string;
   senderName?: string;
+  attachments?: Attachment[];
 }
 
 /** A rough token count (four characters a token) for budgets and for providers that report no usage. */
@@ -19,12 +21,21 @@ export const HUMAN_AGENT_NOTE =
 /** A human agent's reply as the model reads it: on the assistant's side, marked as said by a person. */
 export const humanAgentLine = (content: string, name?: string) => `[Human agent${name ? ` ${name}` : ''}] ${content}`;
 
+/** What a message costs in the context budget: its text and the notes of its attachments. */
+const cost = (message: PromptMessage) => estimateTokens(withNotes(message.content, message.attachments));
+
 /**
  * The system prompt, then as much of the history as fits the model's context budget (newest kept
- * first), then the new message. Administrators' messages are the assistant's side of the conversation,
- * attributed to the human agent who wrote them, with a note that a human answered.
+ * first), then the new message and its attachments. Administrators' messages are the assistant's side
+ * of the conversation, attributed to the human agent who wrote them, with a note that a human answered.
  */
-export function buildPrompt(model: ModelConfig, history: HistoryMessage[], current: string): PromptMessage[] {
+export function buildPrompt(
+  model: ModelConfig,
+  history: HistoryMessage[],
+  current: string,
+  attachments: Attachment[] = [],
+): PromptMessage[] {
+  const asked: PromptMessage = { role: 'user', content: current, ...(attachments.length > 0 && { attachments }) };
   const system: PromptMessage[] = model.systemPrompt ? [{ role: 'system', content: model.systemPrompt }] : [];
   const note: PromptMessage[] = history.some((m) => m.sender === 'admin' && m.content !== '')
     ? [{ role: 'system', content: HUMAN_AGENT_NOTE }]
@@ -32,18 +43,23 @@ export function buildPrompt(model: ModelConfig, history: HistoryMessage[], curre
   let budget =
     model.contextTokens -
     model.maxTokens -
-    estimateTokens(current) -
+    cost(asked) -
     [...system, ...note].reduce((sum, m) => sum + estimateTokens(m.content), 0);
   const kept: PromptMessage[] = [];
   for (let i = history.length - 1; i >= 0; i--) {
     const message = history[i];
-    if (message.sender === 'system' || message.content === '') continue;
+    const files = message.attachments ?? [];
+    if (message.sender === 'system' || (message.content === '' && files.length === 0)) continue;
     const content = message.sender === 'admin' ? humanAgentLine(message.content, message.senderName) : message.content;
-    const cost = estimateTokens(content);
-    if (cost > budget) break;
-    budget -= cost;
-    kept.push({ role: message.sender === 'user' ? 'user' : 'assistant', content });
+    const said: PromptMessage = {
+      role: message.sender === 'user' ? 'user' : 'assistant',
+      content,
+      ...(files.length > 0 && { attachments: files }),
+    };
+    if (cost(said) > budget) break;
+    budget -= cost(said);
+    kept.push(said);
   }
   const humanKept = kept.some((m) => m.content.startsWith('[Human agent'));
-  return [...system, ...(humanKept ? note : []), ...kept.reverse(), { role: 'user', content: current }];
+  return [...system, ...(humanKept ? note : []), ...kept.reverse(), asked];
 }

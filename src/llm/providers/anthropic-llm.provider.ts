@@ -3,10 +3,10 @@ import type { Tool } from '@anthropic-ai/sdk/resources/messages';
 import { HANDOFF_TOOL_DESCRIPTION, HANDOFF_TOOL_NAME, HANDOFF_TOOL_PARAMETERS, handoffReason } from '../handoff-tool';
 import { errorForStatus, LlmError, parseRetryAfter } from '../llm.errors';
 import { ClientCache } from './client-cache';
-import { LlmProvider, PromptMessage, StreamEvent, StreamRequest } from '../llm-provider';
+import { LlmProvider, ModelMessage, StreamEvent, StreamRequest } from '../llm-provider';
 
 /** Anthropic wants the system prompt apart and turns that alternate, starting with the user. */
-export function toAnthropicMessages(messages: PromptMessage[]): {
+export function toAnthropicMessages(messages: ModelMessage[]): {
   system?: string;
   messages: { role: 'user' | 'assistant'; content: string }[];
 } {

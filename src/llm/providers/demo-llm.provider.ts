@@ -1,6 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { LlmError } from '../llm.errors';
-import { LlmProvider, PromptMessage, StreamEvent, StreamRequest } from '../llm-provider';
+import { LlmProvider, ModelMessage, StreamEvent, StreamRequest } from '../llm-provider';
 
 const QUOTE_MAX = 200;
 
@@ -23,7 +23,7 @@ export class DemoLlmProvider extends LlmProvider {
     super();
   }
 
-  static replyTo(messages: PromptMessage[]): string {
+  static replyTo(messages: ModelMessage[]): string {
     const said = messages.filter((m) => m.role !== 'system');
     const users = said.filter((m) => m.role === 'user');
     const current = users.at(-1)?.content ?? '';
