@@ -48,6 +48,7 @@ describe('parseModels', () => {
         temperature: undefined,
         handoff: false,
         handoffMessage: DEFAULT_HANDOFF_MESSAGE,
+        vision: false,
       },
       {
         id: 'b',
@@ -63,6 +64,7 @@ describe('parseModels', () => {
         temperature: 0.2,
         handoff: false,
         handoffMessage: DEFAULT_HANDOFF_MESSAGE,
+        vision: false,
       },
     ]);
   });
@@ -90,6 +92,55 @@ describe('parseModels', () => {
       ['c', false, DEFAULT_HANDOFF_MESSAGE],
       ['d', false, DEFAULT_HANDOFF_MESSAGE],
     ]);
+  });
+
+  it('reads vision for openai and anthropic models, in both forms, false by default', () => {
+    const { models, problems } = parse({
+      LLM_MODELS: JSON.stringify([
+        { id: 'a', provider: 'openai', model: 'gpt-x', apiKey: 'k', vision: true },
+        { id: 'b', provider: 'anthropic', model: 'claude-x', apiKey: 'k', vision: true },
+        { id: 'c', provider: 'openai', model: 'gpt-x', apiKey: 'k', vision: false },
+        { id: 'd', provider: 'dify', baseUrl: 'https://dify.example.com/v1', apiKey: 'k' },
+      ]),
+    });
+    expect(problems).toEqual([]);
+    expect(models.map((m) => [m.id, m.vision])).toEqual([
+      ['a', true],
+      ['b', true],
+      ['c', false],
+      ['d', false],
+    ]);
+    const numbered = parse({
+      LLM_PROVIDER_1_ID: 'seeing',
+      LLM_PROVIDER_1_TYPE: 'openai',
+      LLM_PROVIDER_1_API_KEY: 'k',
+      LLM_PROVIDER_1_MODEL: 'gpt-4o',
+      LLM_PROVIDER_1_VISION: 'true',
+      LLM_PROVIDER_2_ID: 'blind',
+      LLM_PROVIDER_2_TYPE: 'openai',
+      LLM_PROVIDER_2_API_KEY: 'k',
+      LLM_PROVIDER_2_MODEL: 'gpt-4o',
+      LLM_PROVIDER_2_VISION: 'false',
+    });
+    expect(numbered.problems).toEqual([]);
+    expect(numbered.models.map((m) => m.vision)).toEqual([true, false]);
+  });
+
+  it.each([
+    [
+      {
+        LLM_PROVIDER_1_TYPE: 'dify',
+        LLM_PROVIDER_1_ENDPOINT: 'https://dify.example.com/v1',
+        LLM_PROVIDER_1_VISION: 'true',
+      },
+      'LLM_PROVIDER_1_VISION needs an openai or anthropic model (a dify model cannot take images here)',
+    ],
+    [
+      { LLM_PROVIDER_1_TYPE: 'openai', LLM_PROVIDER_1_MODEL: 'm', LLM_PROVIDER_1_VISION: 'yes' },
+      'LLM_PROVIDER_1_VISION must be true or false',
+    ],
+  ])('refuses the numbered form %j', (env, message) => {
+    expect(parse({ LLM_PROVIDER_1_ID: 'x', LLM_PROVIDER_1_API_KEY: 'k', ...env }).problems).toEqual([message]);
   });
 
   it('reads the Go service numbered form', () => {
@@ -150,6 +201,18 @@ describe('parseModels', () => {
     [
       '[{"id":"x","provider":"demo","handoff":true}]',
       /^LLM_MODELS\[0\]: handoff needs an openai or anthropic model \(a demo model cannot call tools\)$/,
+    ],
+    [
+      '[{"id":"x","provider":"openai","model":"m","apiKey":"k","vision":"true"}]',
+      /^LLM_MODELS\[0\]: vision must be true or false$/,
+    ],
+    [
+      '[{"id":"x","provider":"dify","baseUrl":"https://dify.example.com/v1","apiKey":"k","vision":true}]',
+      /^LLM_MODELS\[0\]: vision needs an openai or anthropic model \(a dify model cannot take images here\)$/,
+    ],
+    [
+      '[{"id":"x","provider":"demo","vision":true}]',
+      /^LLM_MODELS\[0\]: vision needs an openai or anthropic model \(a demo model cannot take images here\)$/,
     ],
     [
       '[{"id":"x","provider":"openai","model":"m","apiKey":"k","handoffMessage":""}]',

@@ -4,6 +4,8 @@ export const PROVIDERS = ['openai', 'anthropic', 'dify', 'demo'] as const;
 export type ProviderKind = (typeof PROVIDERS)[number];
 /** The providers whose models can call the `request_human` tool. */
 export const HANDOFF_PROVIDERS: readonly ProviderKind[] = ['openai', 'anthropic'];
+/** The providers whose models Chatbox can show images. */
+export const VISION_PROVIDERS: readonly ProviderKind[] = ['openai', 'anthropic'];
 export const DEFAULT_HANDOFF_MESSAGE = "I'm bringing in a human agent to help you. Please wait a moment.";
 const HANDOFF_MESSAGE_MAX = 500;
 
@@ -26,6 +28,8 @@ export interface ModelConfig {
   handoff: boolean;
   /** What the user is told when the model hands the conversation to a human. */
   handoffMessage: string;
+  /** The model is shown the images users send (the newest few); otherwise it reads a note for each. */
+  vision: boolean;
   /** Prices per 1,000 tokens, in the operator's currency, for the usage figures' estimated cost: both or neither. */
   pricePer1kPromptTokens?: number;
   pricePer1kCompletionTokens?: number;
@@ -41,6 +45,7 @@ export const DEMO_MODEL: ModelConfig = {
   fallback: [],
   handoff: false,
   handoffMessage: DEFAULT_HANDOFF_MESSAGE,
+  vision: false,
 };
 
 const ID = /^[A-Za-z0-9._:-]{1,64}$/;
@@ -60,6 +65,9 @@ export function isInternalHost(hostname: string): boolean {
 
 type RawModel = Record<string, unknown>;
 
+/** The numbered form's flags are strings: `true` and `false` are read, anything else is kept to be refused. */
+const flag = (value: string | undefined) => (value === 'true' ? true : value === 'false' ? false : value);
+
 function fromNumbered(env: NodeJS.ProcessEnv): RawModel[] {
   const models: RawModel[] = [];
   for (let n = 1; n <= 20; n++) {
@@ -72,7 +80,9 @@ function fromNumbered(env: NodeJS.ProcessEnv): RawModel[] {
       baseUrl: get('ENDPOINT'),
       apiKey: get('API_KEY'),
       model: get('MODEL'),
+      vision: flag(get('VISION')),
       source: `LLM_PROVIDER_${n}`,
+      numbered: true,
     });
   }
   return models;
@@ -91,7 +101,7 @@ export function parseModels(
     try {
       const parsed: unknown = JSON.parse(env.LLM_MODELS);
       if (!Array.isArray(parsed)) throw new Error('not an array');
-      raw = parsed.map((m, i) => ({ ...(m as RawModel), source: `LLM_MODELS[${i}]` }));
+      raw = parsed.map((m, i) => ({ ...(m as RawModel), source: `LLM_MODELS[${i}]`, numbered: false }));
     } catch (error) {
       problems.push(`LLM_MODELS must be a JSON array of models (${(error as Error).message})`);
       raw = [];
@@ -103,6 +113,8 @@ export function parseModels(
   const models: ModelConfig[] = [];
   for (const m of raw) {
     const where = String(m.source);
+    // A field's own variable in the numbered form (LLM_PROVIDER_1_VISION), its place in LLM_MODELS otherwise.
+    const field = (key: string) => (m.numbered ? `${where}_${key.toUpperCase()}` : `${where}: ${key}`);
     const str = (key: string) => (typeof m[key] === 'string' && m[key] !== '' ? m[key] : undefined);
     const num = (key: string) => (typeof m[key] === 'number' ? m[key] : undefined);
     const id = str('id');
@@ -144,6 +156,13 @@ export function parseModels(
     else if (handoff && provider && PROVIDERS.includes(provider) && !HANDOFF_PROVIDERS.includes(provider)) {
       problems.push(`${where}: handoff needs an openai or anthropic model (a ${provider} model cannot call tools)`);
     }
+    const vision = m.vision ?? false;
+    if (typeof vision !== 'boolean') problems.push(`${field('vision')} must be true or false`);
+    else if (vision && provider && PROVIDERS.includes(provider) && !VISION_PROVIDERS.includes(provider)) {
+      problems.push(
+        `${field('vision')} needs an openai or anthropic model (a ${provider} model cannot take images here)`,
+      );
+    }
     const handoffMessage = m.handoffMessage ?? DEFAULT_HANDOFF_MESSAGE;
     const messageOk =
       typeof handoffMessage === 'string' &&
@@ -179,6 +198,7 @@ export function parseModels(
       fallback,
       handoff: handoff === true,
       handoffMessage: messageOk ? handoffMessage : DEFAULT_HANDOFF_MESSAGE,
+      vision: vision === true,
       ...(typeof promptPrice === 'number' && typeof completionPrice === 'number'
         ? { pricePer1kPromptTokens: promptPrice, pricePer1kCompletionTokens: completionPrice }
         : {}),

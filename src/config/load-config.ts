@@ -280,6 +280,7 @@ export function loadConfig(
     llm: {
       models,
       defaultModelId,
+      visionMaxImages: env.LLM_VISION_MAX_IMAGES,
       firstDeltaTimeoutMs: env.LLM_FIRST_DELTA_TIMEOUT_MS,
       idleTimeoutMs: env.LLM_IDLE_TIMEOUT_MS,
       turnTimeoutMs: env.LLM_TURN_TIMEOUT_MS,

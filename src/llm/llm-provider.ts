@@ -25,10 +25,19 @@ export interface PromptMessage {
   attachments?: Attachment[];
 }
 
-/** A prompt message as one model takes it: every attachment it cannot view is a note in `content`. */
+export type ViewableImageType = 'image/jpeg' | 'image/png' | 'image/gif' | 'image/webp';
+
+export interface ModelImage {
+  mimeType: ViewableImageType;
+  data: Buffer;
+}
+
+/** A prompt message as one model takes it: every attachment it does not view is a note in `content`. */
 export interface ModelMessage {
   role: PromptMessage['role'];
   content: string;
+  /** User messages of a vision model only: the images it is shown with the text. */
+  images?: ModelImage[];
 }
 
 export interface StreamRequest {

@@ -3,8 +3,9 @@ import { CircuitBreaker } from './circuit-breaker';
 import { errorForStatus, parseRetryAfter } from './llm.errors';
 import { Attachment } from './llm-provider';
 import { attachmentNote, formatSize, toModelMessages } from './model-messages';
-import { buildPrompt, estimateTokens, HUMAN_AGENT_NOTE } from './prompt-builder';
+import { buildPrompt, estimateTokens, HUMAN_AGENT_NOTE, IMAGE_TOKENS } from './prompt-builder';
 import { toAnthropicMessages } from './providers/anthropic-llm.provider';
+import { toOpenAiMessage } from './providers/openai-llm.provider';
 
 describe('buildPrompt', () => {
   const model = { ...DEMO_MODEL, systemPrompt: 'Be kind.', contextTokens: 300, maxTokens: 100 };
@@ -98,18 +99,22 @@ describe('buildPrompt', () => {
 describe('attachment notes', () => {
   it('names each attachment, its type and, for a file, its size, after the text', () => {
     expect(
-      toModelMessages([
-        { role: 'system', content: 'S' },
-        {
-          role: 'user',
-          content: 'see',
-          attachments: [
-            { kind: 'image', name: 'cat.jpg', mimeType: 'image/jpeg', data: Buffer.from('x') },
-            { kind: 'file', name: 'notes.txt', mimeType: 'text/plain', size: 512 },
-          ],
-        },
-        { role: 'user', content: '', attachments: [{ kind: 'image', name: 'dog.webp', mimeType: 'image/webp' }] },
-      ]),
+      toModelMessages(
+        [
+          { role: 'system', content: 'S' },
+          {
+            role: 'user',
+            content: 'see',
+            attachments: [
+              { kind: 'image', name: 'cat.jpg', mimeType: 'image/jpeg', data: Buffer.from('x') },
+              { kind: 'file', name: 'notes.txt', mimeType: 'text/plain', size: 512 },
+            ],
+          },
+          { role: 'user', content: '', attachments: [{ kind: 'image', name: 'dog.webp', mimeType: 'image/webp' }] },
+        ],
+        DEMO_MODEL,
+        4,
+      ),
     ).toEqual([
       { role: 'system', content: 'S' },
       {
@@ -131,6 +136,76 @@ describe('attachment notes', () => {
     expect(attachmentNote({ kind: 'image', name: 'n'.repeat(300), mimeType: 'image/png' })).toHaveLength(
       '[Attached image:  (image/png), not shown to this model]'.length + 120,
     );
+  });
+
+  const vision = { ...DEMO_MODEL, provider: 'openai' as const, vision: true };
+  const image = (name: string, mimeType = 'image/png'): Attachment => ({
+    kind: 'image',
+    name,
+    mimeType,
+    data: Buffer.from(name),
+  });
+
+  it("shows a vision model the newest user messages' images up to the limit and notes the rest", () => {
+    const [old, older, newer, newest] = ['old.png', 'older.png', 'newer.png', 'newest.png'].map((n) => image(n));
+    const messages = toModelMessages(
+      [
+        { role: 'system', content: 'S' },
+        { role: 'user', content: 'first', attachments: [old, older] },
+        { role: 'assistant', content: 'seen', attachments: [image('agent.png')] },
+        {
+          role: 'user',
+          content: 'second',
+          attachments: [
+            newer,
+            image('photo.heic', 'image/heic'),
+            { kind: 'image', name: 'unloaded.png', mimeType: 'image/png' },
+            { kind: 'file', name: 'a.pdf', mimeType: 'application/pdf', size: 2048 },
+          ],
+        },
+        { role: 'user', content: 'third', attachments: [{ ...newest, mimeType: 'IMAGE/PNG' }] },
+      ],
+      vision,
+      3,
+    );
+    expect(messages).toEqual([
+      { role: 'system', content: 'S' },
+      {
+        role: 'user',
+        content: 'first\n[Attached image: older.png (image/png), not shown: only the 3 newest images are]',
+        images: [{ mimeType: 'image/png', data: Buffer.from('old.png') }],
+      },
+      {
+        role: 'assistant',
+        content: 'seen\n[Attached image: agent.png (image/png), not shown: only the 3 newest images are]',
+      },
+      {
+        role: 'user',
+        content:
+          'second\n[Attached image: photo.heic (image/heic), not shown: a type this model does not view]\n' +
+          '[Attached image: unloaded.png (image/png), not shown: only the 3 newest images are]\n' +
+          '[Attached file: a.pdf (application/pdf, 2 KB)]',
+        images: [{ mimeType: 'image/png', data: Buffer.from('newer.png') }],
+      },
+      { role: 'user', content: 'third', images: [{ mimeType: 'image/png', data: Buffer.from('newest.png') }] },
+    ]);
+  });
+
+  it('budgets an image a vision model may be shown at its worst-case cost, and only the note otherwise', () => {
+    const shown = buildPrompt(
+      { ...vision, contextTokens: 100 + IMAGE_TOKENS + estimateTokens('see'), maxTokens: 100 },
+      [{ sender: 'user', content: 'older', attachments: [image('a.png')] }],
+      'see',
+      [image('b.png')],
+    );
+    expect(shown.map((m) => m.content)).toEqual(['see']);
+    const noted = buildPrompt(
+      { ...DEMO_MODEL, contextTokens: 1000, maxTokens: 100 },
+      [{ sender: 'user', content: 'older', attachments: [image('a.png')] }],
+      'see',
+      [image('b.png')],
+    );
+    expect(noted.map((m) => m.content)).toEqual(['older', 'see']);
   });
 
   it.each([
@@ -218,6 +293,54 @@ describe('toAnthropicMessages', () => {
         { role: 'assistant', content: 'c' },
         { role: 'user', content: 'd' },
       ],
+    });
+  });
+
+  it('puts each image as a base64 block before its text, merged turns keeping their order, no empty text', () => {
+    const png = { mimeType: 'image/png' as const, data: Buffer.from([1, 2, 3]) };
+    const gif = { mimeType: 'image/gif' as const, data: Buffer.from([4, 5]) };
+    expect(
+      toAnthropicMessages([
+        { role: 'user', content: 'a', images: [png] },
+        { role: 'user', content: '', images: [gif] },
+        { role: 'assistant', content: 'b' },
+      ]).messages,
+    ).toEqual([
+      {
+        role: 'user',
+        content: [
+          { type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'AQID' } },
+          { type: 'text', text: 'a' },
+          { type: 'image', source: { type: 'base64', media_type: 'image/gif', data: 'BAU=' } },
+        ],
+      },
+      { role: 'assistant', content: 'b' },
+    ]);
+  });
+});
+
+describe('toOpenAiMessage', () => {
+  const png = { mimeType: 'image/png' as const, data: Buffer.from([1, 2, 3]) };
+
+  it('sends a user message with images as its text, then each image as a data URL', () => {
+    expect(toOpenAiMessage({ role: 'user', content: 'look', images: [png] })).toEqual({
+      role: 'user',
+      content: [
+        { type: 'text', text: 'look' },
+        { type: 'image_url', image_url: { url: 'data:image/png;base64,AQID' } },
+      ],
+    });
+    expect(toOpenAiMessage({ role: 'user', content: '', images: [png] })).toEqual({
+      role: 'user',
+      content: [{ type: 'image_url', image_url: { url: 'data:image/png;base64,AQID' } }],
+    });
+  });
+
+  it('sends any other message as its text alone', () => {
+    expect(toOpenAiMessage({ role: 'user', content: 'hi' })).toEqual({ role: 'user', content: 'hi' });
+    expect(toOpenAiMessage({ role: 'assistant', content: 'yo', images: [png] })).toEqual({
+      role: 'assistant',
+      content: 'yo',
     });
   });
 });

@@ -242,7 +242,7 @@ export class LlmService {
       const offerHandoff = Boolean(request.offerHandoff) && model.handoff;
       const stream = this.providers[model.provider].stream({
         ...request,
-        messages: toModelMessages(request.messages),
+        messages: toModelMessages(request.messages, model, this.config.visionMaxImages),
         model,
         offerHandoff,
         signal: controller.signal,

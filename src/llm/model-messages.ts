@@ -1,4 +1,16 @@
-import { Attachment, ModelMessage, PromptMessage } from './llm-provider';
+import { ModelConfig } from '../config/llm-models';
+import { Attachment, ModelImage, ModelMessage, PromptMessage, ViewableImageType } from './llm-provider';
+
+/** The image types both OpenAI's and Anthropic's vision models take. */
+const VIEWABLE: ReadonlySet<string> = new Set<ViewableImageType>([
+  'image/jpeg',
+  'image/png',
+  'image/gif',
+  'image/webp',
+]);
+const isViewable = (type: string): type is ViewableImageType => VIEWABLE.has(type);
+
+const NOT_SHOWN = 'not shown to this model';
 
 // Names and types come from users: one line, bounded, no brackets, so a note cannot close itself and pose as
 // an instruction.
@@ -14,20 +26,44 @@ export function formatSize(bytes: number): string {
   return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
 }
 
-/** What a model that does not view an attachment reads in its place: never a URL, never the bytes. */
-export function attachmentNote(attachment: Attachment): string {
+/** What a model reads in place of an attachment it does not view: never a URL, never the bytes. */
+export function attachmentNote(attachment: Attachment, why = NOT_SHOWN): string {
   const name = clean(attachment.name, 120) || 'unnamed';
   const type = clean(attachment.mimeType, 100) || 'unknown type';
   return attachment.kind === 'image'
-    ? `[Attached image: ${name} (${type}), not shown to this model]`
+    ? `[Attached image: ${name} (${type}), ${why}]`
     : `[Attached file: ${name} (${type}, ${formatSize(attachment.size)})]`;
 }
 
 /** The text with a note for each attachment after it, one a line. */
-export const withNotes = (content: string, attachments: Attachment[] = []) =>
-  [content, ...attachments.map(attachmentNote)].filter((part) => part !== '').join('\n');
+export const withNotes = (content: string, attachments: Attachment[] = [], why?: (image: Attachment) => string) =>
+  [content, ...attachments.map((a) => attachmentNote(a, why?.(a)))].filter((part) => part !== '').join('\n');
 
-/** The prompt as one model takes it. */
-export function toModelMessages(messages: PromptMessage[]): ModelMessage[] {
-  return messages.map(({ role, content, attachments }) => ({ role, content: withNotes(content, attachments) }));
+/**
+ * The prompt as one model takes it. A vision model is shown the images of user messages, newest message
+ * first, up to `maxImages` in all (a long conversation's images would otherwise cost more than its words);
+ * every other attachment, and every image of a model without vision, is a note in the text.
+ */
+export function toModelMessages(messages: PromptMessage[], model: ModelConfig, maxImages: number): ModelMessage[] {
+  const shown = new Map<Attachment, ModelImage>();
+  for (const message of [...messages].reverse()) {
+    if (!model.vision || message.role !== 'user') continue;
+    for (const attachment of message.attachments ?? []) {
+      const mimeType = attachment.mimeType.toLowerCase();
+      if (shown.size < maxImages && attachment.kind === 'image' && attachment.data && isViewable(mimeType)) {
+        shown.set(attachment, { mimeType, data: attachment.data });
+      }
+    }
+  }
+  const why = (image: Attachment) =>
+    !model.vision
+      ? NOT_SHOWN
+      : isViewable(image.mimeType.toLowerCase())
+        ? `not shown: only the ${maxImages} newest images are`
+        : 'not shown: a type this model does not view';
+  return messages.map(({ role, content, attachments = [] }) => {
+    const images = attachments.flatMap((a) => shown.get(a) ?? []);
+    const notes = attachments.filter((a) => !shown.has(a));
+    return { role, content: withNotes(content, notes, why), ...(images.length > 0 && { images }) };
+  });
 }

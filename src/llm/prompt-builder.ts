@@ -21,8 +21,16 @@ export const HUMAN_AGENT_NOTE =
 /** A human agent's reply as the model reads it: on the assistant's side, marked as said by a person. */
 export const humanAgentLine = (content: string, name?: string) => `[Human agent${name ? ` ${name}` : ''}] ${content}`;
 
-/** What a message costs in the context budget: its text and the notes of its attachments. */
-const cost = (message: PromptMessage) => estimateTokens(withNotes(message.content, message.attachments));
+/** A full-size image as Anthropic counts it (OpenAI's high-detail tiles come to less): the budget's worst case. */
+export const IMAGE_TOKENS = 1600;
+
+/** What a message costs in the context budget: its text, the notes of its attachments, the images it may show. */
+function cost(model: ModelConfig, message: PromptMessage): number {
+  const attachments = message.attachments ?? [];
+  const images = attachments.filter((a) => model.vision && message.role === 'user' && a.kind === 'image' && a.data);
+  const notes = attachments.filter((a) => !images.includes(a));
+  return estimateTokens(withNotes(message.content, notes)) + images.length * IMAGE_TOKENS;
+}
 
 /**
  * The system prompt, then as much of the history as fits the model's context budget (newest kept
@@ -43,7 +51,7 @@ export function buildPrompt(
   let budget =
     model.contextTokens -
     model.maxTokens -
-    cost(asked) -
+    cost(model, asked) -
     [...system, ...note].reduce((sum, m) => sum + estimateTokens(m.content), 0);
   const kept: PromptMessage[] = [];
   for (let i = history.length - 1; i >= 0; i--) {
@@ -56,8 +64,8 @@ export function buildPrompt(
       content,
       ...(files.length > 0 && { attachments: files }),
     };
-    if (cost(said) > budget) break;
-    budget -= cost(said);
+    if (cost(model, said) > budget) break;
+    budget -= cost(model, said);
     kept.push(said);
   }
   const humanKept = kept.some((m) => m.content.startsWith('[Human agent'));

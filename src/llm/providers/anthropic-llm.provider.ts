@@ -1,27 +1,42 @@
 import Anthropic, { APIConnectionTimeoutError, APIError, APIUserAbortError } from '@anthropic-ai/sdk';
-import type { Tool } from '@anthropic-ai/sdk/resources/messages';
+import type { ImageBlockParam, MessageParam, TextBlockParam, Tool } from '@anthropic-ai/sdk/resources/messages';
 import { HANDOFF_TOOL_DESCRIPTION, HANDOFF_TOOL_NAME, HANDOFF_TOOL_PARAMETERS, handoffReason } from '../handoff-tool';
 import { errorForStatus, LlmError, parseRetryAfter } from '../llm.errors';
 import { ClientCache } from './client-cache';
 import { LlmProvider, ModelMessage, StreamEvent, StreamRequest } from '../llm-provider';
 
-/** Anthropic wants the system prompt apart and turns that alternate, starting with the user. */
-export function toAnthropicMessages(messages: ModelMessage[]): {
-  system?: string;
-  messages: { role: 'user' | 'assistant'; content: string }[];
-} {
+/**
+ * Anthropic wants the system prompt apart and turns that alternate, starting with the user. A turn with
+ * images is a list of content blocks, each image (base64) before its text, as Anthropic advises.
+ */
+export function toAnthropicMessages(messages: ModelMessage[]): { system?: string; messages: MessageParam[] } {
   const system = messages
     .filter((m) => m.role === 'system')
     .map((m) => m.content)
     .join('\n\n');
-  const turns: { role: 'user' | 'assistant'; content: string }[] = [];
+  const turns: { role: 'user' | 'assistant'; blocks: (TextBlockParam | ImageBlockParam)[] }[] = [];
   for (const m of messages) {
     if (m.role === 'system') continue;
+    const blocks = [
+      ...(m.images ?? []).map(({ mimeType, data }): ImageBlockParam => ({
+        type: 'image',
+        source: { type: 'base64', media_type: mimeType, data: data.toString('base64') },
+      })),
+      { type: 'text' as const, text: m.content },
+    ];
     const last = turns[turns.length - 1];
-    if (last?.role === m.role) last.content += `\n\n${m.content}`;
-    else if (turns.length > 0 || m.role === 'user') turns.push({ role: m.role, content: m.content });
+    if (last?.role === m.role) last.blocks.push(...blocks);
+    else if (turns.length > 0 || m.role === 'user') turns.push({ role: m.role, blocks });
   }
-  return { system: system || undefined, messages: turns };
+  return {
+    system: system || undefined,
+    messages: turns.map(({ role, blocks }) => {
+      const texts = blocks.flatMap((b) => (b.type === 'text' ? [b.text] : []));
+      // Text alone stays one string, as before images; Anthropic refuses empty text blocks beside images.
+      if (texts.length === blocks.length) return { role, content: texts.join('\n\n') };
+      return { role, content: blocks.filter((b) => b.type !== 'text' || b.text !== '') };
+    }),
+  };
 }
 
 export class AnthropicLlmProvider extends LlmProvider {

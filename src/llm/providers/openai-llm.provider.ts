@@ -1,10 +1,29 @@
 import OpenAI, { APIConnectionTimeoutError, APIError, APIUserAbortError, toFile } from 'openai';
-import type { ChatCompletionChunk, ChatCompletionTool } from 'openai/resources/chat/completions';
+import type {
+  ChatCompletionChunk,
+  ChatCompletionMessageParam,
+  ChatCompletionTool,
+} from 'openai/resources/chat/completions';
 import { HANDOFF_TOOL_DESCRIPTION, HANDOFF_TOOL_NAME, HANDOFF_TOOL_PARAMETERS, handoffReason } from '../handoff-tool';
 import { errorForStatus, LlmError, parseRetryAfter } from '../llm.errors';
 import { ClientCache } from './client-cache';
 import { sseData } from './sse';
-import { LlmProvider, StreamEvent, StreamRequest, TranscriptionRequest } from '../llm-provider';
+import { LlmProvider, ModelMessage, StreamEvent, StreamRequest, TranscriptionRequest } from '../llm-provider';
+
+/** A user message with images is a content array: its text, then each image as a base64 data URL. */
+export function toOpenAiMessage({ role, content, images = [] }: ModelMessage): ChatCompletionMessageParam {
+  if (role !== 'user' || images.length === 0) return { role, content };
+  return {
+    role,
+    content: [
+      ...(content === '' ? [] : [{ type: 'text' as const, text: content }]),
+      ...images.map(({ mimeType, data }) => ({
+        type: 'image_url' as const,
+        image_url: { url: `data:${mimeType};base64,${data.toString('base64')}` },
+      })),
+    ],
+  };
+}
 
 /** OpenAI's chat completions, and every server that speaks them (Ollama, vLLM, LM Studio, OpenRouter, Azure). */
 export class OpenAiLlmProvider extends LlmProvider {
@@ -34,7 +53,7 @@ export class OpenAiLlmProvider extends LlmProvider {
         .chat.completions.create(
           {
             model: model.model,
-            messages: request.messages,
+            messages: request.messages.map(toOpenAiMessage),
             stream: true,
             stream_options: { include_usage: true },
             max_tokens: model.maxTokens,
