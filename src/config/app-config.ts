@@ -105,6 +105,8 @@ export interface NotifyConfig {
 export interface LlmConfig {
   models: ModelConfig[];
   defaultModelId: string;
+  /** The model TRANSCRIPTION_MODEL names (an openai one), when voice notes are to be transcribed. */
+  transcriptionModel?: ModelConfig;
   /** How many of the newest images a vision model is shown in one request; older ones are notes. */
   visionMaxImages: number;
   firstDeltaTimeoutMs: number;

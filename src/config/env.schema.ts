@@ -95,6 +95,7 @@ export class EnvVars {
 
   @Expose() @IsOptional() @IsString() LLM_MODELS?: string;
   @Expose() @IsOptional() @IsString() LLM_DEFAULT_MODEL?: string;
+  @Expose() @IsOptional() @IsString() TRANSCRIPTION_MODEL?: string;
   @Expose() @Type(() => Number) @Min(1) @Max(20) @IsInt() LLM_VISION_MAX_IMAGES = 4;
   @Expose() @Type(() => Number) @Min(100) @Max(600000) @IsInt() LLM_FIRST_DELTA_TIMEOUT_MS = 30000;
   @Expose() @Type(() => Number) @Min(100) @Max(600000) @IsInt() LLM_IDLE_TIMEOUT_MS = 30000;

@@ -143,6 +143,86 @@ describe('parseModels', () => {
     expect(parse({ LLM_PROVIDER_1_ID: 'x', LLM_PROVIDER_1_API_KEY: 'k', ...env }).problems).toEqual([message]);
   });
 
+  it('reads TRANSCRIPTION_MODEL, keeping a transcriptionOnly model out of the chat models', () => {
+    const whisper = { id: 'ears', provider: 'openai', model: 'whisper-1', apiKey: 'k', transcriptionOnly: true };
+    const { models, defaultModelId, transcriptionModel, problems } = parse({
+      LLM_MODELS: JSON.stringify([{ id: 'gpt', provider: 'openai', model: 'gpt-x', apiKey: 'k' }, whisper]),
+      TRANSCRIPTION_MODEL: 'ears',
+    });
+    expect(problems).toEqual([]);
+    expect(models.map((m) => m.id)).toEqual(['gpt']);
+    expect(defaultModelId).toBe('gpt');
+    expect(transcriptionModel).toMatchObject({ id: 'ears', provider: 'openai', model: 'whisper-1', apiKey: 'k' });
+    // A chat model may transcribe as well (an OpenAI-compatible server that serves both).
+    const shared = parse({
+      LLM_MODELS: JSON.stringify([{ id: 'local', provider: 'openai', model: 'm', apiKey: 'k' }]),
+      TRANSCRIPTION_MODEL: 'local',
+    });
+    expect(shared.problems).toEqual([]);
+    expect([shared.models[0].id, shared.transcriptionModel?.id]).toEqual(['local', 'local']);
+    // Only transcription configured: the chat falls back to the demo model.
+    expect(parse({ LLM_MODELS: JSON.stringify([whisper]), TRANSCRIPTION_MODEL: 'ears' })).toMatchObject({
+      models: [{ id: 'demo' }],
+      defaultModelId: 'demo',
+      problems: [],
+    });
+    expect(parse({}).transcriptionModel).toBeUndefined();
+  });
+
+  it.each([
+    [[], 'nope', 'TRANSCRIPTION_MODEL "nope" is not a configured model id'],
+    [
+      [{ id: 'claude', provider: 'anthropic', model: 'c', apiKey: 'k' }],
+      'claude',
+      'TRANSCRIPTION_MODEL "claude" must name an openai (OpenAI-compatible) model; its provider is anthropic',
+    ],
+    [[], 'demo', 'TRANSCRIPTION_MODEL "demo" must name an openai (OpenAI-compatible) model; its provider is demo'],
+    [
+      [{ id: 'w', provider: 'openai', model: 'whisper-1', apiKey: 'k', transcriptionOnly: true }],
+      '',
+      'model "w" is transcriptionOnly, but TRANSCRIPTION_MODEL does not name it',
+    ],
+    [
+      [{ id: 'w', provider: 'anthropic', model: 'c', apiKey: 'k', transcriptionOnly: true }],
+      'w',
+      'LLM_MODELS[0]: transcriptionOnly needs an openai model (one that serves /audio/transcriptions)',
+    ],
+    [
+      [{ id: 'w', provider: 'openai', model: 'whisper-1', apiKey: 'k', transcriptionOnly: 'yes' }],
+      'w',
+      'LLM_MODELS[0]: transcriptionOnly must be true or false',
+    ],
+    [
+      [
+        { id: 'gpt', provider: 'openai', model: 'g', apiKey: 'k', fallback: ['w'] },
+        { id: 'w', provider: 'openai', model: 'whisper-1', apiKey: 'k', transcriptionOnly: true },
+      ],
+      'w',
+      'model "gpt" falls back to "w", which is transcription-only',
+    ],
+    [
+      [
+        { id: 'w', provider: 'openai', model: 'whisper-1', apiKey: 'k', transcriptionOnly: true },
+        { id: 'w', provider: 'openai', model: 'g', apiKey: 'k' },
+      ],
+      'w',
+      'model id "w" is configured twice',
+    ],
+  ])('refuses the models %j with TRANSCRIPTION_MODEL=%s', (models, named, message) => {
+    const env = { LLM_MODELS: JSON.stringify(models), TRANSCRIPTION_MODEL: named };
+    expect(parse(env).problems).toEqual(expect.arrayContaining([message]));
+  });
+
+  it('refuses a transcription-only LLM_DEFAULT_MODEL', () => {
+    const models = [
+      { id: 'gpt', provider: 'openai', model: 'g', apiKey: 'k' },
+      { id: 'w', provider: 'openai', model: 'whisper-1', apiKey: 'k', transcriptionOnly: true },
+    ];
+    expect(
+      parse({ LLM_MODELS: JSON.stringify(models), TRANSCRIPTION_MODEL: 'w', LLM_DEFAULT_MODEL: 'w' }).problems,
+    ).toEqual(['LLM_DEFAULT_MODEL "w" is transcription-only']);
+  });
+
   it('reads the Go service numbered form', () => {
     const { models, problems } = parse({
       LLM_PROVIDER_1_ID: 'local',

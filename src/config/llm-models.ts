@@ -89,13 +89,14 @@ function fromNumbered(env: NodeJS.ProcessEnv): RawModel[] {
 }
 
 /**
- * The model list from LLM_MODELS (JSON) or LLM_PROVIDER_<n>_*; every problem names its variable.
- * With neither, the demo model alone.
+ * The model list from LLM_MODELS (JSON) or LLM_PROVIDER_<n>_*, and the TRANSCRIPTION_MODEL; every problem
+ * names its variable. With neither list, the demo model alone. Entries marked `transcriptionOnly` are kept
+ * out of the chat models: they only transcribe.
  */
 export function parseModels(
   env: NodeJS.ProcessEnv,
   problems: string[],
-): { models: ModelConfig[]; defaultModelId: string } {
+): { models: ModelConfig[]; defaultModelId: string; transcriptionModel?: ModelConfig } {
   let raw: RawModel[];
   if (env.LLM_MODELS) {
     try {
@@ -111,6 +112,7 @@ export function parseModels(
   }
 
   const models: ModelConfig[] = [];
+  const transcriptionOnly: ModelConfig[] = [];
   for (const m of raw) {
     const where = String(m.source);
     // A field's own variable in the numbered form (LLM_PROVIDER_1_VISION), its place in LLM_MODELS otherwise.
@@ -183,8 +185,13 @@ export function parseModels(
     if ((promptPrice === undefined) !== (completionPrice === undefined)) {
       problems.push(`${where}: pricePer1kPromptTokens and pricePer1kCompletionTokens go together`);
     }
+    const onlyTranscribes = m.transcriptionOnly ?? false;
+    if (typeof onlyTranscribes !== 'boolean') problems.push(`${where}: transcriptionOnly must be true or false`);
+    else if (onlyTranscribes && provider && provider !== 'openai') {
+      problems.push(`${where}: transcriptionOnly needs an openai model (one that serves /audio/transcriptions)`);
+    }
     const fallback = Array.isArray(m.fallback) ? m.fallback.filter((f): f is string => typeof f === 'string') : [];
-    models.push({
+    (onlyTranscribes === true ? transcriptionOnly : models).push({
       id: id ?? '',
       name: str('name') ?? id ?? '',
       provider: provider ?? 'demo',
@@ -206,19 +213,38 @@ export function parseModels(
   }
 
   const ids = new Set<string>();
-  for (const m of models) {
+  for (const m of [...models, ...transcriptionOnly]) {
     if (ids.has(m.id)) problems.push(`model id "${m.id}" is configured twice`);
     ids.add(m.id);
   }
+  const chatIds = new Set(models.map((m) => m.id));
+  const unfit = (id: string) => (ids.has(id) ? 'transcription-only' : 'not configured');
   for (const m of models) {
-    for (const f of m.fallback.filter((f) => !ids.has(f) || f === m.id)) {
-      problems.push(`model "${m.id}" falls back to "${f}", which is ${f === m.id ? 'itself' : 'not configured'}`);
+    for (const f of m.fallback.filter((f) => !chatIds.has(f) || f === m.id)) {
+      problems.push(`model "${m.id}" falls back to "${f}", which is ${f === m.id ? 'itself' : unfit(f)}`);
     }
   }
   if (models.length === 0) models.push(DEMO_MODEL);
   const defaultModelId = env.LLM_DEFAULT_MODEL || models[0].id;
-  if (!ids.has(defaultModelId) && defaultModelId !== DEMO_MODEL.id) {
-    problems.push(`LLM_DEFAULT_MODEL "${defaultModelId}" is not a configured model id`);
+  if (!chatIds.has(defaultModelId) && defaultModelId !== DEMO_MODEL.id) {
+    problems.push(
+      ids.has(defaultModelId)
+        ? `LLM_DEFAULT_MODEL "${defaultModelId}" is transcription-only`
+        : `LLM_DEFAULT_MODEL "${defaultModelId}" is not a configured model id`,
+    );
   }
-  return { models, defaultModelId };
+  const transcriptionId = env.TRANSCRIPTION_MODEL || undefined;
+  const transcriptionModel = [...models, ...transcriptionOnly].find((m) => m.id === transcriptionId);
+  if (transcriptionId && !transcriptionModel) {
+    problems.push(`TRANSCRIPTION_MODEL "${transcriptionId}" is not a configured model id`);
+  } else if (transcriptionModel && transcriptionModel.provider !== 'openai') {
+    problems.push(
+      `TRANSCRIPTION_MODEL "${transcriptionId}" must name an openai (OpenAI-compatible) model; ` +
+        `its provider is ${transcriptionModel.provider}`,
+    );
+  }
+  for (const m of transcriptionOnly.filter((m) => m.id !== transcriptionId)) {
+    problems.push(`model "${m.id}" is transcriptionOnly, but TRANSCRIPTION_MODEL does not name it`);
+  }
+  return { models, defaultModelId, transcriptionModel };
 }

@@ -193,7 +193,7 @@ export function loadConfig(
       problems.push(`${name} entry "${origin}" must be an origin such as https://app.example.com`);
     }
   }
-  const { models, defaultModelId } = parseModels(raw, problems);
+  const { models, defaultModelId, transcriptionModel } = parseModels(raw, problems);
   const drainDelayMs = env.SHUTDOWN_DRAIN_DELAY_MS ?? (production ? 5000 : 0);
   if (drainDelayMs >= env.SHUTDOWN_TIMEOUT_MS) {
     problems.push('SHUTDOWN_DRAIN_DELAY_MS must be shorter than SHUTDOWN_TIMEOUT_MS');
@@ -280,6 +280,7 @@ export function loadConfig(
     llm: {
       models,
       defaultModelId,
+      transcriptionModel,
       visionMaxImages: env.LLM_VISION_MAX_IMAGES,
       firstDeltaTimeoutMs: env.LLM_FIRST_DELTA_TIMEOUT_MS,
       idleTimeoutMs: env.LLM_IDLE_TIMEOUT_MS,

@@ -74,5 +74,4 @@ export interface TranscriptionRequest {
 export abstract class LlmProvider {
   abstract readonly kind: string;
   abstract stream(request: StreamRequest): AsyncIterable<StreamEvent>;
-  abstract transcribe(request: TranscriptionRequest): Promise<string>;
 }

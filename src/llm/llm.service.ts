@@ -55,6 +55,8 @@ export class LlmService {
   private readonly logger = new Logger(LlmService.name);
   private readonly config: LlmConfig;
   private readonly providers: Record<ModelConfig['provider'], LlmProvider>;
+  // Transcription is OpenAI's /audio/transcriptions: configuration lets only openai models transcribe.
+  private readonly openAi = new OpenAiLlmProvider();
   private readonly breakers = new Map<string, CircuitBreaker>();
   private readonly circuitListeners: ((change: CircuitChange) => void)[] = [];
 
@@ -67,7 +69,7 @@ export class LlmService {
   ) {
     this.config = appConfig.llm;
     this.providers = {
-      openai: new OpenAiLlmProvider(),
+      openai: this.openAi,
       anthropic: new AnthropicLlmProvider(),
       dify: new DifyLlmProvider(),
       demo: new DemoLlmProvider(appConfig.chat.demoDeltaIntervalMs),
@@ -265,8 +267,27 @@ export class LlmService {
     }
   }
 
-  transcribe(modelId: string, audio: Buffer, filename: string, mimeType: string, signal: AbortSignal): Promise<string> {
-    const model = this.model(modelId);
-    return this.providers[model.provider].transcribe({ model, audio, filename, mimeType, signal });
+  /** Whether voice notes can be transcribed: TRANSCRIPTION_MODEL names a model. */
+  get transcriptionConfigured(): boolean {
+    return this.config.transcriptionModel !== undefined;
+  }
+
+  /** A voice note's text, from the TRANSCRIPTION_MODEL, within the whole-turn timeout. */
+  async transcribeVoice(audio: Buffer, filename: string, mimeType: string, signal: AbortSignal): Promise<string> {
+    const model = this.config.transcriptionModel;
+    if (!model) throw new LlmError('bad_request', 'Voice transcription is not configured (TRANSCRIPTION_MODEL)');
+    const timeout = AbortSignal.timeout(this.config.turnTimeoutMs);
+    try {
+      return await this.openAi.transcribe({
+        model,
+        audio,
+        filename,
+        mimeType,
+        signal: AbortSignal.any([signal, timeout]),
+      });
+    } catch (error) {
+      if (timeout.aborted && !signal.aborted) throw new LlmError('timeout', 'The transcription did not finish in time');
+      throw error;
+    }
   }
 }

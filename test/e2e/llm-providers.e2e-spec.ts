@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { LlmService } from '../../src/llm/llm.service';
-import { FAKE_TEXT, FAKE_USAGE, FakeLlmServer } from '../servers/fake-llm-server';
+import { FAKE_TEXT, FAKE_TRANSCRIPT, FAKE_USAGE, FakeLlmServer } from '../servers/fake-llm-server';
 import { ChatClient, signToken } from '../utils/chat-client';
 import { startTestApp, TestApp } from '../utils/test-app';
 import { waitFor } from '../utils/wait-for';
@@ -46,7 +46,14 @@ describe('LLM providers through the socket', () => {
       },
       { id: 'backup', provider: 'anthropic', model: 'b', baseUrl: `${base}/backup`, apiKey: 'k' },
       { id: 'fragile', provider: 'openai', model: 'f', baseUrl: `${base}/fragile/v1`, apiKey: 'k' },
-      { id: 'whisper', provider: 'openai', model: 'whisper-1', baseUrl: `${base}/v1`, apiKey: 'k' },
+      {
+        id: 'whisper',
+        provider: 'openai',
+        model: 'whisper-1',
+        baseUrl: `${base}/v1`,
+        apiKey: 'k',
+        transcriptionOnly: true,
+      },
       // Each fault gets an endpoint of its own, so one test's failures do not open another's circuit.
       ...['limited', 'cutter', 'stopper', 'slowpoke', 'forever'].map((id) => ({
         id,
@@ -58,6 +65,7 @@ describe('LLM providers through the socket', () => {
     ];
     t = await startTestApp({
       LLM_MODELS: JSON.stringify(models),
+      TRANSCRIPTION_MODEL: 'whisper',
       LLM_MAX_RETRIES: '1',
       LLM_RETRY_BASE_MS: '10',
       LLM_FIRST_DELTA_TIMEOUT_MS: '400',
@@ -324,12 +332,19 @@ describe('LLM providers through the socket', () => {
     expect(session.modelId).toBe('claude');
   });
 
-  it('transcribes audio through an OpenAI-compatible /audio/transcriptions', async () => {
-    const text = await t.app
-      .get(LlmService)
-      .transcribe('whisper', Buffer.from('RIFF....WAVEfmt '), 'note.wav', 'audio/wav', new AbortController().signal);
-    expect(text).toBe('transcribed words');
-    const request = fake.of('transcription').at(-1);
-    expect(String(request?.headers['content-type'])).toMatch(/^multipart\/form-data/);
+  it('transcribes with the TRANSCRIPTION_MODEL, a transcription-only model that clients are not offered', async () => {
+    const c = await conversation('gpt');
+    const offered = c.client.named('models')[0] as { models: { id: string }[] };
+    expect(offered.models.map((m) => m.id)).not.toContain('whisper');
+    const llm = t.app.get(LlmService);
+    expect(llm.transcriptionConfigured).toBe(true);
+    const text = await llm.transcribeVoice(
+      Buffer.from('RIFF....WAVEfmt '),
+      'note.wav',
+      'audio/wav',
+      new AbortController().signal,
+    );
+    expect(text).toBe(FAKE_TRANSCRIPT);
+    expect(fake.of('transcription').at(-1)?.form?.fields).toEqual({ model: 'whisper-1' });
   });
 });

@@ -22,10 +22,17 @@ export interface ToolCall {
 
 export type Vendor = 'openai' | 'anthropic' | 'dify' | 'transcription';
 
+/** A multipart/form-data request as the vendor reads it: its text fields, and its files with their bytes. */
+export interface RecordedForm {
+  fields: Record<string, string>;
+  files: Record<string, { name: string; type: string; data: Buffer }>;
+}
+
 export interface RecordedRequest {
   vendor: Vendor;
   path: string;
   body: Record<string, unknown>;
+  form?: RecordedForm;
   headers: Record<string, string | string[] | undefined>;
   aborted: boolean;
   /** The response closed, ended or cut. */
@@ -34,11 +41,22 @@ export interface RecordedRequest {
 
 export const FAKE_TEXT = 'Hello from the fake model, streamed word by word.';
 export const FAKE_USAGE = { prompt: 42, completion: 11 };
+export const FAKE_TRANSCRIPT = 'transcribed words';
 
 const words = (text: string) => text.match(/\S+\s*/g) ?? [];
 /** A tool call's arguments as a vendor streams them: a few characters at a time. */
 const fragments = (json: string) => json.match(/[\s\S]{1,5}/g) ?? [];
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).unref());
+
+/** Parsed as the vendor would: with the platform's own multipart reader, not by hand. */
+async function readForm(raw: Buffer, contentType: string): Promise<RecordedForm> {
+  const form: RecordedForm = { fields: {}, files: {} };
+  for (const [key, value] of await new Response(raw, { headers: { 'content-type': contentType } }).formData()) {
+    if (typeof value === 'string') form.fields[key] = value;
+    else form.files[key] = { name: value.name, type: value.type, data: Buffer.from(await value.arrayBuffer()) };
+  }
+  return form;
+}
 
 /**
  * One loopback HTTP server speaking OpenAI chat-completions SSE, Anthropic messages SSE and Dify
@@ -85,11 +103,13 @@ export class FakeLlmServer {
             ? 'transcription'
             : undefined;
     if (!vendor) return void res.writeHead(404).end();
-    const isJson = (req.headers['content-type'] ?? '').includes('json');
+    const contentType = req.headers['content-type'] ?? '';
+    const isJson = contentType.includes('json');
     const record: RecordedRequest = {
       vendor,
       path,
       body: isJson ? (JSON.parse(raw.toString() || '{}') as Record<string, unknown>) : { bytes: raw.length },
+      ...(contentType.startsWith('multipart/form-data') && { form: await readForm(raw, contentType) }),
       headers: req.headers,
       aborted: false,
       closed: false,
@@ -99,11 +119,6 @@ export class FakeLlmServer {
       if (!res.writableEnded) record.aborted = true;
       record.closed = true;
     });
-    if (vendor === 'transcription') {
-      return void res
-        .writeHead(200, { 'content-type': 'application/json' })
-        .end(JSON.stringify({ text: 'transcribed words' }));
-    }
     const scenario = this.scripts[vendor].shift() ?? { kind: 'ok' };
     if (scenario.kind === 'status') {
       const headers: Record<string, string> = { 'content-type': 'application/json' };
@@ -113,6 +128,13 @@ export class FakeLlmServer {
         message: `fake ${scenario.status}`,
       };
       return void res.writeHead(scenario.status, headers).end(JSON.stringify(error));
+    }
+    // A transcription is one JSON answer: `ok` gives its text, `slow` delays it; the stream faults do not apply.
+    if (vendor === 'transcription') {
+      if (scenario.kind === 'slow') await pause(scenario.firstTokenDelayMs);
+      if (res.destroyed) return;
+      const text = ((scenario.kind === 'ok' || scenario.kind === 'slow') && scenario.text) || FAKE_TRANSCRIPT;
+      return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ text }));
     }
     // Dify's chat-messages stream has no tool calls to fake.
     if (scenario.kind === 'tool-calls' && !FORMATS[vendor].tools) return void res.writeHead(501).end();

@@ -103,10 +103,6 @@ export class AnthropicLlmProvider extends LlmProvider {
     }
     yield { type: 'end', finishReason: stopReason ?? 'end_turn' };
   }
-
-  transcribe(): Promise<string> {
-    return Promise.reject(new LlmError('bad_request', 'Anthropic models do not transcribe audio'));
-  }
 }
 
 const HANDOFF_TOOL: Tool = {

@@ -1,5 +1,4 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import { LlmError } from '../llm.errors';
 import { LlmProvider, ModelMessage, StreamEvent, StreamRequest } from '../llm-provider';
 
 const QUOTE_MAX = 200;
@@ -44,9 +43,5 @@ export class DemoLlmProvider extends LlmProvider {
       yield { type: 'delta', text: piece };
     }
     yield { type: 'end', finishReason: 'stop' };
-  }
-
-  transcribe(): Promise<string> {
-    return Promise.reject(new LlmError('bad_request', 'The demo model does not transcribe audio'));
   }
 }

@@ -81,8 +81,4 @@ export class DifyLlmProvider extends LlmProvider {
     if (!ended) throw new LlmError('unavailable', 'The stream ended before the model finished');
     yield { type: 'end', finishReason: 'stop' };
   }
-
-  transcribe(): Promise<string> {
-    return Promise.reject(new LlmError('bad_request', 'Dify models do not transcribe audio here'));
-  }
 }
