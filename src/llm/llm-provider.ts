@@ -21,7 +21,7 @@ export type Attachment = ImageAttachment | FileAttachment;
 export interface PromptMessage {
   role: 'system' | 'user' | 'assistant';
   content: string;
-  /** User messages only: what was sent with the text, in order. */
+  /** What was sent with the text, in order (only a user message's images may be shown to a model). */
   attachments?: Attachment[];
 }
 

@@ -177,7 +177,7 @@ describe('attachment notes', () => {
       },
       {
         role: 'assistant',
-        content: 'seen\n[Attached image: agent.png (image/png), not shown: only the 3 newest images are]',
+        content: 'seen\n[Attached image: agent.png (image/png), not shown to this model]',
       },
       {
         role: 'user',

@@ -55,8 +55,9 @@ export function toModelMessages(messages: PromptMessage[], model: ModelConfig, m
       }
     }
   }
-  const why = (image: Attachment) =>
-    !model.vision
+  // Vendors take images in user turns only: a human agent's (the assistant's side) are notes for every model.
+  const why = (role: ModelMessage['role']) => (image: Attachment) =>
+    !model.vision || role !== 'user'
       ? NOT_SHOWN
       : isViewable(image.mimeType.toLowerCase())
         ? `not shown: only the ${maxImages} newest images are`
@@ -64,6 +65,6 @@ export function toModelMessages(messages: PromptMessage[], model: ModelConfig, m
   return messages.map(({ role, content, attachments = [] }) => {
     const images = attachments.flatMap((a) => shown.get(a) ?? []);
     const notes = attachments.filter((a) => !shown.has(a));
-    return { role, content: withNotes(content, notes, why), ...(images.length > 0 && { images }) };
+    return { role, content: withNotes(content, notes, why(role)), ...(images.length > 0 && { images }) };
   });
 }
