@@ -11,6 +11,8 @@ export type Scenario =
   | { kind: 'endless'; intervalMs: number }
   /** Each part in turn, waiting for the gate of the same index (if any) after it: a reply held mid-stream. */
   | { kind: 'gated'; parts: string[]; gates: Promise<void>[] }
+  /** Answers the last user message by quoting it, a word every `deltaMs`: a reply that names what it answers. */
+  | { kind: 'echo'; deltaMs: number }
   /** The text (none by default), then each tool call, its `arguments` (JSON or not) streamed in fragments. */
   | { kind: 'tool-calls'; text?: string; calls: ToolCall[] };
 
@@ -68,6 +70,8 @@ export class FakeLlmServer {
   private server?: Server;
   private conversations = 0;
   baseUrl = '';
+  /** What a request gets when its vendor's script is empty. */
+  fallback: Scenario = { kind: 'ok' };
 
   async start(): Promise<void> {
     this.server = createServer((req, res) => void this.handle(req, res));
@@ -119,7 +123,7 @@ export class FakeLlmServer {
       if (!res.writableEnded) record.aborted = true;
       record.closed = true;
     });
-    const scenario = this.scripts[vendor].shift() ?? { kind: 'ok' };
+    const scenario = this.scripts[vendor].shift() ?? this.fallback;
     if (scenario.kind === 'status') {
       const headers: Record<string, string> = { 'content-type': 'application/json' };
       if (scenario.retryAfter) headers['retry-after'] = scenario.retryAfter;
@@ -176,6 +180,15 @@ export class FakeLlmServer {
       format.end(ctx, 'stop');
       return void res.end();
     }
+    if (scenario.kind === 'echo') {
+      for (const piece of words(`Answer to «${lastUserText(record.body)}», in a few words.`)) {
+        if (res.destroyed) return;
+        format.delta(ctx, piece);
+        await pause(scenario.deltaMs);
+      }
+      format.end(ctx, 'stop');
+      return void res.end();
+    }
     const pieces = words(
       scenario.kind === 'tool-calls' ? (scenario.text ?? '') : ('text' in scenario && scenario.text) || FAKE_TEXT,
     );
@@ -210,6 +223,18 @@ export class FakeLlmServer {
     if (scenario.kind === 'ok' && scenario.lingerMs) await pause(scenario.lingerMs);
     res.end();
   }
+}
+
+/** The text of the newest user message of an OpenAI or Anthropic request (string or text-part content). */
+function lastUserText(body: Record<string, unknown>): string {
+  const messages = (body.messages ?? []) as { role: string; content: unknown }[];
+  const last = [...messages].reverse().find((m) => m.role === 'user');
+  if (!last) return '';
+  if (typeof last.content === 'string') return last.content;
+  return (last.content as { type: string; text?: string }[])
+    .filter((part) => part.type === 'text')
+    .map((part) => part.text ?? '')
+    .join('');
 }
 
 interface Ctx {

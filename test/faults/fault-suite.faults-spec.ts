@@ -1,0 +1,253 @@
+import { randomBytes } from 'node:crypto';
+import { freePort } from '../../src/database/server-process';
+import { FakeLlmServer } from '../servers/fake-llm-server';
+import { OwnFerretDb, startOwnFerretDb } from '../servers/own-ferretdb';
+import { RedisServer, startRedisServer } from '../servers/redis-server';
+import { ChatboxProcess } from '../utils/chatbox-process';
+import { signToken } from '../utils/chat-client';
+import { waitFor } from '../utils/wait-for';
+import { LoadBalancer, startHaproxy } from './haproxy';
+import { SimulatedUser } from './simulated-user';
+
+const USERS = Number(process.env.FAULT_USERS ?? 50);
+const KILLS = Number(process.env.FAULT_KILLS ?? 20);
+const REPLICAS = 3;
+const RECOVERY_MS = 10_000;
+
+interface Replica {
+  port: number;
+  process: ChatboxProcess;
+  /** Ended by the suite (SIGKILL or SIGTERM), not by a crash. */
+  ended: boolean;
+}
+
+interface Fault {
+  name: string;
+  at: number;
+}
+
+interface StoredMessage {
+  id: string;
+  seq: number;
+  sender: string;
+  content?: string;
+  status?: string;
+  replyTo?: string;
+}
+
+describe('three replicas behind HAProxy, 50 users chatting, through kills, restarts and a rolling deploy', () => {
+  const fake = new FakeLlmServer();
+  const secret = randomBytes(32).toString('base64');
+  let redis: RedisServer;
+  let db: OwnFerretDb;
+  let lb: LoadBalancer;
+  const replicas: Replica[] = [];
+  const crashes: string[] = [];
+  const faults: Fault[] = [];
+  let env: Record<string, string>;
+
+  const startReplica = async (index: number, port: number): Promise<void> => {
+    const child = new ChatboxProcess({ ...env, PORT: String(port) });
+    const replica: Replica = { port, process: child, ended: false };
+    replicas[index] = replica;
+    void child.exited.then((code) => {
+      if (!replica.ended) crashes.push(`replica ${index} exited with ${code}: ${child.stderr.slice(-2000)}`);
+    });
+    await child.listening();
+  };
+
+  beforeAll(async () => {
+    await fake.start();
+    fake.fallback = { kind: 'echo', deltaMs: 60 };
+    [redis, db] = await Promise.all([startRedisServer(), startOwnFerretDb()]);
+    env = {
+      NODE_ENV: 'production',
+      HOST: '127.0.0.1',
+      MONGODB_URI: db.uri,
+      REDIS_URL: redis.url,
+      JWT_SECRET: secret,
+      ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+      METRICS_TOKEN: randomBytes(32).toString('base64'),
+      LLM_MODELS: JSON.stringify([
+        { id: 'gpt', provider: 'openai', model: 'gpt-fake', baseUrl: `${fake.baseUrl}/v1`, apiKey: 'k' },
+      ]),
+      SHUTDOWN_DRAIN_DELAY_MS: '1500',
+      SHUTDOWN_TIMEOUT_MS: '10000',
+      // Every simulated user comes from 127.0.0.1 through the balancer.
+      HANDSHAKE_RATE_LIMIT_PER_MINUTE: '100000',
+      RATE_LIMIT_EVENTS: '100000',
+      SOCKETS_PER_USER: '10',
+    };
+    const ports = await Promise.all(Array.from({ length: REPLICAS }, () => freePort()));
+    await Promise.all(ports.map((port, index) => startReplica(index, port)));
+    lb = await startHaproxy(ports);
+  }, 120_000);
+
+  afterAll(async () => {
+    for (const replica of replicas) replica.ended = true;
+    await Promise.all(replicas.map((r) => r.process.stop()));
+    await lb?.stop();
+    await Promise.all([redis?.stop(), db?.stop(), fake.stop()]);
+  }, 60_000);
+
+  async function transcript(user: SimulatedUser): Promise<StoredMessage[]> {
+    const token = await signToken(secret, { sub: user.userId });
+    const all: StoredMessage[] = [];
+    let beforeSeq: number | undefined;
+    for (;;) {
+      const query = beforeSeq === undefined ? '' : `?beforeSeq=${beforeSeq}`;
+      const res = await fetch(`${lb.url}/chatbox/sessions/${user.sessionId}/messages${query}`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      if (res.status !== 200) throw new Error(`transcript of ${user.userId}: ${res.status} ${await res.text()}`);
+      const page = (await res.json()) as { messages: StoredMessage[]; hasMore: boolean };
+      all.unshift(...page.messages);
+      if (!page.hasMore || page.messages.length === 0) return all;
+      beforeSeq = page.messages[0].seq;
+    }
+  }
+
+  it('loses nothing, doubles nothing, answers everything once, and brings 99% of clients back within 10 s of each fault', async () => {
+    const users = Array.from(
+      { length: USERS },
+      (_, i) =>
+        new SimulatedUser(
+          lb.url,
+          `fault-user-${i}`,
+          () => signToken(secret, { sub: `fault-user-${i}` }),
+          () => 300 + Math.random() * 700,
+        ),
+    );
+    users.forEach((user) => user.start());
+    await waitFor(() => users.every((u) => u.sent.some((m) => m.answeredAt !== undefined)), {
+      timeoutMs: 60_000,
+      what: 'every user to have one answer before the faults begin',
+    });
+    // Mid-stream: a replica whose own gauge says it is generating a reply right now.
+    const turnsInFlight = async (replica: Replica) => {
+      const res = await fetch(`http://127.0.0.1:${replica.port}/metrics`, {
+        headers: { authorization: `Bearer ${env.METRICS_TOKEN}` },
+      });
+      const lines = (await res.text()).match(/^chatbox_ai_turns_in_flight(?:\{[^}]*\})? \d+$/gm) ?? [];
+      return lines.reduce((sum, line) => sum + Number(line.split(' ')[1]), 0);
+    };
+    const streamingReplica = async () => {
+      const busy: number[] = [];
+      for (const [index, replica] of replicas.entries()) if ((await turnsInFlight(replica)) > 0) busy.push(index);
+      return busy.length > 0 ? busy[Math.floor(Math.random() * busy.length)] : undefined;
+    };
+    // After a fault: every user connected again, and every user answered since (the service works again).
+    const settle = async () => {
+      const since = Date.now();
+      await waitFor(() => users.every((u) => u.outages.every((o) => o.backAt !== undefined)), {
+        timeoutMs: 30_000,
+        what: 'every user to be connected again',
+      });
+      await waitFor(() => users.every((u) => u.sent.some((m) => (m.answeredAt ?? 0) > since)), {
+        timeoutMs: 60_000,
+        what: 'every user to have an answer since the fault',
+      });
+    };
+
+    for (let k = 0; k < KILLS; k++) {
+      const index = await waitFor(streamingReplica, { timeoutMs: 10_000, what: 'a replica streaming a reply' });
+      const victim = replicas[index];
+      victim.ended = true;
+      faults.push({ name: `kill -9 replica ${index}`, at: Date.now() });
+      await victim.process.stop();
+      await startReplica(index, victim.port);
+      await settle();
+    }
+    for (let r = 0; r < 2; r++) {
+      faults.push({ name: 'Redis restart', at: Date.now() });
+      await redis.stop();
+      redis = await startRedisServer({ port: redis.port });
+      await settle();
+    }
+    faults.push({ name: 'database restart', at: Date.now() });
+    await db.kill();
+    await db.start();
+    await settle();
+    for (let index = 0; index < REPLICAS; index++) {
+      const replica = replicas[index];
+      replica.ended = true;
+      faults.push({ name: `rolling restart of replica ${index}`, at: Date.now() });
+      replica.process.signal('SIGTERM');
+      expect(await replica.process.exited).toBe(0);
+      await startReplica(index, replica.port);
+      await settle();
+    }
+    await Promise.all(users.map((u) => u.stop()));
+
+    // Judged from what the service stored (read through the balancer) and what each client saw.
+    let acknowledged = 0;
+    let lost = 0;
+    let duplicated = 0;
+    let unanswered = 0;
+    let answeredTwice = 0;
+    let interruptedThenAnswered = 0;
+    let doubleTerminals = 0;
+    for (const user of users) {
+      const stored = await transcript(user);
+      const userMessages = stored.filter((m) => m.sender === 'user');
+      const contents = new Map<string, number>();
+      for (const m of userMessages) contents.set(m.content ?? '', (contents.get(m.content ?? '') ?? 0) + 1);
+      duplicated += [...contents.values()].filter((n) => n > 1).length;
+      for (const sent of user.sent.filter((m) => m.messageId !== undefined)) {
+        acknowledged++;
+        if (!userMessages.some((m) => m.id === sent.messageId && m.content === sent.content)) lost++;
+        const replies = stored.filter((m) => m.sender === 'ai' && m.replyTo === sent.messageId);
+        const complete = replies.filter((m) => m.status === 'complete');
+        if (complete.length === 0) unanswered++;
+        if (complete.length > 1) answeredTwice++;
+        if (complete.length === 1 && replies.some((m) => m.status === 'interrupted')) interruptedThenAnswered++;
+        for (const reply of complete) {
+          if (reply.content !== `Answer to «${sent.content}», in a few words.`) answeredTwice++;
+        }
+      }
+      doubleTerminals += [...user.terminals.values()].filter((events) => events.length > 1).length;
+    }
+
+    const recoveries: number[] = [];
+    for (const [i, fault] of faults.entries()) {
+      const end = faults[i + 1]?.at ?? Date.now();
+      for (const user of users) {
+        for (const outage of user.outages.filter((o) => o.lostAt >= fault.at && o.lostAt < end)) {
+          recoveries.push(outage.backAt === undefined ? Number.MAX_SAFE_INTEGER : outage.backAt - outage.lostAt);
+        }
+      }
+    }
+    const within = recoveries.filter((ms) => ms <= RECOVERY_MS).length;
+    const sorted = [...recoveries].sort((a, b) => a - b);
+    const p = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
+    const figures = {
+      users: USERS,
+      faults: faults.length,
+      acknowledged,
+      lost,
+      duplicated,
+      unanswered,
+      answeredTwice,
+      interruptedThenAnswered,
+      doubleTerminals,
+      reconnects: recoveries.length,
+      backWithin10s: recoveries.length === 0 ? 1 : within / recoveries.length,
+      reconnectP50Ms: p(0.5),
+      reconnectP99Ms: p(0.99),
+      crashes: crashes.length,
+    };
+    process.stdout.write(`\nfault suite figures: ${JSON.stringify(figures, null, 2)}\n`);
+
+    expect(crashes).toEqual([]);
+    expect(acknowledged).toBeGreaterThan(USERS * 5);
+    expect({ lost, duplicated, unanswered, answeredTwice, doubleTerminals }).toEqual({
+      lost: 0,
+      duplicated: 0,
+      unanswered: 0,
+      answeredTwice: 0,
+      doubleTerminals: 0,
+    });
+    expect(recoveries.length).toBeGreaterThan(0);
+    expect(figures.backWithin10s).toBeGreaterThanOrEqual(0.99);
+  });
+});
