@@ -5,7 +5,7 @@ import type { Counter } from 'prom-client';
 import { AppConfig } from '../config/app-config';
 import { RATE_LIMIT_UNCOUNTED } from '../metrics/chatbox.metrics';
 import { RedisConnection } from '../redis/redis-connection';
-import { FailOpenThrottlerStorage } from './fail-open-throttler.storage';
+import { LocalFallbackThrottlerStorage } from './local-fallback-throttler.storage';
 import { LeadershipStore } from './leadership.store';
 import { RateLimitTally, RateLimitTallyModule, TalliedThrottlerStorage } from './rate-limit-tally';
 import { MemoryLeadershipStore } from './memory/memory-leadership.store';
@@ -38,10 +38,14 @@ export const PUBLIC_THROTTLER = 'public';
           { name: PUBLIC_THROTTLER, ttl: 60000, limit: config.http.publicRateLimitPerMinute },
         ],
         // Given a client, the Redis storage leaves closing it to RedisConnection. Every decision is tallied;
-        // a request that cannot be counted goes through (FailOpenThrottlerStorage says why).
+        // a request Redis cannot count is counted on this replica alone (LocalFallbackThrottlerStorage says why).
         storage: new TalliedThrottlerStorage(
           client
-            ? new FailOpenThrottlerStorage(new RedisThrottlerStorage(client), uncounted)
+            ? new LocalFallbackThrottlerStorage(
+                new RedisThrottlerStorage(client),
+                new ThrottlerStorageService(),
+                uncounted,
+              )
             : new ThrottlerStorageService(),
           tally,
         ),

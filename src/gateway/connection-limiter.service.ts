@@ -55,7 +55,7 @@ export class ConnectionLimiter implements OnApplicationBootstrap, OnApplicationS
   /**
    * Counts one connection attempt of `kind` from the request's address, before any token is read.
    * Over the limit, the answer says when to retry. Without the shared store (Redis down) the attempt
-   * is let through uncounted (FailOpenThrottlerStorage).
+   * is counted on this replica alone (LocalFallbackThrottlerStorage).
    */
   async countAttempt(kind: 'handshake' | 'connect', request: IncomingMessage): Promise<{ retryAfterMs?: number }> {
     const limit = this.config.chat.handshakesPerMinute;

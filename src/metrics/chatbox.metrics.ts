@@ -130,7 +130,7 @@ export const chatboxMetricProviders = [
   }),
   makeCounterProvider({
     name: RATE_LIMIT_UNCOUNTED,
-    help: 'Requests let through uncounted because the rate-limit store (Redis) could not be reached, by limit',
+    help: 'Requests counted by this replica alone because the shared rate-limit store (Redis) failed, by limit',
     labelNames: ['limit'],
   }),
   makeCounterProvider({

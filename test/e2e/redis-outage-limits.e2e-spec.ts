@@ -7,8 +7,8 @@ import { startTestApp, TestApp } from '../utils/test-app';
 import { waitFor } from '../utils/wait-for';
 
 /**
- * Rate limits count in Redis. While it is down, every limit lets requests through uncounted (logged once a
- * minute per limit, counted in a metric) instead of failing them, and counts again once it is back.
+ * Rate limits count in Redis. While it is down, every limit counts on the replica alone (logged once a minute
+ * per limit, counted in a metric) instead of failing every request, and counts in Redis again once it is back.
  */
 describe('the rate limits while Redis is down', () => {
   let redis: RedisServer;
@@ -43,7 +43,8 @@ describe('the rate limits while Redis is down', () => {
   const outageLogs = (limit: string) =>
     t.logs.lines.filter(
       (l) =>
-        l.msg === `could not count a request against the ${limit} limit; letting it through (logged once a minute)`,
+        l.msg ===
+        `could not count a request against the ${limit} limit in Redis; counting it on this replica alone (logged once a minute)`,
     );
   const redisGone = async () => {
     await redis.stop();
@@ -56,7 +57,7 @@ describe('the rate limits while Redis is down', () => {
     redisDown = false;
   };
 
-  it('answers admin reads uncounted, without waiting for Redis, and limits them again once it is back', async () => {
+  it('limits admin reads on the replica alone, without waiting for Redis, and in Redis again once it is back', async () => {
     const auth = { authorization: `Bearer ${await signToken(t.env.JWT_SECRET, { sub: 'ann', roles: ['admin'] })}` };
     const client = await ChatClient.connect(t.baseUrl, await signToken(t.env.JWT_SECRET, { sub: `u-${randomUUID()}` }));
     const { sessionId } = await client.ok<{ sessionId: string }>('session:start', {});
@@ -74,11 +75,11 @@ describe('the rate limits while Redis is down', () => {
     await redisGone();
     const statuses: number[] = [];
     const started = Date.now();
-    // Twice the budget: every request goes through, none counted, none waiting for Redis to come back.
+    // Past the budget of 3: the replica's own count refuses the rest; none waits for Redis to come back.
     for (const path of [...reads, ...reads]) statuses.push((await get(path)).status);
     const elapsedMs = Date.now() - started;
 
-    expect(statuses).toEqual(Array(8).fill(200));
+    expect(statuses).toEqual([200, 200, 200, 429, 429, 429, 429, 429]);
     // Waiting on ioredis's reconnection would take seconds per request (up to 10).
     expect(elapsedMs).toBeLessThan(4000);
     expect(await uncounted('admin')).toBe(8);
@@ -93,7 +94,7 @@ describe('the rate limits while Redis is down', () => {
     expect(outageLogs('admin')).toHaveLength(1);
   });
 
-  it("answers a connected user's socket events and the public shared view, then limits them again", async () => {
+  it("limits a connected user's socket events and the public shared view on the replica alone, then in Redis again", async () => {
     const token = await signToken(t.env.JWT_SECRET, { sub: `u-${randomUUID()}` });
     const client = await ChatClient.connect(t.baseUrl, token);
     const { sessionId } = await client.ok<{ sessionId: string }>('session:start', {});
@@ -107,7 +108,7 @@ describe('the rate limits while Redis is down', () => {
     expect((await view()).status).toBe(200);
 
     await redisGone();
-    // Past each budget of 3: none refused, none failed.
+    // Past each budget of 3: the replica's own count refuses the rest, and nothing fails.
     const acks = [];
     for (let i = 0; i < 5; i++) acks.push(await client.call('session:resume', { sessionId }));
     const views: number[] = [];
@@ -118,8 +119,15 @@ describe('the rate limits while Redis is down', () => {
     acks.push(await second.call('session:resume', { sessionId }));
     second.close();
 
-    expect(acks.map((ack) => ack.ok)).toEqual(Array(6).fill(true));
-    expect(views).toEqual(Array(5).fill(200));
+    expect(acks.map((ack) => (ack.ok ? 'ok' : ack.error.code))).toEqual([
+      'ok',
+      'ok',
+      'ok',
+      'rate_limited',
+      'rate_limited',
+      'rate_limited',
+    ]);
+    expect(views).toEqual([200, 200, 200, 429, 429]);
     expect(await uncounted('events')).toBe(6);
     expect(await uncounted('handshakes')).toBe(2);
     expect(await uncounted('public')).toBe(5);
