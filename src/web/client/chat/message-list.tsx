@@ -31,7 +31,7 @@ export function Message({ t, m, lang, userLabel }: { t: Translate; m: MessageVie
       ) : m.sender === 'user' || m.sender === 'system' ? (
         <p class="msg-text">{m.content}</p>
       ) : (
-        <Markdown text={m.content} fromModel={m.sender === 'ai'} />
+        <Markdown text={m.content} fromModel={m.sender !== 'admin'} />
       )}
       {note && <p class="msg-note">{note}</p>}
     </li>

@@ -18,6 +18,12 @@ describe(modelMayLink.name, () => {
     ['javascript:alert(1)', false],
     ['mailto:someone@docs.example.com', false],
     ['/relative/path', false],
+    // Resolved against the page by a browser: to the page's own origin, not to the host they name.
+    ['https:docs.example.com/../../account/delete', false],
+    ['https:/docs.example.com/x', false],
+    ['https:\\\\docs.example.com/x', false],
+    ['HTTPS://docs.example.com/upper', true],
+    ['https://docs.example.com:444/other-port', false],
   ])('%s → %p', (href, allowed) => {
     expect(modelMayLink(href, hosts)).toBe(allowed);
   });

@@ -80,7 +80,7 @@ export function SharedApp({ prefix, token, t, lang }: { prefix: string; token: s
                   {m.sender === 'user' || m.sender === 'system' ? (
                     <p class="msg-text">{m.content}</p>
                   ) : (
-                    <Markdown text={m.content} fromModel={m.sender === 'ai'} />
+                    <Markdown text={m.content} fromModel={m.sender !== 'admin'} />
                   )}
                 </li>
               ))}
