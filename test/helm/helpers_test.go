@@ -54,7 +54,13 @@ const kubeVersion = "1.34.0"
 // or helm's error output.
 func helmTemplate(t *testing.T, args ...string) (string, error) {
 	t.Helper()
-	cmd := exec.Command(helmBinary(t), append([]string{"template", "chatbox", chartDir, "--namespace", "chat", "--kube-version", kubeVersion}, args...)...)
+	return runHelm(t, append([]string{"template", "chatbox", chartDir, "--namespace", "chat", "--kube-version", kubeVersion}, args...)...)
+}
+
+// runHelm returns helm's output, or its error output when it fails.
+func runHelm(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	cmd := exec.Command(helmBinary(t), args...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
