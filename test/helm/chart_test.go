@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"sort"
 	"strings"
 	"testing"
 
@@ -56,18 +57,13 @@ func TestEveryRenderingDecodesStrictly(t *testing.T) {
 	}
 }
 
+// sortedKinds turns Go type names (v1.Service) into sorted kinds (Service).
 func sortedKinds(typeNames []string) []string {
 	kinds := make([]string, len(typeNames))
 	for i, name := range typeNames {
 		kinds[i] = name[strings.LastIndex(name, ".")+1:]
 	}
-	for i := range kinds {
-		for j := i + 1; j < len(kinds); j++ {
-			if kinds[j] < kinds[i] {
-				kinds[i], kinds[j] = kinds[j], kinds[i]
-			}
-		}
-	}
+	sort.Strings(kinds)
 	return kinds
 }
 
