@@ -16,7 +16,7 @@ import { HealthModule } from './health/health.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { NotificationModule } from './notification/notification.module';
 import { RedisModule } from './redis/redis.module';
-import { SingleInstanceGuard } from './lifecycle/single-instance.guard';
+import { SingleInstanceModule } from './lifecycle/single-instance.guard';
 import { UsageModule } from './usage/usage.module';
 import { UserApiModule } from './user-api/user-api.module';
 
@@ -34,6 +34,7 @@ export class AppModule {
         ConfigModule.forRoot(config),
         LoggingModule.forRoot(options.logDestination),
         DatabaseModule,
+        SingleInstanceModule,
         RedisModule,
         AuthModule,
         CoordinationModule,
@@ -49,7 +50,6 @@ export class AppModule {
       providers: [
         { provide: APP_FILTER, useClass: HttpExceptionFilter },
         { provide: APP_GUARD, useClass: OperatorKeysGuard },
-        SingleInstanceGuard,
       ],
     };
   }

@@ -13,7 +13,7 @@ import { EmbeddedDatabase, startEmbeddedDatabase } from './database/embedded-dat
 import { DrainState } from './health/drain-state';
 import { installGracefulShutdown } from './lifecycle/graceful-shutdown';
 import { installLastResort } from './lifecycle/last-resort';
-import { SecondInstanceError } from './lifecycle/single-instance.guard';
+import { SecondInstanceError, SingleInstanceGuard } from './lifecycle/single-instance.guard';
 
 function printDevBanner(
   config: AppConfig,
@@ -80,6 +80,7 @@ async function main(): Promise<void> {
       onDrain: () => broadcaster.toLocal('server:draining', {}),
       afterClose: () => embedded?.stop() ?? Promise.resolve(),
     });
+    app.get(SingleInstanceGuard).onLost(() => shutdown('another replica took the single-instance lease'));
     // From here on one failed callback must not cut every user of this replica (see last-resort.ts).
     installLastResort({ logger, giveUp: shutdown });
     await app.listen({ port: config.http.port, host: config.http.host });

@@ -10,6 +10,12 @@ import {
 import { testMongoUri } from '../utils/test-app';
 import { waitFor } from '../utils/wait-for';
 
+interface Lease {
+  _id: string;
+  holder: string;
+  renewedAt: Date;
+}
+
 describe(SingleInstanceGuard.name, () => {
   let connection: Connection;
   const production = { env: 'production', redis: {} } as AppConfig;
@@ -19,59 +25,97 @@ describe(SingleInstanceGuard.name, () => {
     guards.push(g);
     return g;
   };
-  const lease = () => connection.collection<{ _id: string }>(INSTANCE_LEASES).findOne({ _id: 'single-instance' });
+  const leases = () => connection.collection<Lease>(INSTANCE_LEASES);
+  const lease = () => leases().findOne({ _id: 'single-instance' });
+  const staleLease = async () => {
+    await leases().deleteMany({});
+    await leases().insertOne({
+      _id: 'single-instance',
+      holder: 'dead',
+      renewedAt: new Date(Date.now() - LEASE_TTL_MS - 5000),
+    });
+  };
+  const started = async (gs: SingleInstanceGuard[]) =>
+    (await Promise.allSettled(gs.map((g) => g.onModuleInit()))).filter((r) => r.status === 'fulfilled').length;
 
   beforeEach(async () => {
     connection = await mongoose.createConnection(testMongoUri()).asPromise();
   });
   afterEach(async () => {
-    await Promise.all(guards.splice(0).map((g) => g.onApplicationShutdown()));
+    await Promise.all(guards.splice(0).map((g) => g.beforeApplicationShutdown()));
     await connection.dropDatabase();
     await connection.close();
+    jest.useRealTimers();
     jest.restoreAllMocks();
   });
 
   it('lets one replica without Redis start in production, refuses a second, and lets the next one in after a stop', async () => {
-    await guard().onApplicationBootstrap();
-    await expect(guard().onApplicationBootstrap()).rejects.toThrow(SecondInstanceError);
+    await guard().onModuleInit();
+    await expect(guard().onModuleInit()).rejects.toThrow(SecondInstanceError);
 
-    await guards[0].onApplicationShutdown();
+    await guards[0].beforeApplicationShutdown();
     expect(await lease()).toBeNull();
-    await expect(guard().onApplicationBootstrap()).resolves.toBeUndefined();
+    await expect(guard().onModuleInit()).resolves.toBeUndefined();
   });
 
   it('takes over the lease of a replica that died (not renewed for the lease time)', async () => {
-    await connection
-      .collection<{ _id: string; holder: string; renewedAt: Date }>(INSTANCE_LEASES)
-      .insertOne({ _id: 'single-instance', holder: 'dead', renewedAt: new Date(Date.now() - LEASE_TTL_MS - 1000) });
+    await staleLease();
 
-    await expect(guard().onApplicationBootstrap()).resolves.toBeUndefined();
-    expect(await lease()).toMatchObject({ holder: expect.not.stringMatching(/^dead$/) as string });
+    await expect(guard().onModuleInit()).resolves.toBeUndefined();
+    expect((await lease())?.holder).not.toBe('dead');
+  });
+
+  it('lets exactly one of eight replicas starting at once in, on an empty database and over a dead lease', async () => {
+    for (let round = 0; round < 5; round++) {
+      await leases().deleteMany({});
+      expect(await started(Array.from({ length: 8 }, () => guard()))).toBe(1);
+      await staleLease();
+      expect(await started(Array.from({ length: 8 }, () => guard()))).toBe(1);
+    }
+  });
+
+  it("judges a lease's age by the database's clock, not by a replica's clock that runs ahead", async () => {
+    await guard().onModuleInit();
+    // This process's clock 35 s ahead: the lease, renewed just now, would look stale by it.
+    jest.useFakeTimers({
+      now: Date.now() + LEASE_TTL_MS + 5000,
+      doNotFake: [
+        'nextTick',
+        'setImmediate',
+        'clearImmediate',
+        'setTimeout',
+        'clearTimeout',
+        'setInterval',
+        'clearInterval',
+        'queueMicrotask',
+        'hrtime',
+        'performance',
+      ],
+    });
+
+    await expect(guard().onModuleInit()).rejects.toThrow(SecondInstanceError);
   });
 
   it('holds nothing with Redis, or outside production', async () => {
-    await guard({ env: 'production', redis: { url: 'redis://127.0.0.1:6379' } } as AppConfig).onApplicationBootstrap();
-    await guard({ env: 'development', redis: {} } as AppConfig).onApplicationBootstrap();
-    await guard({ env: 'development', redis: {} } as AppConfig).onApplicationBootstrap();
+    await guard({ env: 'production', redis: { url: 'redis://127.0.0.1:6379' } } as AppConfig).onModuleInit();
+    await guard({ env: 'development', redis: {} } as AppConfig).onModuleInit();
+    await guard({ env: 'development', redis: {} } as AppConfig).onModuleInit();
 
     expect(await lease()).toBeNull();
   });
 
-  it('says so, loudly, when another replica took its lease', async () => {
-    const errors = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+  it('steps down when another replica took its lease', async () => {
+    jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
     jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
-    try {
-      await guard().onApplicationBootstrap();
-      await connection
-        .collection<{ _id: string }>(INSTANCE_LEASES)
-        .updateOne({ _id: 'single-instance' }, { $set: { holder: 'intruder', renewedAt: new Date() } });
+    const sut = guard();
+    let lost = 0;
+    sut.onLost(() => lost++);
+    await sut.onModuleInit();
+    await leases().updateOne({ _id: 'single-instance' }, { $set: { holder: 'intruder' } });
 
-      jest.advanceTimersByTime(LEASE_TTL_MS / 3);
-      jest.useRealTimers();
-      await waitFor(() => errors.mock.calls.length > 0, { what: 'the stolen lease to be logged' });
-      expect(errors.mock.calls[0][0]).toEqual({ holder: 'intruder' });
-    } finally {
-      jest.useRealTimers();
-    }
+    jest.advanceTimersByTime(LEASE_TTL_MS / 3);
+    jest.useRealTimers();
+
+    await waitFor(() => lost === 1, { what: 'the replica to step down' });
   });
 });
