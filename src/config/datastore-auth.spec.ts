@@ -2,7 +2,7 @@ import { datastoreAuthProblems } from './datastore-auth';
 
 describe(datastoreAuthProblems.name, () => {
   const NO_CREDENTIALS = 'MONGODB_URI has no credentials (user:password@host)';
-  const NO_TLS = 'MONGODB_URI does not use TLS (add tls=true, or use mongodb+srv://)';
+  const NO_TLS = 'MONGODB_URI does not use TLS with certificate checks (add tls=true, or use mongodb+srv://)';
   const NO_PASSWORD = 'REDIS_URL has no password (redis://:password@host)';
 
   it.each([
@@ -20,6 +20,18 @@ describe(datastoreAuthProblems.name, () => {
     ['mongodb://127.0.0.1:27017/chatbox', []],
     ['mongodb://localhost/chatbox', []],
     ['mongodb://[::1]:27017/chatbox', []],
+    // Option names in any case, as the driver reads them.
+    ['mongodb+srv://u:p@cluster.example.net/db?TLS=false', [NO_TLS]],
+    ['mongodb://u:p@db.internal/db?TLS=true', []],
+    ['mongodb://db.internal/db?tls=true&authmechanism=MONGODB-X509', []],
+    ['mongodb://db.internal/db?tls=true&authMechanism=MONGODB-AWS', []],
+    // TLS that checks nothing is no TLS.
+    ['mongodb://u:p@db.internal/db?tls=true&tlsInsecure=true', [NO_TLS]],
+    ['mongodb://u:p@db.internal/db?tls=true&tlsAllowInvalidCertificates=true', [NO_TLS]],
+    ['mongodb://u:p@db.internal/db?tls=true&tlsAllowInvalidHostnames=true', [NO_TLS]],
+    ['mongodb:///chatbox', ['MONGODB_URI could not be read to check its credentials and TLS']],
+    // An empty host is not this machine.
+    ['mongodb://:7/chatbox', [NO_CREDENTIALS, NO_TLS]],
   ])('MONGODB_URI %s', (uri, problems) => {
     expect(datastoreAuthProblems({ MONGODB_URI: uri })).toEqual(problems);
   });
@@ -34,6 +46,8 @@ describe(datastoreAuthProblems.name, () => {
     ['redis://127.0.0.1:6379', []],
     ['redis://localhost:6379', []],
     ['redis://[::1]:6379', []],
+    ['redis://redis.internal:6379?password=s3cret', []],
+    ['redis://[oops', ['REDIS_URL could not be read to check its password']],
   ])('REDIS_URL %s', (url, problems) => {
     expect(datastoreAuthProblems({ REDIS_URL: url })).toEqual(problems);
   });

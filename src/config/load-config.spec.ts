@@ -157,12 +157,12 @@ describe('loadConfig', () => {
     const unsafe = { MONGODB_URI: 'mongodb://db.internal/chatbox', REDIS_URL: 'redis://redis.internal:6379' };
     expect(loadConfig(unsafe).warnings).toEqual([
       'MONGODB_URI has no credentials (user:password@host)',
-      'MONGODB_URI does not use TLS (add tls=true, or use mongodb+srv://)',
+      'MONGODB_URI does not use TLS with certificate checks (add tls=true, or use mongodb+srv://)',
       'REDIS_URL has no password (redis://:password@host)',
     ]);
     expect(problemsOf({ ...unsafe, REQUIRE_DATASTORE_AUTH: 'true' })).toEqual([
       'MONGODB_URI has no credentials (user:password@host), which REQUIRE_DATASTORE_AUTH=true refuses',
-      'MONGODB_URI does not use TLS (add tls=true, or use mongodb+srv://), which REQUIRE_DATASTORE_AUTH=true refuses',
+      'MONGODB_URI does not use TLS with certificate checks (add tls=true, or use mongodb+srv://), which REQUIRE_DATASTORE_AUTH=true refuses',
       'REDIS_URL has no password (redis://:password@host), which REQUIRE_DATASTORE_AUTH=true refuses',
     ]);
     const safe = {
