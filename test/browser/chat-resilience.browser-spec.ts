@@ -194,7 +194,16 @@ describe('the chat page when the server keeps refusing, and while reading an end
 
   it('tells the user when the server stays busy, after a few tries, and gives the unsent words back', async () => {
     fake.script('openai', { kind: 'endless', intervalMs: 50 });
-    const { context, watch, chat } = await openChat(`user-${randomUUID()}`);
+    const { context, watch, page, chat } = await openChat(`user-${randomUUID()}`);
+    // The clientMessageId of every try of the third message, read off the socket's frames.
+    const tries: string[] = [];
+    page.on('websocket', (socket) =>
+      socket.on('framesent', ({ payload }) => {
+        const frame = /^42\/chat,\d*\["message:send",(.*)\]$/.exec(String(payload));
+        const sent = frame ? (JSON.parse(frame[1]) as { content: string; clientMessageId: string }) : undefined;
+        if (sent?.content === 'Third, one too many') tries.push(sent.clientMessageId);
+      }),
+    );
     const say = async (text: string) => {
       await chat.getByLabel('Your message').fill(text);
       await chat.getByLabel('Your message').press('Enter');
@@ -212,6 +221,14 @@ describe('the chat page when the server keeps refusing, and while reading an end
       .waitFor({ timeout: 20000 });
     expect(await chat.locator('.msg-pending').count()).toBe(0);
     expect(await chat.getByLabel('Your message').inputValue()).toBe('Third, one too many\nand a fourth thought');
+    // Sent again unchanged once the reply is stopped: the same clientMessageId, so a try stored after all
+    // (its answer lost) would not be stored twice.
+    await chat.getByRole('button', { name: 'Stop' }).click();
+    await chat.locator('.msg-streaming').waitFor({ state: 'detached' });
+    await say('Third, one too many');
+    await chat.locator('.msg-user:not(.msg-pending)', { hasText: 'Third, one too many' }).waitFor();
+    expect(tries.length).toBeGreaterThan(1);
+    expect(new Set(tries).size).toBe(1);
     await chat.getByRole('button', { name: 'Stop' }).click();
     await context.close();
     // The refused sends are answered 409 busy, which the browser does not log: nothing else may appear.

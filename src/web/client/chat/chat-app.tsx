@@ -69,14 +69,17 @@ export function ChatApp({
     if (input.current) input.current.value = '';
     setDraft('');
     following.current = true;
-    void controller.send(text).then((sent) => {
-      if (sent) return;
-      // Not sent: the words go back into the field, ahead of anything typed since, so nothing is lost.
-      const typed = input.current?.value ?? '';
-      const restored = typed.trim() ? `${text}\n${typed}` : text;
-      if (input.current) input.current.value = restored;
-      setDraft(restored);
-    });
+    void controller
+      .send(text)
+      .catch(() => false)
+      .then((sent) => {
+        if (sent) return;
+        // Not sent: the words go back into the field, ahead of anything typed since, so nothing is lost.
+        const typed = input.current?.value ?? '';
+        const restored = typed.trim() ? `${text}\n${typed}` : text;
+        if (input.current) input.current.value = restored;
+        setDraft(restored);
+      });
   };
 
   return (

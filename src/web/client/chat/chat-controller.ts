@@ -37,6 +37,8 @@ export interface ChatState {
 const SEND_RETRY_CODES = new Set(['unavailable', 'rate_limited', 'busy', 'internal_error']);
 /** Tries of a message the server keeps refusing (busy, rate-limited, failing) before the user is told. */
 const MAX_SEND_ATTEMPTS = 5;
+/** Messages given back whose clientMessageId is kept for sending them again. */
+const MAX_GIVEN_BACK = 20;
 
 /**
  * The chat page's logic, apart from its looks: one session at a time, opened (or resumed after a reload
@@ -62,6 +64,12 @@ export class ChatController extends TranscriptStore<ChatState> {
   /** The first lookup (the address's session, or the user's active one) has succeeded. */
   private opened = false;
   private starting?: Promise<SessionView>;
+  /**
+   * Messages given back to the user unsent, by text, with the clientMessageId they were tried with: one sent
+   * again unchanged keeps it, so if a try was stored after all (its answer lost), the server answers with that
+   * copy instead of storing it twice.
+   */
+  private readonly givenBack = new Map<string, string>();
 
   constructor(
     private readonly prefix: string,
@@ -125,7 +133,8 @@ export class ChatController extends TranscriptStore<ChatState> {
       if (!started) return false;
       session = started;
     }
-    const clientMessageId = crypto.randomUUID();
+    const clientMessageId = this.givenBack.get(text) ?? crypto.randomUUID();
+    this.givenBack.delete(text);
     this.update((t) => T.addPending(t, { clientMessageId, content: text }));
     const payload = { sessionId: session.id, clientMessageId, content: text };
     for (let attempt = 1; ; attempt += 1) {
@@ -144,10 +153,20 @@ export class ChatController extends TranscriptStore<ChatState> {
         if (!retry) {
           this.update((t) => T.dropPending(t, clientMessageId));
           this.set({ error: failure });
+          this.remember(text, clientMessageId);
           return false;
         }
         await this.waitToRetry(failure);
       }
+    }
+  }
+
+  private remember(text: string, clientMessageId: string): void {
+    this.givenBack.set(text, clientMessageId);
+    // A handful is all a person gives back and sends again; the oldest go.
+    for (const oldest of this.givenBack.keys()) {
+      if (this.givenBack.size <= MAX_GIVEN_BACK) break;
+      this.givenBack.delete(oldest);
     }
   }
 
