@@ -49,6 +49,7 @@ describe('the chat page with two models, and who is typing', () => {
     const picker = chat.getByLabel('Model');
     const composer = chat.getByLabel('Your message');
 
+    await picker.waitFor();
     expect(await picker.locator('option').allTextContents()).toEqual(['Quick', 'Deep thinker']);
     expect(await picker.inputValue()).toBe('quick');
     await picker.selectOption({ label: 'Deep thinker' });

@@ -104,7 +104,8 @@ describe('the chat page, embedded in a host page, against the real server', () =
 
     await send(chat, 'Hello there');
     await chat.locator('.msg-streaming', { hasText: 'The first part of the answer' }).waitFor();
-    // One model: nothing to choose.
+    // One model: nothing to choose (the bar, drawn with the picker, is there).
+    await chat.getByRole('button', { name: 'New chat' }).waitFor();
     expect(await chat.getByLabel('Model').count()).toBe(0);
     await page.screenshot({ path: screenshotPath('chat-streaming-desktop') });
 

@@ -169,12 +169,12 @@ const REST_ROUTES: Route[] = [
   { method: 'POST', path: (id) => `/admin/sessions/${id}/release`, body: true },
   { method: 'GET', path: () => '/healthz', public: true },
   { method: 'GET', path: () => '/readyz', public: true },
-  // The web pages and their files (src/web): HTML for browsers, the JSON routes above otherwise.
+  // The web pages and their files (src/web): HTML for browsers, the JSON routes above otherwise (the
+  // development host page exists in development only, so it is not here).
   { method: 'GET', path: () => '/', public: true, query: true },
   { method: 'GET', path: () => '/admin', public: true, query: true },
   { method: 'GET', path: () => '/embed.js', public: true, query: true },
   { method: 'GET', path: (_id, other) => `/assets/${other}`, public: true },
-  { method: 'GET', path: () => '/dev/host', public: true, query: true },
 ];
 
 const SOCKET_EVENTS: Record<string, string[]> = {
