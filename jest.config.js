@@ -12,7 +12,15 @@ const folders = fs
 
 // ESM-only packages: Node 20 require()s them natively, Jest's module loader does not, so SWC makes them CJS.
 // The innermost node_modules decides (@fastify/static nests its own content-disposition).
-const esmOnly = ['jose', 'content-disposition'];
+const esmOnly = [
+  'jose',
+  'content-disposition',
+  'file-type',
+  'strtok3',
+  'token-types',
+  '@tokenizer',
+  'uint8array-extras',
+];
 const transformIgnorePatterns = [`/node_modules/(?!(${esmOnly.join('|')})/)(?!.*/node_modules/)`];
 
 const project = (displayName, testRegex, extra = {}) => ({

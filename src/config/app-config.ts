@@ -1,4 +1,4 @@
-import type { EmbeddedMongoBackend } from './env.schema';
+import type { EmbeddedMongoBackend, StorageDriver } from './env.schema';
 import type { ChannelKind } from '../notification/notification-channel';
 import type { NotificationConfig } from '../notification/notification-config';
 import { ModelConfig } from './llm-models';
@@ -118,6 +118,30 @@ export interface LlmConfig {
   breaker: { failures: number; failurePercent: number; minRequests: number; cooldownMs: number };
 }
 
+export interface S3Config {
+  /** Absent: AWS's own endpoint for the region. */
+  endpoint?: string;
+  region: string;
+  bucket: string;
+  /** Absent: the SDK's default credential chain (instance roles, web identity, the environment). */
+  credentials?: { accessKeyId: string; secretAccessKey: string };
+  forcePathStyle: boolean;
+}
+
+export interface UploadConfig {
+  maxBytes: number;
+  /** The bytes of live (not deleted) files one user may keep. */
+  quotaBytes: number;
+  ratePerMinute: number;
+  driver: StorageDriver;
+  /** With `driver: 's3'`. */
+  s3?: S3Config;
+  /** How long a download URL works. */
+  downloadUrlTtlS: number;
+  /** Files written by the disk driver, and uploads on their way in (both drivers). */
+  dir: string;
+}
+
 /** The whole configuration, validated once at boot and injected by class token. */
 export class AppConfig {
   readonly env!: NodeEnv;
@@ -148,6 +172,7 @@ export class AppConfig {
   readonly dataDir!: string;
   /** What is unsafe but allowed (REQUIRE_DATASTORE_AUTH=false): logged as warnings at start-up. */
   readonly warnings!: string[];
+  readonly upload!: UploadConfig;
 
   constructor(values: Omit<AppConfig, 'withMongoUri'>) {
     Object.assign(this, values);

@@ -8,6 +8,8 @@ export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', '
 /** `auto`: the embedded server runs on PostgreSQL when it can be started, else on SQLite with a warning. */
 export const EMBEDDED_MONGO_BACKENDS = ['auto', 'postgresql', 'sqlite'] as const;
 export type EmbeddedMongoBackend = (typeof EMBEDDED_MONGO_BACKENDS)[number];
+export const STORAGE_DRIVERS = ['disk', 's3'] as const;
+export type StorageDriver = (typeof STORAGE_DRIVERS)[number];
 
 /** Every environment variable Chatbox reads, with its rule. Empty strings count as unset. */
 export class EnvVars {
@@ -126,6 +128,19 @@ export class EnvVars {
   @Expose() @Type(() => Number) @Min(1000) @Max(600000) @IsInt() SHUTDOWN_TIMEOUT_MS = 25000;
   @Expose() @IsOptional() @Type(() => Number) @Min(0) @Max(600000) @IsInt() SHUTDOWN_DRAIN_DELAY_MS?: number;
   @Expose() @Type(() => Number) @Min(100) @Max(30000) @IsInt() READINESS_CHECK_TIMEOUT_MS = 1000;
+
+  @Expose() @Type(() => Number) @Min(1) @Max(1073741824) @IsInt() UPLOAD_MAX_BYTES = 10485760;
+  @Expose() @Type(() => Number) @Min(1) @Max(1099511627776) @IsInt() UPLOAD_QUOTA_BYTES = 104857600;
+  @Expose() @Type(() => Number) @Min(1) @Max(10000) @IsInt() UPLOAD_RATE_LIMIT_PER_MINUTE = 20;
+  @Expose() @IsIn(STORAGE_DRIVERS) STORAGE_DRIVER: StorageDriver = 'disk';
+  // The S3 settings are checked together by loadConfig (required with STORAGE_DRIVER=s3), each problem naming its variable.
+  @Expose() @IsOptional() @Matches(/^https?:\/\/\S+$/, { message: 'must be an http(s) URL' }) S3_ENDPOINT?: string;
+  @Expose() @IsOptional() @IsString() S3_REGION?: string;
+  @Expose() @IsOptional() @IsString() S3_BUCKET?: string;
+  @Expose() @IsOptional() @IsString() S3_ACCESS_KEY_ID?: string;
+  @Expose() @IsOptional() @IsString() S3_SECRET_ACCESS_KEY?: string;
+  @Expose() @IsOptional() @IsIn(['true', 'false']) S3_FORCE_PATH_STYLE?: 'true' | 'false';
+  @Expose() @Type(() => Number) @Min(1) @Max(604800) @IsInt() DOWNLOAD_URL_TTL_S = 300;
 
   @Expose() @IsIn(LOG_LEVELS) LOG_LEVEL: (typeof LOG_LEVELS)[number] = 'info';
   @Expose() @IsString() DATA_DIR = '.data';

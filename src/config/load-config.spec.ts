@@ -245,3 +245,47 @@ describe('persistedDevSecrets', () => {
     expect(statSync(file).mode & 0o777).toBe(0o600);
   });
 });
+
+describe('loadConfig: files', () => {
+  it('stores files on disk under DATA_DIR by default, with the documented limits', () => {
+    const config = loadConfig({ DATA_DIR: '/var/lib/chatbox' });
+    expect(config.upload).toEqual({
+      maxBytes: 10485760,
+      quotaBytes: 104857600,
+      ratePerMinute: 20,
+      driver: 'disk',
+      s3: undefined,
+      downloadUrlTtlS: 300,
+      dir: '/var/lib/chatbox/files',
+    });
+  });
+
+  it('takes the S3 settings with STORAGE_DRIVER=s3', () => {
+    const config = loadConfig({
+      STORAGE_DRIVER: 's3',
+      S3_ENDPOINT: 'http://127.0.0.1:9000',
+      S3_REGION: 'eu-west-3',
+      S3_BUCKET: 'chatbox-files',
+      S3_ACCESS_KEY_ID: 'id',
+      S3_SECRET_ACCESS_KEY: 'secret',
+      S3_FORCE_PATH_STYLE: 'true',
+    });
+    expect(config.upload.s3).toEqual({
+      endpoint: 'http://127.0.0.1:9000',
+      region: 'eu-west-3',
+      bucket: 'chatbox-files',
+      credentials: { accessKeyId: 'id', secretAccessKey: 'secret' },
+      forcePathStyle: true,
+    });
+    expect(loadConfig({ STORAGE_DRIVER: 's3', S3_REGION: 'r', S3_BUCKET: 'b' }).upload.s3?.credentials).toBeUndefined();
+  });
+
+  it('refuses STORAGE_DRIVER=s3 without a bucket or region, or with one key of two, naming each', () => {
+    expect(problemsOf({ STORAGE_DRIVER: 's3', S3_ACCESS_KEY_ID: 'id' })).toEqual([
+      'S3_BUCKET is required with STORAGE_DRIVER=s3',
+      'S3_REGION is required with STORAGE_DRIVER=s3',
+      'S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY go together: set both or neither',
+    ]);
+    expect(problemsOf({ STORAGE_DRIVER: 'ftp' })).toEqual([expect.stringContaining('STORAGE_DRIVER')]);
+  });
+});

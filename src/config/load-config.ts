@@ -5,7 +5,7 @@ import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
 import { CHANNEL_KINDS, type ChannelKind } from '../notification/notification-channel';
 import { parseNotificationConfig } from '../notification/notification-config';
-import { AppConfig, EncryptionConfig, NodeEnv } from './app-config';
+import { AppConfig, EncryptionConfig, NodeEnv, S3Config } from './app-config';
 import { datastoreAuthProblems } from './datastore-auth';
 import { EnvVars } from './env.schema';
 import { parseModels } from './llm-models';
@@ -110,6 +110,26 @@ function parseEscalation(value: string | undefined, problems: string[]): Channel
   return names.filter((n): n is ChannelKind => CHANNEL_KINDS.includes(n as ChannelKind));
 }
 
+/** STORAGE_DRIVER=s3: a bucket and a region, and both keys or neither (the SDK's credential chain then). */
+function parseS3(env: EnvVars, problems: string[]): S3Config {
+  for (const name of ['S3_BUCKET', 'S3_REGION'] as const) {
+    if (!env[name]) problems.push(`${name} is required with STORAGE_DRIVER=s3`);
+  }
+  if (!env.S3_ACCESS_KEY_ID !== !env.S3_SECRET_ACCESS_KEY) {
+    problems.push('S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY go together: set both or neither');
+  }
+  return {
+    endpoint: env.S3_ENDPOINT,
+    region: env.S3_REGION ?? '',
+    bucket: env.S3_BUCKET ?? '',
+    credentials:
+      env.S3_ACCESS_KEY_ID && env.S3_SECRET_ACCESS_KEY
+        ? { accessKeyId: env.S3_ACCESS_KEY_ID, secretAccessKey: env.S3_SECRET_ACCESS_KEY }
+        : undefined,
+    forcePathStyle: env.S3_FORCE_PATH_STYLE === 'true',
+  };
+}
+
 export function loadConfig(
   raw: NodeJS.ProcessEnv,
   secretsFor: (dataDir: string, env: NodeEnv) => SecretGenerator = () => randomSecret,
@@ -194,6 +214,7 @@ export function loadConfig(
     }
   }
   const { models, defaultModelId, transcriptionModel } = parseModels(raw, problems);
+  const s3 = env.STORAGE_DRIVER === 's3' ? parseS3(env, problems) : undefined;
   const drainDelayMs = env.SHUTDOWN_DRAIN_DELAY_MS ?? (production ? 5000 : 0);
   if (drainDelayMs >= env.SHUTDOWN_TIMEOUT_MS) {
     problems.push('SHUTDOWN_DRAIN_DELAY_MS must be shorter than SHUTDOWN_TIMEOUT_MS');
@@ -304,5 +325,14 @@ export function loadConfig(
     shutdown: { timeoutMs: env.SHUTDOWN_TIMEOUT_MS, drainDelayMs },
     logging: { level: env.LOG_LEVEL },
     dataDir,
+    upload: {
+      maxBytes: env.UPLOAD_MAX_BYTES,
+      quotaBytes: env.UPLOAD_QUOTA_BYTES,
+      ratePerMinute: env.UPLOAD_RATE_LIMIT_PER_MINUTE,
+      driver: env.STORAGE_DRIVER,
+      s3,
+      downloadUrlTtlS: env.DOWNLOAD_URL_TTL_S,
+      dir: path.join(dataDir, 'files'),
+    },
   });
 }

@@ -20,7 +20,13 @@ export const ERRORS = {
   /** This socket was closed for a newer one of the same user (SOCKETS_PER_USER). */
   connection_replaced: { status: 409, recoverable: false },
   payload_too_large: { status: 413, recoverable: false },
+  /** An upload over UPLOAD_MAX_BYTES (refused as soon as it passes the limit). */
+  file_too_large: { status: 413, recoverable: false },
+  /** An upload that would take its user past UPLOAD_QUOTA_BYTES; deleting files makes room. */
+  quota_exceeded: { status: 413, recoverable: false },
   unsupported_media_type: { status: 415, recoverable: false },
+  /** An upload whose content (never its name or declared type) is not of an allowed kind. */
+  unsupported_file_type: { status: 415, recoverable: false },
   content_filter: { status: 422, recoverable: false },
   rate_limited: { status: 429, recoverable: true },
   /** This replica already runs as many heavy reads (usage metrics) as it takes at once; retry shortly. */
