@@ -19,9 +19,13 @@ const esmOnly = [
   'strtok3',
   'token-types',
   '@tokenizer',
+  '@borewit',
   'uint8array-extras',
 ];
 const transformIgnorePatterns = [`/node_modules/(?!(${esmOnly.join('|')})/)(?!.*/node_modules/)`];
+
+// file-type's exports offer Node only `import` and `module-sync` (what Node's require(esm) takes); Jest asks for `require`.
+const moduleNameMapper = { '^file-type$': '<rootDir>/node_modules/file-type/index.js' };
 
 const project = (displayName, testRegex, extra = {}) => ({
   displayName,
@@ -30,6 +34,7 @@ const project = (displayName, testRegex, extra = {}) => ({
   testRegex,
   transform,
   transformIgnorePatterns,
+  moduleNameMapper,
   ...extra,
 });
 

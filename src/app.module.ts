@@ -17,6 +17,7 @@ import { MetricsModule } from './metrics/metrics.module';
 import { NotificationModule } from './notification/notification.module';
 import { RedisModule } from './redis/redis.module';
 import { SingleInstanceModule } from './lifecycle/single-instance.guard';
+import { UploadModule } from './upload/upload.module';
 import { UsageModule } from './usage/usage.module';
 import { UserApiModule } from './user-api/user-api.module';
 
@@ -43,6 +44,7 @@ export class AppModule {
         AdminModule,
         NotificationModule,
         UserApiModule,
+        UploadModule,
         UsageModule,
         HealthModule,
         MetricsModule.forRoot(),

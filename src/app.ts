@@ -13,6 +13,7 @@ import { clientErrorHandler, frameworkErrorHandler } from './common/http/unroute
 import { AppConfig } from './config/app-config';
 import { RedisIoAdapter } from './gateway/redis-io.adapter';
 import { setupOpenApi } from './openapi/openapi';
+import { acceptMultipartUploads } from './upload/multipart';
 import { registerWebPages } from './web/web-pages';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -44,6 +45,7 @@ export async function createApp(config: AppConfig, options: AppModuleOptions = {
     bodyParser: false,
   });
   acceptJsonBodiesOnly(app.getHttpAdapter().getInstance(), http.bodyLimitBytes);
+  await acceptMultipartUploads(app, http.pathPrefix);
   app.useLogger(app.get(Logger));
   app.flushLogs();
   for (const warning of config.warnings)

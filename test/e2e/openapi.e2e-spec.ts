@@ -9,6 +9,7 @@ import { loadConfig } from '../../src/config/load-config';
 import { AdminClient } from '../utils/admin-client';
 import { ChatClient, signToken } from '../utils/chat-client';
 import { LogCapture, startTestApp, TestApp, testEnv } from '../utils/test-app';
+import { uploadForm } from '../utils/uploads';
 
 type Schema = Record<string, unknown>;
 interface OpenApiResponse {
@@ -20,16 +21,23 @@ interface OpenApiDocument {
   paths: Record<string, Record<string, { responses: Record<string, OpenApiResponse>; security?: unknown[] }>>;
 }
 
-const isSuccess = (status: string) => /^2\d\d$/.test(status);
-/** What a route's success body is documented as: Prometheus text for /metrics, JSON everywhere else. */
-const mediaTypeOf = (route: string) => (route === '/metrics' ? 'text/plain' : 'application/json');
+/** 2xx, and the 302 of GET /files/{id} (its success is a redirect to the signed URL). */
+const isSuccess = (status: string) => /^(2\d\d|302)$/.test(status);
+/** No body: 204, and a redirect. */
+const BODILESS = ['204', '302'];
+/**
+ * What a route's success body is documented as: Prometheus text for /metrics, the file's own type for a
+ * signed download, JSON everywhere else.
+ */
+const mediaTypeOf = (route: string) =>
+  route === '/metrics' ? 'text/plain' : route === '/chatbox/downloads/{key}' ? '*/*' : 'application/json';
 
-/** Every 2xx response of the document, but 204s, which have no body. */
+/** Every success response of the document, but those without a body. */
 function successResponses(doc: OpenApiDocument): { operation: string; route: string; response: OpenApiResponse }[] {
   return Object.entries(doc.paths).flatMap(([route, methods]) =>
     Object.entries(methods).flatMap(([method, { responses }]) =>
       Object.entries(responses)
-        .filter(([status]) => isSuccess(status) && status !== '204')
+        .filter(([status]) => isSuccess(status) && !BODILESS.includes(status))
         .map(([status, response]) => ({ operation: `${method.toUpperCase()} ${route} ${status}`, route, response })),
     ),
   );
@@ -210,7 +218,8 @@ describe('what the routes answer', () => {
       params = {},
       query = '',
       body,
-    }: { token?: string; params?: Record<string, string>; query?: string; body?: unknown },
+      form,
+    }: { token?: string; params?: Record<string, string>; query?: string; body?: unknown; form?: FormData },
   ): Promise<T> => {
     const path = route.replace(/\{(\w+)\}/g, (_, name: string) => encodeURIComponent(params[name]));
     const res = await fetch(`${t.baseUrl}${path}${query}`, {
@@ -219,12 +228,13 @@ describe('what the routes answer', () => {
         ...(token ? { authorization: `Bearer ${token}` } : {}),
         ...(body === undefined ? {} : { 'content-type': 'application/json' }),
       },
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: form ?? (body === undefined ? undefined : JSON.stringify(body)),
+      redirect: 'manual',
     });
     const mediaType = (res.headers.get('content-type') ?? '').split(';')[0];
     const text = await res.text();
     const parsed: unknown = mediaType === 'application/json' ? JSON.parse(text) : text;
-    if (!res.ok) throw new Error(`${method} ${path}${query} answered ${res.status}: ${text}`);
+    if (!res.ok && res.status !== 302) throw new Error(`${method} ${path}${query} answered ${res.status}: ${text}`);
     answers.push({ operation: `${method} ${route}`, route, method, status: res.status, mediaType, body: parsed });
     return parsed as T;
   };
@@ -233,8 +243,8 @@ describe('what the routes answer', () => {
   const mismatch = ({ route, method, status, mediaType, body }: Answer): string | undefined => {
     const response = doc.paths[route]?.[method.toLowerCase()]?.responses[String(status)];
     if (!response) return `status ${status} is not documented`;
-    if (status === 204) return body === '' ? undefined : 'a 204 with a body';
-    const schema = response.content?.[mediaType]?.schema;
+    if (BODILESS.includes(String(status))) return body === '' ? undefined : `a ${status} with a body`;
+    const schema = (response.content?.[mediaType] ?? response.content?.['*/*'])?.schema;
     if (!schema) return `no ${mediaType || 'content type'} schema for ${status}`;
     const validate = ajv.compile(jsonSchemaOf(schema));
     if (validate(body)) return undefined;
@@ -316,6 +326,23 @@ describe('what the routes answer', () => {
       token: user,
       params: { ...id, shareId: share.id },
     });
+
+    // A file: uploaded, fetched through its signed URL, deleted.
+    const file = await call<{ fileId: string }>('POST', '/chatbox/files', {
+      token: user,
+      form: uploadForm(Buffer.from('parcel receipt\n'), 'receipt.txt'),
+    });
+    await call('GET', '/chatbox/files/{id}', { token: user, params: { id: file.fileId } });
+    const signed = await fetch(`${t.baseUrl}/chatbox/files/${file.fileId}`, {
+      headers: { authorization: `Bearer ${user}` },
+      redirect: 'manual',
+    });
+    const location = new URL(signed.headers.get('location')!, t.baseUrl);
+    await call('GET', '/chatbox/downloads/{key}', {
+      params: { key: location.pathname.split('/').pop()! },
+      query: location.search,
+    });
+    await call('DELETE', '/chatbox/files/{id}', { token: user, params: { id: file.fileId } });
 
     // Usage figures and probes.
     const range = `?from=${new Date(Date.now() - 3600_000).toISOString()}&to=${new Date(Date.now() + 3600_000).toISOString()}`;

@@ -1,0 +1,48 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { detectFileType, isPlainText, TEXT_SAMPLE_BYTES } from './file-type';
+
+describe(detectFileType.name, () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'file-type-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  const detect = (bytes: Buffer) => {
+    const file = path.join(dir, String(Math.random()));
+    writeFileSync(file, bytes);
+    return detectFileType(file, bytes.length);
+  };
+
+  it('reads the type from the magic bytes', async () => {
+    expect(await detect(Buffer.from('%PDF-1.7\n%âãÏÓ\n1 0 obj\n'))).toEqual({
+      type: 'application/pdf',
+      ext: 'pdf',
+      kind: 'pdf',
+    });
+    const wav = Buffer.concat([Buffer.from('RIFF'), Buffer.alloc(4), Buffer.from('WAVEfmt '), Buffer.alloc(64)]);
+    expect(await detect(wav)).toMatchObject({ type: 'audio/wav', kind: 'audio' });
+  });
+
+  it('refuses types off the allow-list: archives and executables', async () => {
+    expect(await detect(Buffer.from('PK\x05\x06' + '\0'.repeat(18), 'binary'))).toBeUndefined();
+    expect(await detect(Buffer.concat([Buffer.from('MZ'), Buffer.alloc(200)]))).toBeUndefined();
+  });
+
+  it('takes UTF-8 text without magic bytes as text/plain, but not empty files, binary data or markup', async () => {
+    expect(await detect(Buffer.from('Grüße, 你好\r\n\tline two\n'))).toMatchObject({
+      type: 'text/plain',
+      kind: 'text',
+    });
+    expect(await detect(Buffer.alloc(0))).toBeUndefined();
+    expect(await detect(Buffer.from([0xc3, 0x28, 0x41]))).toBeUndefined();
+    expect(await detect(Buffer.from('text\0with a NUL'))).toBeUndefined();
+    expect(await detect(Buffer.from('notes\n\n<IFRAME src="https://example.test">'))).toBeUndefined();
+  });
+
+  it('judges a long text by its first 64 KiB, allowing a character cut at the sample end', async () => {
+    const long = Buffer.from('a'.repeat(TEXT_SAMPLE_BYTES - 1) + 'é' + 'b'.repeat(10));
+    expect(await detect(long)).toMatchObject({ kind: 'text' });
+    expect(isPlainText(long.subarray(0, TEXT_SAMPLE_BYTES), false)).toBe(true);
+    expect(isPlainText(long.subarray(0, TEXT_SAMPLE_BYTES), true)).toBe(false);
+  });
+});

@@ -1,0 +1,37 @@
+import { Injectable } from '@nestjs/common';
+import { InjectModel } from '@nestjs/mongoose';
+import { Model } from 'mongoose';
+import { FileDoc } from './schemas/file.schema';
+
+export type FileRecord = FileDoc;
+
+/** File records; every change is a conditional update of one document. */
+@Injectable()
+export class FileRepository {
+  constructor(@InjectModel(FileDoc.name) private readonly model: Model<FileDoc>) {}
+
+  async insert(record: FileRecord): Promise<void> {
+    await this.model.collection.insertOne(record as never);
+  }
+
+  /** A file not deleted, or null. */
+  findLive(id: string): Promise<FileRecord | null> {
+    return this.model.findOne({ _id: id, deletedAt: null }).lean<FileRecord>().exec();
+  }
+
+  /** The bytes of the owner's live files. */
+  async usedBytes(ownerId: string): Promise<number> {
+    const [row] = await this.model
+      .aggregate<{ bytes: number }>([
+        { $match: { ownerId, deletedAt: null } },
+        { $group: { _id: null, bytes: { $sum: '$size' } } },
+      ])
+      .exec();
+    return row?.bytes ?? 0;
+  }
+
+  /** Marks the owner's file deleted; the record stays (messages keep naming it). */
+  async markDeleted(id: string, ownerId: string, at: Date): Promise<void> {
+    await this.model.updateOne({ _id: id, ownerId, deletedAt: null }, { $set: { deletedAt: at } });
+  }
+}

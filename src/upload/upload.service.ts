@@ -1,0 +1,144 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
+import * as path from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { ThrottlerStorage } from '@nestjs/throttler';
+import { Principal } from '../auth/principal';
+import { AppError } from '../common/errors/app-error';
+import { AppConfig } from '../config/app-config';
+import { sanitizeFileName } from './file-name';
+import { detectFileType } from './file-type';
+import { FileRecord, FileRepository } from './file.repository';
+import { ObjectStorage } from './storage/object-storage';
+
+/** What an upload answers. */
+export interface UploadedFile {
+  fileId: string;
+  name: string;
+  type: string;
+  size: number;
+}
+
+/** An uploaded file's bytes as they arrive, and the name the client gave. */
+export interface IncomingFile {
+  stream: Readable;
+  filename?: string;
+}
+
+const WINDOW_MS = 60_000;
+const notFound = () => new AppError('not_found', 'No such file');
+
+/**
+ * Files: upload (streamed to a staging file while counted and hashed, typed by content, then moved into
+ * storage and recorded), signed downloads for those who may see a file, and deletion. A file the caller
+ * may not see is indistinguishable from none (not_found).
+ */
+@Injectable()
+export class UploadService {
+  private readonly logger = new Logger(UploadService.name);
+  private readonly stagingDir: string;
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly files: FileRepository,
+    private readonly storage: ObjectStorage,
+    @Inject(ThrottlerStorage) private readonly throttler: ThrottlerStorage,
+  ) {
+    this.stagingDir = path.join(config.upload.dir, 'staging');
+  }
+
+  async upload(principal: Principal, incoming: IncomingFile): Promise<UploadedFile> {
+    const { maxBytes, quotaBytes } = this.config.upload;
+    await this.countUpload(principal.userId);
+    const used = await this.files.usedBytes(principal.userId);
+    if (used >= quotaBytes) throw quotaExceeded(quotaBytes);
+    await mkdir(this.stagingDir, { recursive: true });
+    const staged = path.join(this.stagingDir, randomUUID());
+    const hash = createHash('sha256');
+    let size = 0;
+    const counter = new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        size += chunk.length;
+        // Refused at the first byte past the limit: the rest of the body is never read.
+        if (size > maxBytes) return done(new AppError('file_too_large', `Files are limited to ${maxBytes} bytes`));
+        hash.update(chunk);
+        done(null, chunk);
+      },
+    });
+    try {
+      await pipeline(incoming.stream, counter, createWriteStream(staged, { flags: 'wx' })).catch(
+        async (error: unknown) => {
+          if (error instanceof AppError) throw error;
+          await rm(staged, { force: true });
+          this.logger.warn({ err: error, userId: principal.userId, bytes: size }, 'upload not completed; nothing kept');
+          throw new AppError('invalid_payload', 'The upload did not complete');
+        },
+      );
+      const detected = await detectFileType(staged, size);
+      if (!detected) throw new AppError('unsupported_file_type', 'This kind of file is not accepted');
+      if (used + size > quotaBytes) throw quotaExceeded(quotaBytes);
+      const record: FileRecord = {
+        _id: randomUUID(),
+        ownerId: principal.userId,
+        sessionId: null,
+        storageKey: randomUUID(),
+        name: sanitizeFileName(incoming.filename, detected),
+        type: detected.type,
+        size,
+        sha256: hash.digest('hex'),
+        kind: detected.kind,
+        createdAt: new Date(),
+        deletedAt: null,
+      };
+      await this.storage.put(record.storageKey, staged, record);
+      await this.files.insert(record).catch(async (error: unknown) => {
+        await this.storage.delete(record.storageKey);
+        throw error;
+      });
+      return { fileId: record._id, name: record.name, type: record.type, size: record.size };
+    } finally {
+      await rm(staged, { force: true });
+    }
+  }
+
+  /** A fresh signed URL for a file the principal may see. */
+  async downloadUrl(principal: Principal, fileId: string): Promise<string> {
+    const file = await this.files.findLive(fileId);
+    if (!file || !this.mayRead(principal, file)) throw notFound();
+    return this.storage.downloadUrl(file.storageKey, {
+      name: file.name,
+      type: file.type,
+      inline: file.kind === 'image',
+      ttlS: this.config.upload.downloadUrlTtlS,
+    });
+  }
+
+  /** The owner deletes: the object goes first (idempotent, so a failed delete can be repeated), then the record is marked. */
+  async remove(principal: Principal, fileId: string): Promise<void> {
+    const file = await this.files.findLive(fileId);
+    if (!file || file.ownerId !== principal.userId) throw notFound();
+    await this.storage.delete(file.storageKey);
+    await this.files.markDeleted(file._id, principal.userId, new Date());
+  }
+
+  /** Its owner. */
+  private mayRead(principal: Principal, file: FileRecord): boolean {
+    return file.ownerId === principal.userId;
+  }
+
+  private async countUpload(userId: string): Promise<void> {
+    const limit = this.config.upload.ratePerMinute;
+    const record = await this.throttler.increment(`upload:${userId}`, WINDOW_MS, limit, WINDOW_MS, 'upload');
+    if (record.isBlocked) {
+      throw new AppError('rate_limited', `More than ${limit} uploads in a minute; slow down`, {
+        retryAfterMs: record.timeToBlockExpire * 1000,
+      });
+    }
+  }
+}
+
+const quotaExceeded = (quota: number) =>
+  new AppError('quota_exceeded', `Your files may take ${quota} bytes in all; delete some to make room`);

@@ -1,0 +1,227 @@
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import mongoose, { Connection } from 'mongoose';
+import { S3Server } from '../servers/s3-server';
+import { signToken } from '../utils/chat-client';
+import { startTestApp, TestApp } from '../utils/test-app';
+import { waitFor } from '../utils/wait-for';
+import { cutUpload, elfBytes, PNG, streamUpload, uploadForm } from '../utils/uploads';
+
+interface Uploaded {
+  fileId: string;
+  name: string;
+  type: string;
+  size: number;
+}
+
+/** Every file under a directory, recursively (none when it does not exist yet). */
+function filesUnder(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  let found: string[] = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    found = entry.isDirectory() ? [...found, ...filesUnder(full)] : [...found, full];
+  }
+  return found;
+}
+
+describe.each(['disk', 's3'] as const)('files, stored on %s', (driver) => {
+  const s3 = new S3Server();
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'chatbox-files-'));
+  const objectsDir = path.join(dataDir, 'files', 'objects');
+  const stagingDir = path.join(dataDir, 'files', 'staging');
+  let t: TestApp;
+  let db: Connection;
+  let ann: string;
+  let bob: string;
+
+  const objectCount = async () => (driver === 's3' ? s3.objectCount() : filesUnder(objectsDir).length);
+  const upload = async (token: string, bytes: Uint8Array, name: string) => {
+    const res = await fetch(`${t.baseUrl}/chatbox/files`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}` },
+      body: uploadForm(bytes, name),
+    });
+    return { status: res.status, body: (await res.json()) as Uploaded & { code?: string } };
+  };
+  /** GET /files/:id without following: the signed URL, absolute. */
+  const signedUrl = async (token: string, fileId: string) => {
+    const res = await fetch(`${t.baseUrl}/chatbox/files/${fileId}`, {
+      headers: { authorization: `Bearer ${token}` },
+      redirect: 'manual',
+    });
+    const location = res.headers.get('location');
+    return { status: res.status, url: location ? new URL(location, t.baseUrl).toString() : undefined };
+  };
+
+  beforeAll(async () => {
+    if (driver === 's3') await s3.start();
+    t = await startTestApp({
+      DATA_DIR: dataDir,
+      DOWNLOAD_URL_TTL_S: '2',
+      UPLOAD_MAX_BYTES: '1048576',
+      ...(driver === 's3' ? s3.env() : {}),
+    });
+    db = await mongoose.createConnection(t.env.MONGODB_URI).asPromise();
+    ann = await signToken(t.env.JWT_SECRET, { sub: `ann-${driver}`, name: 'Ann' });
+    bob = await signToken(t.env.JWT_SECRET, { sub: `bob-${driver}`, name: 'Bob' });
+  });
+
+  afterAll(async () => {
+    await db?.close();
+    await t?.close();
+    if (driver === 's3') await s3.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('types a file by its content: a PNG named .pdf is stored as a PNG', async () => {
+    const res = await upload(ann, PNG, 'holiday.pdf');
+    expect(res).toMatchObject({ status: 201, body: { name: 'holiday.png', type: 'image/png', size: PNG.length } });
+    const record = await db.collection('files').findOne({ _id: res.body.fileId as never });
+    expect(record).toMatchObject({ ownerId: `ann-${driver}`, type: 'image/png', kind: 'image', deletedAt: null });
+    expect(record?.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(record?.storageKey).not.toContain('holiday');
+  });
+
+  it.each([
+    ['an HTML page named .png', Buffer.from('<!doctype html><script>alert(1)</script>'), 'cat.png'],
+    ['an SVG', Buffer.from('<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'), 'logo.svg'],
+    ['an ELF executable', elfBytes(), 'notes.txt'],
+  ])('refuses %s with 415 unsupported_file_type, keeping nothing', async (_what, bytes, name) => {
+    const [objects, records] = [await objectCount(), await db.collection('files').countDocuments()];
+    expect(await upload(ann, bytes, name)).toMatchObject({ status: 415, body: { code: 'unsupported_file_type' } });
+    expect([await objectCount(), await db.collection('files').countDocuments()]).toEqual([objects, records]);
+  });
+
+  it('refuses a file over UPLOAD_MAX_BYTES with 413 file_too_large', async () => {
+    const res = await upload(ann, Buffer.alloc(1048577, 'a'), 'big.txt');
+    expect(res).toMatchObject({ status: 413, body: { code: 'file_too_large' } });
+  });
+
+  it('serves a file through a signed URL that expires, to its owner only, and deletes it', async () => {
+    const text = Buffer.from('minutes of the meeting\n');
+    const { body: file } = await upload(ann, text, '../../etc/minutes.txt');
+    expect(file).toMatchObject({ name: 'minutes.txt', type: 'text/plain', size: text.length });
+
+    // Bob cannot see it.
+    expect((await signedUrl(bob, file.fileId)).status).toBe(404);
+
+    const { status, url } = await signedUrl(ann, file.fileId);
+    expect(status).toBe(302);
+    const download = await fetch(url!);
+    expect(download.status).toBe(200);
+    expect(Buffer.from(await download.arrayBuffer())).toEqual(text);
+    expect(download.headers.get('content-type')).toMatch(/^text\/plain/);
+    expect(download.headers.get('content-disposition')).toMatch(/^attachment; filename="minutes.txt"/);
+    if (driver === 'disk') expect(download.headers.get('x-content-type-options')).toBe('nosniff');
+
+    // The URL stops working once DOWNLOAD_URL_TTL_S has passed.
+    await waitFor(async () => (await fetch(url!)).status !== 200 || undefined, { what: 'the URL to expire' });
+    expect((await fetch(url!)).status).toBeGreaterThanOrEqual(400);
+
+    const before = await objectCount();
+    const bobDelete = await fetch(`${t.baseUrl}/chatbox/files/${file.fileId}`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${bob}` },
+    });
+    expect(bobDelete.status).toBe(404);
+    const fresh = (await signedUrl(ann, file.fileId)).url!;
+    const removed = await fetch(`${t.baseUrl}/chatbox/files/${file.fileId}`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${ann}` },
+    });
+    expect(removed.status).toBe(204);
+    expect(await objectCount()).toBe(before - 1);
+    expect((await fetch(fresh)).status).toBe(404);
+    expect((await signedUrl(ann, file.fileId)).status).toBe(404);
+    const record = await db.collection('files').findOne({ _id: file.fileId as never });
+    expect(record?.deletedAt).toBeInstanceOf(Date);
+  });
+
+  it('keeps nothing of an upload the client cuts in the middle: no object, no record, no staged bytes', async () => {
+    const [objects, records] = [await objectCount(), await db.collection('files').countDocuments()];
+    await cutUpload(t.baseUrl, ann, () => filesUnder(stagingDir).length > 0);
+    // Generous: a server socket paused by backpressure sees the cut only when it reads again.
+    await waitFor(() => t.logs.lines.some((l) => l.msg === 'upload not completed; nothing kept'), {
+      timeoutMs: 40000,
+      what: 'the cut upload to be dropped',
+    });
+    expect(filesUnder(stagingDir)).toEqual([]);
+    expect([await objectCount(), await db.collection('files').countDocuments()]).toEqual([objects, records]);
+  });
+});
+
+describe('an upload far over UPLOAD_MAX_BYTES', () => {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'chatbox-big-'));
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await startTestApp({ DATA_DIR: dataDir, UPLOAD_MAX_BYTES: String(10 * 1048576) });
+  });
+
+  afterAll(async () => {
+    await t?.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('is refused at the limit without the rest being read, and memory does not grow with its size', async () => {
+    const token = await signToken(t.env.JWT_SECRET, { sub: 'big-sender' });
+    global.gc?.();
+    const before = process.memoryUsage();
+    let peakRss = before.rss;
+    const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 5);
+    const result = await streamUpload(t.baseUrl, token, 200 * 1048576).finally(() => clearInterval(sampler));
+    const after = process.memoryUsage();
+    const mib = (n: number) => Math.round((n / 1048576) * 10) / 10;
+    console.log(
+      `200 MiB upload against a 10 MiB limit: client could send ${mib(result.sentBytes)} MiB before the server closed the connection; ` +
+        `RSS ${mib(before.rss)} -> peak ${mib(peakRss)} MiB (+${mib(peakRss - before.rss)}), ` +
+        `heap used ${mib(before.heapUsed)} -> ${mib(after.heapUsed)} MiB`,
+    );
+    expect(result).toMatchObject({ status: 413, body: { code: 'file_too_large' } });
+    // The server stopped reading soon after the limit (socket buffers hold a few MiB more), not at 200 MiB.
+    expect(result.sentBytes).toBeLessThan(64 * 1048576);
+    // Client and server share this process: a buffered upload would show here as 10-200 MiB more.
+    expect(peakRss - before.rss).toBeLessThan(48 * 1048576);
+    expect(filesUnder(path.join(dataDir, 'files'))).toEqual([]);
+  });
+});
+
+describe('upload quota and rate', () => {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'chatbox-quota-'));
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await startTestApp({ DATA_DIR: dataDir, UPLOAD_QUOTA_BYTES: '100', UPLOAD_RATE_LIMIT_PER_MINUTE: '4' });
+  });
+
+  afterAll(async () => {
+    await t?.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('keeps each user within UPLOAD_QUOTA_BYTES (deleting makes room) and UPLOAD_RATE_LIMIT_PER_MINUTE', async () => {
+    const token = await signToken(t.env.JWT_SECRET, { sub: 'quota-user' });
+    const upload = async (bytes: number) => {
+      const res = await fetch(`${t.baseUrl}/chatbox/files`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}` },
+        body: uploadForm(Buffer.alloc(bytes, 'q'), 'q.txt'),
+      });
+      return { status: res.status, body: (await res.json()) as Uploaded & { code?: string } };
+    };
+    const first = await upload(60);
+    expect(first.status).toBe(201);
+    expect(await upload(60)).toMatchObject({ status: 413, body: { code: 'quota_exceeded' } });
+    const removed = await fetch(`${t.baseUrl}/chatbox/files/${first.body.fileId}`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(removed.status).toBe(204);
+    expect((await upload(100)).status).toBe(201);
+    // Full: refused before the body is read.
+    expect(await upload(1)).toMatchObject({ status: 413, body: { code: 'quota_exceeded' } });
+    expect(await upload(1)).toMatchObject({ status: 429, body: { code: 'rate_limited' } });
+  });
+});
