@@ -5,6 +5,7 @@ import { AckInterceptor } from '../gateway/ack.interceptor';
 import { GatewayModule } from '../gateway/gateway.module';
 import { SessionModule } from '../session/session.module';
 import { TurnModule } from '../turn/turn.module';
+import { UploadModule } from '../upload/upload.module';
 import { AdminAuditController } from './admin-audit.controller';
 import { AdminHoldKeeper } from './admin-hold-keeper.service';
 import { AdminUsersController } from './admin-users.controller';
@@ -14,7 +15,7 @@ import { AdminGateway } from './admin.gateway';
 import { TakeoverService } from './takeover.service';
 
 @Module({
-  imports: [AuthModule, SessionModule, GatewayModule, TurnModule, AuditModule],
+  imports: [AuthModule, SessionModule, GatewayModule, TurnModule, AuditModule, UploadModule],
   controllers: [AdminSessionsController, AdminAuditController, AdminUsersController],
   providers: [AdminGateway, TakeoverService, AdminSessionsService, AdminHoldKeeper, AckInterceptor],
 })

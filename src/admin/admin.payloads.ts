@@ -1,4 +1,5 @@
-import { IsBoolean, IsString, IsUUID, Length, Matches, MaxLength } from 'class-validator';
+import { ArrayMaxSize, IsArray, IsBoolean, IsString, IsUUID, Length, Matches, MaxLength } from 'class-validator';
+import { OptionalField } from '../common/validation/optional-field.decorator';
 import { IsNotBlank } from '../common/validation/not-blank.decorator';
 import { IsWellFormed } from '../common/validation/well-formed.decorator';
 
@@ -12,6 +13,8 @@ export class AdminSessionRefPayload {
 export class AdminMessagePayload extends AdminSessionRefPayload {
   @IsString() @Length(1, 64) @Matches(ID) clientMessageId!: string;
   @IsString() @MaxLength(100000) @IsWellFormed() @IsNotBlank() content!: string;
+  /** Files to carry: the administrator's own uploads, or files already in the session. */
+  @OptionalField() @IsArray() @ArrayMaxSize(10) @IsUUID('all', { each: true }) fileIds?: string[];
 }
 
 export class AdminTypingPayload extends AdminSessionRefPayload {

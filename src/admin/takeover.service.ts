@@ -13,6 +13,7 @@ import { HELP_PICKUP, RELEASES, TAKEOVERS, TURNS_TAKEN_OVER } from '../metrics/c
 import { AdminSessionView, SessionView, TranscriptPage } from '../session/session-views';
 import { OwnerChange, OwnerChangeCause, SessionOwner, SessionRecord, SessionService } from '../session/session.service';
 import { InFlightReply, TurnEngine } from '../turn/turn-engine.service';
+import { UploadService } from '../upload/upload.service';
 
 /** Who acts on a session from the admin side, and under which request (for the audit log). */
 export interface AdminActor {
@@ -26,6 +27,7 @@ export interface AdminMessageInput {
   sessionId: string;
   clientMessageId: string;
   content: string;
+  fileIds?: string[];
 }
 
 export interface WatchResult extends TranscriptPage {
@@ -75,6 +77,7 @@ export class TakeoverService {
     @InjectMetric(TAKEOVERS) private readonly takeovers: Counter<string>,
     @InjectMetric(RELEASES) private readonly releases: Counter<string>,
     @InjectMetric(TURNS_TAKEN_OVER) private readonly turnsTakenOver: Counter<string>,
+    private readonly uploads: UploadService,
   ) {}
 
   /**
@@ -255,6 +258,7 @@ export class TakeoverService {
     }
     if (isBlankText(input.content)) throw new AppError('invalid_payload', 'content is empty');
     const session = await this.held(principal, input.sessionId);
+    const files = input.fileIds?.length ? await this.uploads.attach(principal, input.sessionId, input.fileIds) : [];
     const { message } = await withDbRetry(
       () =>
         this.sessions.appendAdminMessage(session, {
@@ -262,6 +266,7 @@ export class TakeoverService {
           adminName: principal.name,
           content: input.content,
           clientMessageId: input.clientMessageId,
+          files,
         }),
       { deadline: Date.now() + SEND_RETRY_MS },
     );

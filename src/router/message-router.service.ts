@@ -9,6 +9,7 @@ import { LlmService } from '../llm/llm.service';
 import { MessageView, SessionView, TranscriptPage } from '../session/session-views';
 import { SessionService } from '../session/session.service';
 import { InFlightReply, TurnEngine } from '../turn/turn-engine.service';
+import { UploadService } from '../upload/upload.service';
 import { routeUserMessage } from './route-decision';
 
 export interface SendInput {
@@ -40,6 +41,7 @@ export class MessageRouter {
     private readonly turns: TurnEngine,
     private readonly llm: LlmService,
     private readonly broadcaster: RoomBroadcaster,
+    private readonly uploads: UploadService,
   ) {}
 
   /** A new session on the chosen (or default) model; the previous one ends, with its reply in flight. */
@@ -94,7 +96,6 @@ export class MessageRouter {
       throw new AppError('invalid_payload', `content is longer than ${this.config.chat.maxMessageChars} characters`);
     }
     if (isBlankText(input.content)) throw new AppError('invalid_payload', 'content is empty');
-    if (input.fileIds?.length) throw new AppError('not_supported', 'File attachments are not available yet');
     // Read together: the count says nothing about a session the caller does not own, and is used only after.
     const [session, pending] = await Promise.all([
       this.sessions.getActiveOwned(principal, input.sessionId),
@@ -104,6 +105,7 @@ export class MessageRouter {
     if (route.to === 'ai' && pending > this.config.chat.turnQueueLimit) {
       throw new AppError('busy', 'The assistant is still answering earlier messages');
     }
+    const files = input.fileIds?.length ? await this.uploads.attach(principal, session._id, input.fileIds) : [];
     const { message } = await withDbRetry(
       () =>
         this.sessions.appendUserMessage(session, {
@@ -112,6 +114,7 @@ export class MessageRouter {
           content: input.content,
           clientMessageId: input.clientMessageId,
           owed: route.to === 'ai',
+          files,
         }),
       { deadline: Date.now() + SEND_RETRY_MS },
     );

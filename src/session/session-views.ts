@@ -35,6 +35,14 @@ export interface HelpView {
   reason: string | null;
 }
 
+/** A file a message carries: metadata only; its bytes are fetched through `GET <prefix>/files/:id`. */
+export interface FileRef {
+  id: string;
+  name: string;
+  type: string;
+  size: number;
+}
+
 /**
  * A persisted message as in `message:new`, plus its status and, for AI replies, the user message it
  * answers (`replyTo`) and usage. A stored value that cannot be decrypted is `unreadable` with no content.
@@ -47,7 +55,7 @@ export interface MessageView {
   senderId?: string;
   senderName?: string;
   content: string;
-  files: never[];
+  files: FileRef[];
   createdAt: string;
   status: MessageStatus | 'unreadable';
   replyTo?: string;

@@ -25,7 +25,7 @@ import {
 } from './session.repository';
 import { sessionNameFrom } from './session-name';
 import { SessionNameIndex } from './session-name-index';
-import { AdminSessionView, MessageView, SessionView, TranscriptPage } from './session-views';
+import { AdminSessionView, FileRef, MessageView, SessionView, TranscriptPage } from './session-views';
 import { TurnLeaseRepository } from './turn-lease.repository';
 
 export type {
@@ -51,6 +51,7 @@ export interface NewUserMessage {
   clientMessageId: string;
   /** Whether the AI owes it an answer (false while an administrator holds the session). */
   owed: boolean;
+  files?: FileRef[];
 }
 
 /** An AI reply, stored once per (user message, attempt) whoever tries. */
@@ -83,6 +84,7 @@ export interface NewAdminMessage {
   adminName?: string;
   content: string;
   clientMessageId: string;
+  files?: FileRef[];
 }
 
 /** A change of owner asked for: to whom, why, and by whom (`admin:<id>`, or `system`). */
@@ -387,6 +389,7 @@ export class SessionService implements OnModuleInit {
       senderId: input.senderId,
       senderName: input.senderName,
       content,
+      ...(input.files?.length ? { files: input.files } : {}),
       status: 'complete',
       createdAt: now,
       answered: !input.owed,
@@ -422,6 +425,7 @@ export class SessionService implements OnModuleInit {
       senderId: input.adminId,
       senderName: input.adminName,
       content,
+      ...(input.files?.length ? { files: input.files } : {}),
       status: 'complete',
       createdAt: now,
     }));
@@ -840,7 +844,7 @@ export class SessionService implements OnModuleInit {
       senderId: record.senderId,
       senderName: record.senderName,
       content: content ?? '',
-      files: [],
+      files: record.files ?? [],
       createdAt: new Date(record.createdAt).toISOString(),
       status: content === null ? 'unreadable' : record.status,
       ...(record.replyTo ? { replyTo: record.replyTo, replyToSeq: record.replyToSeq } : {}),

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
-import { Model } from 'mongoose';
+import { Model, trusted } from 'mongoose';
 import { FileDoc } from './schemas/file.schema';
 
 export type FileRecord = FileDoc;
@@ -28,6 +28,18 @@ export class FileRepository {
       ])
       .exec();
     return row?.bytes ?? 0;
+  }
+
+  /**
+   * Ties the owner's live file to the session, unless it already belongs to another one: true when the
+   * file is (now or already) the owner's in that session.
+   */
+  async attach(id: string, ownerId: string, sessionId: string): Promise<boolean> {
+    const result = await this.model.updateOne(
+      { _id: id, ownerId, deletedAt: null, sessionId: trusted({ $in: [null, sessionId] }) },
+      { $set: { sessionId } },
+    );
+    return result.matchedCount === 1;
   }
 
   /** Marks the owner's file deleted; the record stays (messages keep naming it). */

@@ -66,7 +66,7 @@ export class UploadController {
   }
 
   @ApiOperation({
-    summary: 'Redirects to a short-lived signed URL of the file (its owner only)',
+    summary: 'Redirects to a short-lived signed URL of the file (its owner, or an admin in its session)',
   })
   @ApiFoundResponse({ description: 'Location: the signed URL, valid DOWNLOAD_URL_TTL_S seconds' })
   @ApiErrors('invalid_payload', 'not_found')

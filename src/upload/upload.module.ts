@@ -4,6 +4,7 @@ import { Module, OnApplicationShutdown } from '@nestjs/common';
 import { MongooseModule } from '@nestjs/mongoose';
 import { AuthModule } from '../auth/auth.module';
 import { AppConfig } from '../config/app-config';
+import { SessionModule } from '../session/session.module';
 import { DownloadController } from './download.controller';
 import { FileRepository } from './file.repository';
 import { FileDoc, FileSchema } from './schemas/file.schema';
@@ -24,7 +25,7 @@ export function objectStorageFor(config: AppConfig): ObjectStorage {
 }
 
 @Module({
-  imports: [AuthModule, MongooseModule.forFeature([{ name: FileDoc.name, schema: FileSchema }])],
+  imports: [AuthModule, SessionModule, MongooseModule.forFeature([{ name: FileDoc.name, schema: FileSchema }])],
   controllers: [UploadController, DownloadController],
   providers: [
     UploadService,

@@ -8,7 +8,10 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ThrottlerStorage } from '@nestjs/throttler';
 import { Principal } from '../auth/principal';
 import { AppError } from '../common/errors/app-error';
+import { RoomBroadcaster } from '../common/realtime/room-broadcaster';
 import { AppConfig } from '../config/app-config';
+import { SessionService } from '../session/session.service';
+import { FileRef } from '../session/session-views';
 import { sanitizeFileName } from './file-name';
 import { detectFileType } from './file-type';
 import { FileRecord, FileRepository } from './file.repository';
@@ -33,8 +36,8 @@ const notFound = () => new AppError('not_found', 'No such file');
 
 /**
  * Files: upload (streamed to a staging file while counted and hashed, typed by content, then moved into
- * storage and recorded), signed downloads for those who may see a file, and deletion. A file the caller
- * may not see is indistinguishable from none (not_found).
+ * storage and recorded), signed downloads for those who may see a file, deletion, and attaching files
+ * to messages. A file nobody may see is indistinguishable from none (not_found).
  */
 @Injectable()
 export class UploadService {
@@ -45,6 +48,8 @@ export class UploadService {
     private readonly config: AppConfig,
     private readonly files: FileRepository,
     private readonly storage: ObjectStorage,
+    private readonly sessions: SessionService,
+    private readonly broadcaster: RoomBroadcaster,
     @Inject(ThrottlerStorage) private readonly throttler: ThrottlerStorage,
   ) {
     this.stagingDir = path.join(config.upload.dir, 'staging');
@@ -107,7 +112,7 @@ export class UploadService {
   /** A fresh signed URL for a file the principal may see. */
   async downloadUrl(principal: Principal, fileId: string): Promise<string> {
     const file = await this.files.findLive(fileId);
-    if (!file || !this.mayRead(principal, file)) throw notFound();
+    if (!file || !(await this.mayRead(principal, file))) throw notFound();
     return this.storage.downloadUrl(file.storageKey, {
       name: file.name,
       type: file.type,
@@ -124,9 +129,30 @@ export class UploadService {
     await this.files.markDeleted(file._id, principal.userId, new Date());
   }
 
-  /** Its owner. */
-  private mayRead(principal: Principal, file: FileRecord): boolean {
-    return file.ownerId === principal.userId;
+  /**
+   * The references a message in the session carries. A user may attach their own files; an administrator
+   * their own, and those already in the session they hold. Each file is tied to the session by a
+   * conditional update of its own record; one that cannot be is not_found, and nothing is sent.
+   */
+  async attach(principal: Principal, sessionId: string, fileIds: string[]): Promise<FileRef[]> {
+    const refs: FileRef[] = [];
+    for (const id of new Set(fileIds)) {
+      const mine = await this.files.attach(id, principal.userId, sessionId);
+      const file = await this.files.findLive(id);
+      const usable = file && (mine || (principal.isAdmin && file.sessionId === sessionId));
+      if (!usable) throw new AppError('not_found', `No such file: ${id}`);
+      refs.push({ id: file._id, name: file.name, type: file.type, size: file.size });
+    }
+    return refs;
+  }
+
+  /** Its owner, or an administrator holding or watching the session it was sent in. */
+  private async mayRead(principal: Principal, file: FileRecord): Promise<boolean> {
+    if (file.ownerId === principal.userId) return true;
+    if (!principal.isAdmin || !file.sessionId) return false;
+    const session = await this.sessions.find(file.sessionId);
+    if (session.owner === `admin:${principal.userId}`) return true;
+    return (await this.broadcaster.adminsInSession(file.sessionId)).includes(principal.userId);
   }
 
   private async countUpload(userId: string): Promise<void> {

@@ -1,9 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import mongoose, { Connection } from 'mongoose';
 import { S3Server } from '../servers/s3-server';
-import { signToken } from '../utils/chat-client';
+import { AdminClient } from '../utils/admin-client';
+import { ChatClient, signToken } from '../utils/chat-client';
 import { startTestApp, TestApp } from '../utils/test-app';
 import { waitFor } from '../utils/wait-for';
 import { cutUpload, elfBytes, PNG, streamUpload, uploadForm } from '../utils/uploads';
@@ -35,6 +37,7 @@ describe.each(['disk', 's3'] as const)('files, stored on %s', (driver) => {
   let db: Connection;
   let ann: string;
   let bob: string;
+  const clients: { close(): void }[] = [];
 
   const objectCount = async () => (driver === 's3' ? s3.objectCount() : filesUnder(objectsDir).length);
   const upload = async (token: string, bytes: Uint8Array, name: string) => {
@@ -69,6 +72,7 @@ describe.each(['disk', 's3'] as const)('files, stored on %s', (driver) => {
   });
 
   afterAll(async () => {
+    clients.forEach((c) => c.close());
     await db?.close();
     await t?.close();
     if (driver === 's3') await s3.stop();
@@ -99,12 +103,38 @@ describe.each(['disk', 's3'] as const)('files, stored on %s', (driver) => {
     expect(res).toMatchObject({ status: 413, body: { code: 'file_too_large' } });
   });
 
-  it('serves a file through a signed URL that expires, to its owner only, and deletes it', async () => {
+  it('sends a file with a message, serves it through a signed URL that expires, to its owner only, and deletes it', async () => {
     const text = Buffer.from('minutes of the meeting\n');
     const { body: file } = await upload(ann, text, '../../etc/minutes.txt');
     expect(file).toMatchObject({ name: 'minutes.txt', type: 'text/plain', size: text.length });
 
-    // Bob cannot see it.
+    // Bob can neither send Ann's file, before or after she sent it, nor see it.
+    const other = await ChatClient.connect(t.baseUrl, bob);
+    clients.push(other);
+    const bobSession = await other.ok<{ sessionId: string }>('session:start', {});
+    const steal = () =>
+      other.call('message:send', {
+        sessionId: bobSession.sessionId,
+        clientMessageId: randomUUID(),
+        content: 'mine now',
+        fileIds: [file.fileId],
+      });
+    expect(await steal()).toMatchObject({ ok: false, error: { code: 'not_found' } });
+
+    const device = await ChatClient.connect(t.baseUrl, ann);
+    clients.push(device);
+    const { sessionId } = await device.ok<{ sessionId: string }>('session:start', {});
+    const sent = await device.ok<{ messageId: string }>('message:send', {
+      sessionId,
+      clientMessageId: 'with-file',
+      content: 'see attached',
+      fileIds: [file.fileId],
+    });
+    const told = await device.waitForEvent('message:new', (m) => m.id === sent.messageId);
+    expect(told.files).toEqual([{ id: file.fileId, name: 'minutes.txt', type: 'text/plain', size: text.length }]);
+    expect(JSON.stringify(told)).not.toMatch(/https?:|downloads/);
+
+    expect(await steal()).toMatchObject({ ok: false, error: { code: 'not_found' } });
     expect((await signedUrl(bob, file.fileId)).status).toBe(404);
 
     const { status, url } = await signedUrl(ann, file.fileId);
@@ -137,6 +167,39 @@ describe.each(['disk', 's3'] as const)('files, stored on %s', (driver) => {
     expect((await signedUrl(ann, file.fileId)).status).toBe(404);
     const record = await db.collection('files').findOne({ _id: file.fileId as never });
     expect(record?.deletedAt).toBeInstanceOf(Date);
+  });
+
+  it('lets an administrator see a file only while watching or holding its session, and send it there', async () => {
+    const { body: file } = await upload(ann, PNG, 'screenshot.png');
+    const device = await ChatClient.connect(t.baseUrl, ann);
+    clients.push(device);
+    const { sessionId } = await device.ok<{ sessionId: string }>('session:start', {});
+    await device.ok('message:send', { sessionId, clientMessageId: 'shot', content: 'look', fileIds: [file.fileId] });
+
+    const adminToken = await signToken(t.env.JWT_SECRET, { sub: `admin-${driver}`, name: 'Eve', roles: ['admin'] });
+    expect((await signedUrl(adminToken, file.fileId)).status).toBe(404);
+    const admin = new AdminClient(t.baseUrl, adminToken);
+    clients.push(admin);
+    await admin.connected();
+    await admin.ok('admin:watch', { sessionId });
+    const { url } = await signedUrl(adminToken, file.fileId);
+    const image = await fetch(url!);
+    expect(image.status).toBe(200);
+    expect(image.headers.get('content-disposition')).toMatch(/^inline/);
+
+    await admin.ok('admin:join', { sessionId });
+    const { body: bobFile } = await upload(bob, PNG, 'bob.png');
+    expect(
+      await admin.call('admin:message', { sessionId, clientMessageId: 'x', content: 'no', fileIds: [bobFile.fileId] }),
+    ).toMatchObject({ ok: false, error: { code: 'not_found' } });
+    const sent = await admin.ok<{ messageId: string }>('admin:message', {
+      sessionId,
+      clientMessageId: 'back',
+      content: 'this one?',
+      fileIds: [file.fileId],
+    });
+    const told = await device.waitForEvent('message:new', (m) => m.id === sent.messageId);
+    expect(told.files).toEqual([{ id: file.fileId, name: 'screenshot.png', type: 'image/png', size: PNG.length }]);
   });
 
   it('keeps nothing of an upload the client cuts in the middle: no object, no record, no staged bytes', async () => {

@@ -440,17 +440,19 @@ describe('the turn engine', () => {
     }
   });
 
-  it('refuses fileIds until uploads exist, storing nothing, and says who owns the session', async () => {
+  it('refuses fileIds of files the sender has not uploaded, storing nothing, and says who owns the session', async () => {
     const a = await device(t, `u-${randomUUID()}`);
     const started = await a.ok<{ sessionId: string; owner: string; epoch: number }>('session:start', {});
     expect(started).toMatchObject({ owner: 'ai', epoch: 0 });
-    const refused = await a.call('message:send', {
-      sessionId: started.sessionId,
-      clientMessageId: randomUUID(),
-      content: 'see attached',
-      fileIds: ['f1'],
-    });
-    expect(refused).toMatchObject({ ok: false, error: { code: 'not_supported', recoverable: false } });
+    const send = (fileIds: string[]) =>
+      a.call('message:send', {
+        sessionId: started.sessionId,
+        clientMessageId: randomUUID(),
+        content: 'see attached',
+        fileIds,
+      });
+    expect(await send(['f1'])).toMatchObject({ ok: false, error: { code: 'invalid_payload' } });
+    expect(await send([randomUUID()])).toMatchObject({ ok: false, error: { code: 'not_found', recoverable: false } });
     expect(await db.collection('messages').countDocuments({ sessionId: started.sessionId })).toBe(0);
   });
 });

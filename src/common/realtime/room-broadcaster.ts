@@ -65,6 +65,12 @@ export class RoomBroadcaster {
     return (await this.chat?.in(sessionRoom(sessionId)).fetchSockets())?.length ?? 0;
   }
 
+  /** The administrators watching or holding a session now, on every replica. */
+  async adminsInSession(sessionId: string): Promise<string[]> {
+    const sockets = (await this.admin?.in(sessionRoom(sessionId)).fetchSockets()) ?? [];
+    return sockets.map((socket) => (socket.data as { principal: { userId: string } }).principal.userId);
+  }
+
   /** To this replica's sockets only (a replica announcing its own shutdown). */
   toLocal<E extends keyof ServerToClientEvents>(event: E, ...args: Parameters<ServerToClientEvents[E]>): void {
     this.chat?.local.emit(event, ...args);

@@ -42,8 +42,7 @@ export class SendMessagePayload extends SessionRefPayload {
   @OptionalField()
   @IsArray()
   @ArrayMaxSize(10)
-  @IsString({ each: true })
-  @Length(1, 64, { each: true })
+  @IsUUID('all', { each: true })
   fileIds?: string[];
 }
 

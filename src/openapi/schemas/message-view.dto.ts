@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import type { MessageStatus, Sender } from '../../session/schemas/message.schema';
-import type { MessageView } from '../../session/session-views';
+import type { FileRef, MessageView } from '../../session/session-views';
 
 // A stored message as the OpenAPI document shows it; `implements` keeps it in step with session-views.ts.
 
@@ -26,6 +26,13 @@ class MessageErrorDto {
   @ApiProperty({ type: Boolean }) recoverable!: boolean;
 }
 
+class FileRefDto implements FileRef {
+  @ApiProperty({ type: String, format: 'uuid' }) id!: string;
+  @ApiProperty({ type: String }) name!: string;
+  @ApiProperty({ type: String, description: 'The media type read from the content' }) type!: string;
+  @ApiProperty({ type: 'integer', minimum: 0, description: 'Bytes' }) size!: number;
+}
+
 export class MessageViewDto implements MessageView {
   @ApiProperty({ type: String, format: 'uuid' }) id!: string;
   @ApiProperty({ type: 'integer', minimum: 1, description: 'Its place in the session, from 1' }) seq!: number;
@@ -36,12 +43,10 @@ export class MessageViewDto implements MessageView {
   @ApiProperty({ type: String, description: 'Empty when the stored value cannot be decrypted (`unreadable`)' })
   content!: string;
   @ApiProperty({
-    type: 'array',
-    items: {},
-    maxItems: 0,
-    description: 'Always empty: attachments are not available yet',
+    type: [FileRefDto],
+    description: 'Files the message carries (metadata only; download through GET /files/{id})',
   })
-  files!: never[];
+  files!: FileRefDto[];
   @ApiProperty({ type: String, format: 'date-time' }) createdAt!: string;
   @ApiProperty({ enum: MESSAGE_STATUSES }) status!: MessageStatus | 'unreadable';
   @ApiPropertyOptional({ type: String, format: 'uuid', description: 'AI replies: the user message answered' })

@@ -32,6 +32,8 @@ export class MessageDoc {
   @Prop({ type: String }) finishReason?: string;
   @Prop({ type: Object }) usage?: { promptTokens: number; completionTokens: number; estimated: boolean };
   @Prop({ type: Object }) latency?: { firstDeltaMs?: number; totalMs: number };
+  /** Files the message carries (metadata, not encrypted; never URLs). */
+  @Prop({ type: [Object] }) files?: { id: string; name: string; type: string; size: number }[];
   @Prop({ required: true }) createdAt!: Date;
   /**
    * User messages only: false until an AI turn has answered it. Kept per message, not as a seq
