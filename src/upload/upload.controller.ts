@@ -55,7 +55,13 @@ export class UploadController {
     if (!request.isMultipart()) throw new AppError('unsupported_media_type', 'Send the file as multipart/form-data');
     try {
       // One byte over the limit reaches the service, which refuses the file at that byte.
-      const part = await request.file({ limits: { fileSize: this.config.upload.maxBytes + 1, files: 1, fields: 0 } });
+      const part = await request
+        .file({ limits: { fileSize: this.config.upload.maxBytes + 1, files: 1, fields: 0 } })
+        .catch((error: unknown) => {
+          // The parser's own refusals carry a 4xx; anything else it throws is a body it cannot read.
+          const status = (error as { statusCode?: number }).statusCode;
+          throw status && status < 500 ? error : new AppError('invalid_payload', 'The multipart body is malformed');
+        });
       if (!part) throw new AppError('invalid_payload', 'The body has no file part');
       return await this.uploads.upload(principal, { stream: part.file, filename: part.filename });
     } catch (error) {

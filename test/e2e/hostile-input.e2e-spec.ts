@@ -167,6 +167,10 @@ const REST_ROUTES: Route[] = [
   { method: 'DELETE', path: (id, other) => `/sessions/${id}/shares/${other}` },
   { method: 'GET', path: (_id, other) => `/shared/${other}`, public: true, query: true },
   { method: 'POST', path: (id) => `/admin/sessions/${id}/release`, body: true },
+  { method: 'POST', path: () => '/files', body: true },
+  { method: 'GET', path: (_id, other) => `/files/${other}` },
+  { method: 'DELETE', path: (_id, other) => `/files/${other}` },
+  { method: 'GET', path: (_id, other) => `/downloads/${other}`, public: true, query: true },
   { method: 'GET', path: () => '/healthz', public: true },
   { method: 'GET', path: () => '/readyz', public: true },
   // The web pages and their files (src/web): HTML for browsers, the JSON routes above otherwise (the
