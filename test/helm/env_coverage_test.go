@@ -17,6 +17,7 @@ var (
 	secretVariables = []string{
 		"MONGODB_URI", "REDIS_URL", "JWT_SECRET", "ENCRYPTION_KEY", "ENCRYPTION_KEYS", "METRICS_TOKEN",
 		"SMTP_URL", "SMS_ACCOUNT_SID", "SMS_AUTH_TOKEN", "WEBHOOK_URLS", "WEBHOOK_SECRET",
+		"S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY",
 	}
 	// Set by the chart itself, with the reason.
 	setByChart = map[string]string{
