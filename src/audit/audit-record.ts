@@ -1,10 +1,13 @@
 import { createHash } from 'node:crypto';
 
-/** What an administrator (or the system on one's behalf) did to a session. New actions are added here only. */
-export const AUDIT_ACTIONS = ['takeover', 'release', 'watch', 'transcript_view', 'end'] as const;
+/**
+ * What an administrator (or the system on one's behalf) did to a session, or a user to their own data
+ * (`user_erased`: every session of theirs deleted). New actions are added here only.
+ */
+export const AUDIT_ACTIONS = ['takeover', 'release', 'watch', 'transcript_view', 'end', 'user_erased'] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
-export const AUDIT_ACTOR_KINDS = ['admin', 'system'] as const;
+export const AUDIT_ACTOR_KINDS = ['admin', 'system', 'user'] as const;
 export type AuditActorKind = (typeof AUDIT_ACTOR_KINDS)[number];
 
 export interface AuditActor {
@@ -26,7 +29,8 @@ export type AuditDetails = Record<string, string | number | boolean>;
 export interface AuditEntry {
   action: AuditAction;
   actor: AuditActor;
-  sessionId: string;
+  /** The session acted on; absent for an action on a user's data as a whole (`user_erased`). */
+  sessionId?: string;
   requestId: string;
   details?: AuditDetails;
 }

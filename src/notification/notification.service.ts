@@ -199,4 +199,9 @@ export class NotificationService implements OnApplicationBootstrap, OnApplicatio
       .cancelPending(sessionId, event, new Date())
       .catch((error: unknown) => this.logger.warn({ err: error, sessionId, event }, 'notifications not cancelled'));
   }
+
+  /** Forgets every notification about the session (it is being erased): how many deliveries were deleted. */
+  forgetSession(sessionId: string): Promise<number> {
+    return this.outbox.deleteForSession(sessionId);
+  }
 }

@@ -125,6 +125,11 @@ export class OutboxRepository {
     return { deliveries: deliveries.deletedCount, claims: claims.deletedCount };
   }
 
+  /** Deletes every delivery about the session, whatever its status (their data names the user, and quotes them). */
+  async deleteForSession(sessionId: string): Promise<number> {
+    return (await this.deliveries.deleteMany({ sessionId })).deletedCount;
+  }
+
   countPending(): Promise<number> {
     return this.deliveries.countDocuments({ status: 'pending' }).exec();
   }

@@ -73,4 +73,9 @@ export class MessageRepository {
     );
     return result.modifiedCount === 1;
   }
+
+  /** Every message of the session: how many were deleted. */
+  async deleteForSession(sessionId: string): Promise<number> {
+    return (await this.model.deleteMany({ sessionId })).deletedCount;
+  }
 }

@@ -25,4 +25,8 @@ export class OwnerChangeRepository {
   find(sessionId: string, epoch: number): Promise<OwnerChange | null> {
     return this.model.findById(`${sessionId}:${epoch}`).lean<OwnerChange>().exec();
   }
+
+  async deleteForSession(sessionId: string): Promise<number> {
+    return (await this.model.deleteMany({ sessionId })).deletedCount;
+  }
 }

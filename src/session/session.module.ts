@@ -8,6 +8,7 @@ import { OwnerChangeDoc, OwnerChangeSchema } from './schemas/owner-change.schema
 import { OwnerChangeRepository } from './owner-change.repository';
 import { SessionDoc, SessionSchema } from './schemas/session.schema';
 import { TurnLeaseDoc, TurnLeaseSchema } from './schemas/turn-lease.schema';
+import { SessionErasureService } from './session-erasure.service';
 import { SessionEvents } from './session-events';
 import { SessionNameIndex } from './session-name-index';
 import { SessionRepository } from './session.repository';
@@ -43,7 +44,8 @@ import { TurnLeaseRepository } from './turn-lease.repository';
     SessionStatsRepository,
     SessionStatsService,
     SessionEvents,
+    SessionErasureService,
   ],
-  exports: [SessionService, ShareService, SessionEvents, SessionStatsService],
+  exports: [SessionService, ShareService, SessionEvents, SessionStatsService, SessionErasureService],
 })
 export class SessionModule {}

@@ -426,4 +426,14 @@ export class SessionRepository {
     );
     return result.modifiedCount === 1;
   }
+
+  /** The ids of a batch of the user's sessions, any status (on the {userId, lastActivityAt, _id} index). */
+  async idsOfUser(userId: string, limit: number): Promise<string[]> {
+    const docs = await this.model.find({ userId }, { _id: 1 }).limit(limit).lean<Pick<SessionRecord, '_id'>[]>().exec();
+    return docs.map((d) => d._id);
+  }
+
+  async delete(id: string): Promise<number> {
+    return (await this.model.deleteOne({ _id: id })).deletedCount;
+  }
 }

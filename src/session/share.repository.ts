@@ -25,4 +25,8 @@ export class ShareRepository {
     const result = await this.model.updateOne({ _id: shareId, sessionId }, { $set: { revokedAt: now } });
     return result.matchedCount === 1;
   }
+
+  async deleteForSession(sessionId: string): Promise<number> {
+    return (await this.model.deleteMany({ sessionId })).deletedCount;
+  }
 }

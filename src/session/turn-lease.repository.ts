@@ -95,4 +95,9 @@ export class TurnLeaseRepository {
       .exec();
     return docs.map((d) => ({ sessionId: d._id, lease: toLease(d) }));
   }
+
+  /** Whatever turn holds the lease: for a session being erased, whose turn was asked to stop first. */
+  async delete(sessionId: string): Promise<number> {
+    return (await this.model.deleteOne({ _id: sessionId })).deletedCount;
+  }
 }

@@ -351,6 +351,9 @@ describe('what the routes answer', () => {
     await call('GET', '/chatbox/healthz', {});
     await call('GET', '/chatbox/readyz', {});
     await call('GET', '/metrics', { token: t.env.METRICS_TOKEN });
+    // Erasure last, as it deletes the user's sessions used above; its audit record names no session.
+    await call('DELETE', '/chatbox/me', { token: user });
+    await call('GET', '/chatbox/admin/audit', { token: admin, query: '?limit=1' });
 
     const documented = Object.entries(doc.paths).flatMap(([route, methods]) =>
       Object.keys(methods).map((method) => `${method.toUpperCase()} ${route}`),

@@ -94,7 +94,7 @@ describe(AuditService.name, () => {
       name: 'ValidationError',
       errors: { action: expect.anything() as unknown },
     });
-    const actor = { kind: 'user', id: 'u1' } as unknown as AuditEntry['actor'];
+    const actor = { kind: 'robot', id: 'r1' } as unknown as AuditEntry['actor'];
     await expect(sut.record(entry(1, { actor }))).rejects.toMatchObject({
       name: 'ValidationError',
       errors: { 'actor.kind': expect.anything() as unknown },

@@ -10,7 +10,7 @@ import {
 
 class AuditActorDto implements AuditActor {
   @ApiProperty({ enum: AUDIT_ACTOR_KINDS }) kind!: AuditActorKind;
-  @ApiProperty({ type: String, description: "The administrator's user id, or `system`" }) id!: string;
+  @ApiProperty({ type: String, description: "The administrator's or the user's id, or `system`" }) id!: string;
   @ApiPropertyOptional({ type: String }) name?: string;
 }
 
@@ -21,7 +21,8 @@ class AuditRecordDto {
   @ApiProperty({ type: String, format: 'date-time' }) at!: string;
   @ApiProperty({ enum: AUDIT_ACTIONS }) action!: AuditAction;
   @ApiProperty({ type: () => AuditActorDto }) actor!: AuditActorDto;
-  @ApiProperty({ type: String, format: 'uuid' }) sessionId!: string;
+  @ApiPropertyOptional({ type: String, format: 'uuid', description: 'Absent for `user_erased`' })
+  sessionId?: string;
   @ApiProperty({ type: String, description: 'The request that did it, or `release:<change>` for the sweeper' })
   requestId!: string;
   @ApiPropertyOptional({

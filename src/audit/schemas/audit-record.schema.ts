@@ -26,7 +26,7 @@ export class AuditRecordDoc {
     }),
   )
   actor!: AuditActor;
-  @Prop({ required: true }) sessionId!: string;
+  @Prop({ type: String }) sessionId?: string;
   @Prop({ required: true }) requestId!: string;
   @Prop({ type: Object }) details?: AuditDetails;
   @Prop({ required: true }) prevHash!: string;

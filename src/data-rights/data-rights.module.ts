@@ -1,0 +1,14 @@
+import { Module } from '@nestjs/common';
+import { AuditModule } from '../audit/audit.module';
+import { NotificationModule } from '../notification/notification.module';
+import { SessionModule } from '../session/session.module';
+import { TurnModule } from '../turn/turn.module';
+import { DataRightsService } from './data-rights.service';
+
+/** Erasure of a user's data, on request. */
+@Module({
+  imports: [SessionModule, TurnModule, NotificationModule, AuditModule],
+  providers: [DataRightsService],
+  exports: [DataRightsService],
+})
+export class DataRightsModule {}

@@ -1,0 +1,83 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { AuditService } from '../audit/audit.service';
+import { Principal } from '../auth/principal';
+import { AppError } from '../common/errors/app-error';
+import { RoomBroadcaster } from '../common/realtime/room-broadcaster';
+import { AppConfig } from '../config/app-config';
+import { NotificationService } from '../notification/notification.service';
+import { addErasures, NOTHING_ERASED, SessionErasure, SessionErasureService } from '../session/session-erasure.service';
+import { SessionService } from '../session/session.service';
+import { TurnEngine } from '../turn/turn-engine.service';
+
+/** What erasing deleted: the sessions and what hung off them, and the notifications about them. */
+export type Erasure = SessionErasure & { notifications: number };
+
+const BATCH = 100;
+
+/**
+ * The user's rights over their data: erasure and (see the README) what is kept. Every step that deletes a
+ * kind of the user's data is one call in `eraseSession` (per session) or `eraseUser` (per user).
+ */
+@Injectable()
+export class DataRightsService {
+  private readonly logger = new Logger(DataRightsService.name);
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly sessions: SessionService,
+    private readonly erasure: SessionErasureService,
+    private readonly notifications: NotificationService,
+    private readonly turns: TurnEngine,
+    private readonly broadcaster: RoomBroadcaster,
+    private readonly audit: AuditService,
+  ) {}
+
+  /**
+   * Deletes every session of the user, with its messages, links, owner changes, lease and notifications;
+   * recorded in the audit log (counts only). Safe to run again after a crash: what is left is found by the
+   * user id and finished. Each session is ended and its reply stopped first, and waited for (at most a
+   * lease), so a reply streaming now has stored what it had before anything is deleted.
+   */
+  async eraseUser(principal: Principal, requestId: string): Promise<Erasure> {
+    let erased: Erasure = { ...NOTHING_ERASED, notifications: 0 };
+    for (;;) {
+      const ids = await this.erasure.idsOfUser(principal.userId, BATCH);
+      if (ids.length === 0) break;
+      for (const sessionId of ids) {
+        await this.endForErasure(principal, sessionId);
+        erased = addCounts(erased, await this.eraseSession(sessionId));
+      }
+    }
+    await this.audit.record({
+      action: 'user_erased',
+      actor: { kind: 'user', id: principal.userId },
+      requestId,
+      details: { ...erased },
+    });
+    this.logger.log({ userId: principal.userId, ...erased }, 'user data erased');
+    return erased;
+  }
+
+  /** Erases one session whose turn is stopped (or was never running): idempotent. */
+  async eraseSession(sessionId: string): Promise<Erasure> {
+    const notifications = await this.notifications.forgetSession(sessionId);
+    return { ...(await this.erasure.erase(sessionId)), notifications };
+  }
+
+  /** Ends the session, stops its reply and waits for it to be stored; its devices are told it ended. */
+  private async endForErasure(principal: Principal, sessionId: string): Promise<void> {
+    const ended = await this.sessions.end(principal, sessionId).catch((error: unknown) => {
+      // Erased meanwhile, by a concurrent request.
+      if (error instanceof AppError && error.code === 'not_found') return undefined;
+      throw error;
+    });
+    await this.turns.stop(sessionId, 'session_ended');
+    await this.turns.settled(sessionId, this.config.chat.turnLeaseMs);
+    if (ended) this.broadcaster.toSessionAndUser(sessionId, principal.userId, 'session:state', { ...ended });
+  }
+}
+
+const addCounts = (a: Erasure, b: Erasure): Erasure => ({
+  ...addErasures(a, b),
+  notifications: a.notifications + b.notifications,
+});

@@ -1,0 +1,31 @@
+import { Controller, Delete, HttpCode, Req, UseGuards } from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { CurrentPrincipal } from '../auth/current-principal.decorator';
+import { HttpAuthGuard } from '../auth/http-auth.guard';
+import { Principal } from '../auth/principal';
+import { DataRightsService } from '../data-rights/data-rights.service';
+import { ApiErrors } from '../openapi/api-errors.decorator';
+import { USER_AUTH } from '../openapi/openapi';
+import { ErasureResponseDto } from './dto/erasure.response.dto';
+
+/** The signed-in user's data as a whole. */
+@ApiTags('me')
+@ApiBearerAuth(USER_AUTH)
+@ApiErrors('unauthorized', 'token_expired', 'rate_limited')
+@Controller('me')
+@UseGuards(HttpAuthGuard)
+export class MeController {
+  constructor(private readonly dataRights: DataRightsService) {}
+
+  @ApiOperation({
+    summary: 'Erases every session of the user, with its messages, links and notifications (audited; idempotent)',
+  })
+  @ApiOkResponse({ type: ErasureResponseDto, description: 'How many records of each kind were deleted' })
+  @ApiErrors('busy')
+  @Delete()
+  @HttpCode(200)
+  erase(@CurrentPrincipal() principal: Principal, @Req() request: FastifyRequest) {
+    return this.dataRights.eraseUser(principal, request.id);
+  }
+}
