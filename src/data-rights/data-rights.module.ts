@@ -5,7 +5,7 @@ import { SessionModule } from '../session/session.module';
 import { TurnModule } from '../turn/turn.module';
 import { DataRightsService } from './data-rights.service';
 
-/** Erasure of a user's data, on request. */
+/** A user's rights over their data: a copy of it (export) and its erasure. */
 @Module({
   imports: [SessionModule, TurnModule, NotificationModule, AuditModule],
   providers: [DataRightsService],

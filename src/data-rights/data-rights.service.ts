@@ -1,4 +1,6 @@
+import { Readable } from 'node:stream';
 import { Injectable, Logger } from '@nestjs/common';
+import { ZipFile } from 'yazl';
 import { AuditService } from '../audit/audit.service';
 import { Principal } from '../auth/principal';
 import { AppError } from '../common/errors/app-error';
@@ -6,17 +8,24 @@ import { RoomBroadcaster } from '../common/realtime/room-broadcaster';
 import { AppConfig } from '../config/app-config';
 import { NotificationService } from '../notification/notification.service';
 import { addErasures, NOTHING_ERASED, SessionErasure, SessionErasureService } from '../session/session-erasure.service';
-import { SessionService } from '../session/session.service';
+import { SessionCursor, SessionService } from '../session/session.service';
+import { SessionView } from '../session/session-views';
 import { TurnEngine } from '../turn/turn-engine.service';
 
 /** What erasing deleted: the sessions and what hung off them, and the notifications about them. */
 export type Erasure = SessionErasure & { notifications: number };
 
 const BATCH = 100;
+/** Messages read per round trip while a session's file is written. */
+const EXPORT_PAGE = 200;
+
+/** One session in the export's `index.json`: its view, and the file holding its messages. */
+export type ExportedSession = SessionView & { file: string };
 
 /**
- * The user's rights over their data: erasure and (see the README) what is kept. Every step that deletes a
- * kind of the user's data is one call in `eraseSession` (per session) or `eraseUser` (per user).
+ * The user's rights over their data: a copy of it, and its erasure (see the README for what is kept).
+ * Every kind of the user's data is one step here: a file (or files) of the export, one call in
+ * `eraseSession` (per session) or `eraseUser` (per user).
  */
 @Injectable()
 export class DataRightsService {
@@ -62,6 +71,49 @@ export class DataRightsService {
   async eraseSession(sessionId: string): Promise<Erasure> {
     const notifications = await this.notifications.forgetSession(sessionId);
     return { ...(await this.erasure.erase(sessionId)), notifications };
+  }
+
+  /**
+   * A zip of every session of the user with its messages, decrypted, streamed as it is read: `index.json`
+   * lists the sessions (most recently active first), then `sessions/<id>.json` holds each one's messages in
+   * seq order, read a page at a time when the zip gets to it. Only the list of sessions is held whole.
+   */
+  async exportUser(principal: Principal): Promise<Readable> {
+    const sessions: ExportedSession[] = [];
+    let cursor: SessionCursor | undefined;
+    do {
+      const page = await this.sessions.list(principal, BATCH, cursor);
+      sessions.push(...page.sessions.map((session) => ({ ...session, file: `sessions/${session.id}.json` })));
+      cursor = page.next;
+    } while (cursor);
+    const zip = new ZipFile();
+    // yazl's output is a Node stream (its types say ReadableStream).
+    const output = zip.outputStream as unknown as Readable;
+    // A read that fails mid-way cuts the download short rather than ending a zip that lacks it.
+    zip.on('error', (error: Error) => output.destroy(error));
+    const index = { userId: principal.userId, exportedAt: new Date().toISOString(), sessions };
+    zip.addBuffer(Buffer.from(JSON.stringify(index, null, 2)), 'index.json');
+    for (const session of sessions) zip.addReadStream(Readable.from(this.sessionJson(session)), session.file);
+    zip.end();
+    return output;
+  }
+
+  /** `{ session, messages }` as JSON text, a page of messages at a time. */
+  private async *sessionJson(session: SessionView): AsyncGenerator<string> {
+    yield `{"session":${JSON.stringify(session)},"messages":[`;
+    let afterSeq = 0;
+    let separator = '';
+    for (;;) {
+      const page = await this.sessions.transcript(session.id, { afterSeq, limit: EXPORT_PAGE });
+      for (const message of page.messages) {
+        yield `${separator}\n${JSON.stringify(message)}`;
+        separator = ',';
+      }
+      const last = page.messages.at(-1);
+      if (!page.hasMore || !last) break;
+      afterSeq = last.seq;
+    }
+    yield '\n]}\n';
   }
 
   /** Ends the session, stops its reply and waits for it to be stored; its devices are told it ended. */

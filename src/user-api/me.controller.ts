@@ -1,6 +1,6 @@
-import { Controller, Delete, HttpCode, Req, UseGuards } from '@nestjs/common';
+import { Controller, Delete, Get, HttpCode, Req, StreamableFile, UseGuards } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal } from '../auth/current-principal.decorator';
 import { HttpAuthGuard } from '../auth/http-auth.guard';
 import { Principal } from '../auth/principal';
@@ -27,5 +27,22 @@ export class MeController {
   @HttpCode(200)
   erase(@CurrentPrincipal() principal: Principal, @Req() request: FastifyRequest) {
     return this.dataRights.eraseUser(principal, request.id);
+  }
+
+  @ApiOperation({ summary: 'A zip of every session of the user with its messages (decrypted), streamed' })
+  @ApiProduces('application/zip')
+  @ApiOkResponse({
+    schema: { type: 'string', format: 'binary' },
+    description:
+      '`index.json` (`{ userId, exportedAt, sessions: [session + file] }`), then `sessions/<id>.json` for each ' +
+      '(`{ session, messages }`, messages in seq order); sent as `Content-Disposition: attachment`',
+  })
+  @Get('export')
+  async export(@CurrentPrincipal() principal: Principal) {
+    const day = new Date().toISOString().slice(0, 10);
+    return new StreamableFile(await this.dataRights.exportUser(principal), {
+      type: 'application/zip',
+      disposition: `attachment; filename="chatbox-export-${day}.zip"`,
+    });
   }
 }

@@ -1,9 +1,16 @@
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import mongoose, { Connection } from 'mongoose';
 import { AdminClient } from '../utils/admin-client';
 import { ChatClient, signToken } from '../utils/chat-client';
 import { startTestApp, TestApp } from '../utils/test-app';
 import { waitFor } from '../utils/wait-for';
+
+const run = promisify(execFile);
 
 /** The collections that hold a session's data, keyed by session id (`_id` for the session and its lease). */
 const BY_SESSION = ['messages', 'shares', 'owner_changes', 'notification_outbox'] as const;
@@ -164,4 +171,103 @@ describe('data rights: erasure', () => {
     const line = text.split('\n').find((l) => l.startsWith(`${name} `));
     return line === undefined ? undefined : Number(line.split(' ')[1]);
   };
+});
+
+describe('data rights: export', () => {
+  let t: TestApp;
+  let db: Connection;
+  let dir: string;
+  const clients: ChatClient[] = [];
+
+  beforeAll(async () => {
+    t = await startTestApp({ DEMO_DELTA_INTERVAL_MS: '0' });
+    db = await mongoose.createConnection(t.env.MONGODB_URI).asPromise();
+    dir = await mkdtemp(join(tmpdir(), 'chatbox-export-'));
+  });
+  afterAll(async () => {
+    clients.forEach((c) => c.close());
+    await rm(dir, { recursive: true, force: true });
+    await db.close();
+    await t.close();
+  });
+
+  const user = async () => {
+    const token = await signToken(t.env.JWT_SECRET, { sub: `u-${randomUUID()}`, name: 'Uma' });
+    const client = await ChatClient.connect(t.baseUrl, token);
+    clients.push(client);
+    return { client, token };
+  };
+  /** A session where the user said each of `lines`, each answered before the next. */
+  const conversation = async (client: ChatClient, lines: string[]) => {
+    const { sessionId } = await client.ok<{ sessionId: string }>('session:start', {});
+    for (const content of lines) {
+      const { messageId } = await client.ok<{ messageId: string }>('message:send', {
+        sessionId,
+        clientMessageId: randomUUID(),
+        content,
+      });
+      await client.waitForEvent('ai:end', (e) => e.sessionId === sessionId && e.replyTo === messageId);
+    }
+    return sessionId;
+  };
+  const unzip = async (...args: string[]) => (await run('unzip', args, { maxBuffer: 64 << 20 })).stdout;
+
+  it("downloads a zip of exactly the user's sessions, each with every message decrypted in seq order", async () => {
+    const uma = await user();
+    const other = await user();
+    const first = await conversation(uma.client, ['first question', 'second question']);
+    const second = await conversation(uma.client, ['a question in another session']);
+    await conversation(other.client, ['words of someone else']);
+
+    const res = await fetch(`${t.baseUrl}/chatbox/me/export`, { headers: { authorization: `Bearer ${uma.token}` } });
+
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('application/zip');
+    expect(res.headers.get('content-disposition')).toMatch(/^attachment; filename="chatbox-export-[\d-]+\.zip"$/);
+    // Streamed as it is written: no length known up front.
+    expect(res.headers.get('content-length')).toBeNull();
+    const file = join(dir, 'export.zip');
+    await writeFile(file, Buffer.from(await res.arrayBuffer()));
+
+    const names = (await unzip('-Z1', file)).trim().split('\n');
+    expect(names).toEqual(['index.json', `sessions/${second}.json`, `sessions/${first}.json`]);
+    const index = JSON.parse(await unzip('-p', file, 'index.json')) as { sessions: { id: string; file: string }[] };
+    expect(index.sessions.map((s) => [s.id, s.file])).toEqual([
+      [second, `sessions/${second}.json`],
+      [first, `sessions/${first}.json`],
+    ]);
+    for (const [sessionId, said] of [
+      [first, ['first question', 'second question']],
+      [second, ['a question in another session']],
+    ] as const) {
+      const exported = JSON.parse(await unzip('-p', file, `sessions/${sessionId}.json`)) as {
+        session: { id: string };
+        messages: { id: string; seq: number; sender: string; content: string }[];
+      };
+      expect(exported.session.id).toBe(sessionId);
+      const stored = await db
+        .collection<{ _id: string; seq: number; content: string }>('messages')
+        .find({ sessionId })
+        .sort({ seq: 1 })
+        .toArray();
+      // Every stored message, in seq order, and none of another session's.
+      expect(exported.messages.map((m) => [m.id, m.seq])).toEqual(stored.map((m) => [m._id, m.seq]));
+      expect(exported.messages.map((m) => m.seq)).toEqual(stored.map((_, i) => i + 1));
+      // Decrypted: the user's words as said, where the database holds ciphertext.
+      expect(exported.messages.filter((m) => m.sender === 'user').map((m) => m.content)).toEqual(said);
+      expect(exported.messages.filter((m) => m.sender === 'ai').map((m) => m.content)).toEqual(
+        said.map((line) => expect.stringContaining(`You said: "${line}"`) as unknown),
+      );
+      expect(stored.map((m) => m.content).join()).not.toMatch(/question/);
+    }
+  });
+
+  it('downloads an index of no sessions for a user who has none', async () => {
+    const token = await signToken(t.env.JWT_SECRET, { sub: `u-${randomUUID()}` });
+    const res = await fetch(`${t.baseUrl}/chatbox/me/export`, { headers: { authorization: `Bearer ${token}` } });
+    const file = join(dir, 'empty.zip');
+    await writeFile(file, Buffer.from(await res.arrayBuffer()));
+    expect((await unzip('-Z1', file)).trim()).toBe('index.json');
+    expect(JSON.parse(await unzip('-p', file, 'index.json'))).toMatchObject({ sessions: [] });
+  });
 });

@@ -26,11 +26,15 @@ const isSuccess = (status: string) => /^(2\d\d|302)$/.test(status);
 /** No body: 204, and a redirect. */
 const BODILESS = ['204', '302'];
 /**
- * What a route's success body is documented as: Prometheus text for /metrics, the file's own type for a
- * signed download, JSON everywhere else.
+ * What a route's success body is documented as: Prometheus text for /metrics, a zip for the export, the
+ * file's own type for a signed download, JSON everywhere else.
  */
-const mediaTypeOf = (route: string) =>
-  route === '/metrics' ? 'text/plain' : route === '/chatbox/downloads/{key}' ? '*/*' : 'application/json';
+const NOT_JSON: Record<string, string> = {
+  '/metrics': 'text/plain',
+  '/chatbox/me/export': 'application/zip',
+  '/chatbox/downloads/{key}': '*/*',
+};
+const mediaTypeOf = (route: string) => NOT_JSON[route] ?? 'application/json';
 
 /** Every success response of the document, but those without a body. */
 function successResponses(doc: OpenApiDocument): { operation: string; route: string; response: OpenApiResponse }[] {
@@ -351,6 +355,7 @@ describe('what the routes answer', () => {
     await call('GET', '/chatbox/healthz', {});
     await call('GET', '/chatbox/readyz', {});
     await call('GET', '/metrics', { token: t.env.METRICS_TOKEN });
+    await call('GET', '/chatbox/me/export', { token: user });
     // Erasure last, as it deletes the user's sessions used above; its audit record names no session.
     await call('DELETE', '/chatbox/me', { token: user });
     await call('GET', '/chatbox/admin/audit', { token: admin, query: '?limit=1' });
