@@ -159,6 +159,11 @@ export class AppConfig {
   readonly notify!: NotifyConfig;
   readonly llm!: LlmConfig;
   readonly encryption!: EncryptionConfig;
+  /**
+   * `days`: sessions ended longer ago than this are deleted (unset: kept forever); `sweepIntervalMs`: how
+   * often one replica of the cluster looks for them.
+   */
+  readonly retention!: { days?: number; sweepIntervalMs: number };
   /** `refreshMs`: how often figures read from the database (active sessions) are refreshed. */
   readonly metrics!: { token?: string; port?: number; refreshMs: number };
   /**

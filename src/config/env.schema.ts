@@ -53,6 +53,8 @@ export class EnvVars {
 
   @Expose() @Type(() => Number) @Min(1000) @Max(86400000) @IsInt() RECONNECT_WINDOW_MS = 900000;
   @Expose() @IsOptional() @Type(() => Number) @Min(100) @Max(3600000) @IsInt() SESSION_SWEEP_INTERVAL_MS?: number;
+  @Expose() @IsOptional() @Type(() => Number) @Min(1) @Max(36500) @IsInt() RETENTION_DAYS?: number;
+  @Expose() @Type(() => Number) @Min(100) @Max(86400000) @IsInt() RETENTION_SWEEP_INTERVAL_MS = 3600000;
   @Expose() @Type(() => Number) @Min(1) @Max(100000) @IsInt() MESSAGE_MAX_CHARS = 10000;
   @Expose() @Type(() => Number) @Min(1024) @Max(10485760) @IsInt() SOCKET_MAX_FRAME_BYTES = 65536;
   @Expose() @Type(() => Number) @Min(1) @Max(100000) @IsInt() RATE_LIMIT_EVENTS = 60;

@@ -121,8 +121,14 @@ describe('loadConfig', () => {
     expect(loadConfig(env).metrics).toEqual({ token: undefined, port: 9464, refreshMs: 15000 });
   });
 
+  it('keeps sessions forever unless RETENTION_DAYS is set', () => {
+    expect(loadConfig(production({})).retention).toEqual({ days: undefined, sweepIntervalMs: 3600000 });
+    expect(loadConfig(production({ RETENTION_DAYS: '30' })).retention).toEqual({ days: 30, sweepIntervalMs: 3600000 });
+  });
+
   it.each([
     [{ PORT: 'eighty' }, /^PORT must be an integer number/],
+    [{ RETENTION_DAYS: '0' }, /^RETENTION_DAYS must not be less than 1/],
     [{ PORT: '70000' }, /^PORT must not be greater than 65535/],
     [{ CHATBOX_PATH_PREFIX: 'chatbox/' }, /^CHATBOX_PATH_PREFIX must start with "\/"/],
     [{ MONGODB_URI: 'postgres://x' }, /^MONGODB_URI must be a mongodb:\/\//],

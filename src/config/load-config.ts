@@ -316,6 +316,7 @@ export function loadConfig(
         cooldownMs: env.LLM_BREAKER_COOLDOWN_MS,
       },
     },
+    retention: { days: env.RETENTION_DAYS, sweepIntervalMs: env.RETENTION_SWEEP_INTERVAL_MS },
     metrics: { token: metricsToken, port: env.METRICS_PORT, refreshMs: env.METRICS_REFRESH_MS },
     usage: {
       sampleMs: env.METRICS_SAMPLE_MS,

@@ -4,11 +4,12 @@ import { NotificationModule } from '../notification/notification.module';
 import { SessionModule } from '../session/session.module';
 import { TurnModule } from '../turn/turn.module';
 import { DataRightsService } from './data-rights.service';
+import { RetentionSweeper } from './retention-sweeper.service';
 
-/** A user's rights over their data: a copy of it (export) and its erasure. */
+/** A user's rights over their data: a copy of it (export), its erasure, and its deletion after RETENTION_DAYS. */
 @Module({
   imports: [SessionModule, TurnModule, NotificationModule, AuditModule],
-  providers: [DataRightsService],
+  providers: [DataRightsService, RetentionSweeper],
   exports: [DataRightsService],
 })
 export class DataRightsModule {}

@@ -26,6 +26,8 @@ export const LLM_FALLBACKS = 'chatbox_llm_fallbacks_total';
 export const LLM_CIRCUIT_OPEN = 'chatbox_llm_circuit_open';
 export const RATE_LIMIT_UNCOUNTED = 'chatbox_rate_limit_uncounted_total';
 export const DEGRADED = 'chatbox_degraded';
+export const RETENTION_SWEEPS = 'chatbox_retention_sweeps_total';
+export const RETENTION_ERASED = 'chatbox_retention_erased_sessions_total';
 
 const LATENCY_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120];
 
@@ -132,6 +134,14 @@ export const chatboxMetricProviders = [
     name: RATE_LIMIT_UNCOUNTED,
     help: 'Requests counted by this replica alone because the shared rate-limit store (Redis) failed, by limit',
     labelNames: ['limit'],
+  }),
+  makeCounterProvider({
+    name: RETENTION_SWEEPS,
+    help: 'Passes of the retention sweeper this replica made (one replica of the cluster at a time sweeps)',
+  }),
+  makeCounterProvider({
+    name: RETENTION_ERASED,
+    help: 'Sessions deleted by this replica because they ended more than RETENTION_DAYS ago',
   }),
   makeCounterProvider({
     name: DECRYPT_FAILURES,

@@ -27,7 +27,7 @@ export const addErasures = (a: SessionErasure, b: SessionErasure): SessionErasur
 /**
  * Deletes sessions for good, with everything stored under their ids. There are no multi-document
  * transactions (FerretDB v1), so the order is what makes it safe to stop anywhere: the children first, the
- * session last. A run cut short leaves the session, found again by its user, and the next
+ * session last. A run cut short leaves the session, found again by its user or its end time, and the next
  * run deletes what is left.
  */
 @Injectable()
@@ -43,6 +43,11 @@ export class SessionErasureService {
   /** A batch of the ids of the user's sessions, any status: erasing them and asking again reaches none. */
   idsOfUser(userId: string, limit: number): Promise<string[]> {
     return this.sessions.idsOfUser(userId, limit);
+  }
+
+  /** A batch of the ids of sessions ended before `cutoff`, the longest ended first. */
+  idsEndedBefore(cutoff: Date, limit: number): Promise<string[]> {
+    return this.sessions.idsEndedBefore(cutoff, limit);
   }
 
   /**

@@ -433,6 +433,17 @@ export class SessionRepository {
     return docs.map((d) => d._id);
   }
 
+  /** The ids of a batch of sessions ended before `cutoff`, the oldest first (on the {endedAt} index). */
+  async idsEndedBefore(cutoff: Date, limit: number): Promise<string[]> {
+    const docs = await this.model
+      .find({ endedAt: trusted({ $lt: cutoff }) }, { _id: 1 })
+      .sort({ endedAt: 1 })
+      .limit(limit)
+      .lean<Pick<SessionRecord, '_id'>[]>()
+      .exec();
+    return docs.map((d) => d._id);
+  }
+
   async delete(id: string): Promise<number> {
     return (await this.model.deleteOne({ _id: id })).deletedCount;
   }
