@@ -26,7 +26,11 @@ describe('the pages as HTTP answers', () => {
   let t: TestApp;
 
   beforeAll(async () => {
-    t = await startTestApp({ NODE_ENV: 'production', ALLOWED_PARENT_ORIGINS: 'https://host.example' });
+    t = await startTestApp({
+      NODE_ENV: 'production',
+      ALLOWED_PARENT_ORIGINS: 'https://host.example',
+      LINK_ALLOWED_HOSTS: 'docs.example.com',
+    });
   });
   afterAll(() => t.close());
 
@@ -49,6 +53,7 @@ describe('the pages as HTTP answers', () => {
         prefix: '/chatbox',
         lang: 'en',
         parentOrigins: ['https://host.example'],
+        modelLinkHosts: ['docs.example.com'],
         selfParent: false,
       });
     }
