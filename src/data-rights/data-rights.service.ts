@@ -11,9 +11,10 @@ import { addErasures, NOTHING_ERASED, SessionErasure, SessionErasureService } fr
 import { SessionCursor, SessionService } from '../session/session.service';
 import { SessionView } from '../session/session-views';
 import { TurnEngine } from '../turn/turn-engine.service';
+import { UploadService } from '../upload/upload.service';
 
-/** What erasing deleted: the sessions and what hung off them, and the notifications about them. */
-export type Erasure = SessionErasure & { notifications: number };
+/** What erasing deleted: the sessions and what hung off them, their files, and the notifications about them. */
+export type Erasure = SessionErasure & { files: number; notifications: number };
 
 const BATCH = 100;
 /** Messages read per round trip while a session's file is written. */
@@ -39,16 +40,18 @@ export class DataRightsService {
     private readonly turns: TurnEngine,
     private readonly broadcaster: RoomBroadcaster,
     private readonly audit: AuditService,
+    private readonly uploads: UploadService,
   ) {}
 
   /**
-   * Deletes every session of the user, with its messages, links, owner changes, lease and notifications;
+   * Deletes every session of the user, with its messages, files, links, owner changes, lease and notifications,
+   * and every file the user uploaded;
    * recorded in the audit log (counts only). Safe to run again after a crash: what is left is found by the
    * user id and finished. Each session is ended and its reply stopped first, and waited for (at most a
    * lease), so a reply streaming now has stored what it had before anything is deleted.
    */
   async eraseUser(principal: Principal, requestId: string): Promise<Erasure> {
-    let erased: Erasure = { ...NOTHING_ERASED, notifications: 0 };
+    let erased: Erasure = { ...NOTHING_ERASED, files: 0, notifications: 0 };
     for (;;) {
       const ids = await this.erasure.idsOfUser(principal.userId, BATCH);
       if (ids.length === 0) break;
@@ -57,6 +60,8 @@ export class DataRightsService {
         erased = addCounts(erased, await this.eraseSession(sessionId));
       }
     }
+    // Uploaded but never sent, or left behind by a run cut short.
+    erased = { ...erased, files: erased.files + (await this.uploads.erase({ ownerId: principal.userId })) };
     await this.audit.record({
       action: 'user_erased',
       actor: { kind: 'user', id: principal.userId },
@@ -70,7 +75,9 @@ export class DataRightsService {
   /** Erases one session whose turn is stopped (or was never running): idempotent. */
   async eraseSession(sessionId: string): Promise<Erasure> {
     const notifications = await this.notifications.forgetSession(sessionId);
-    return { ...(await this.erasure.erase(sessionId)), notifications };
+    // Before the session, which goes last: a run cut short finds the session and finishes.
+    const files = await this.uploads.erase({ sessionId });
+    return { ...(await this.erasure.erase(sessionId)), files, notifications };
   }
 
   /**
@@ -131,5 +138,6 @@ export class DataRightsService {
 
 const addCounts = (a: Erasure, b: Erasure): Erasure => ({
   ...addErasures(a, b),
+  files: a.files + b.files,
   notifications: a.notifications + b.notifications,
 });

@@ -42,6 +42,16 @@ export class FileRepository {
     return result.matchedCount === 1;
   }
 
+  /** Records, deleted or not, of the files sent in a session, or of every file a user uploaded. */
+  findForErasure(where: { sessionId: string } | { ownerId: string }, limit: number): Promise<FileRecord[]> {
+    return this.model.find(where).limit(limit).lean<FileRecord[]>().exec();
+  }
+
+  /** Removes a record whose object is gone. */
+  async remove(id: string): Promise<void> {
+    await this.model.deleteOne({ _id: id });
+  }
+
   /** Marks the owner's file deleted; the record stays (messages keep naming it). */
   async markDeleted(id: string, ownerId: string, at: Date): Promise<void> {
     await this.model.updateOne({ _id: id, ownerId, deletedAt: null }, { $set: { deletedAt: at } });

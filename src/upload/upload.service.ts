@@ -32,6 +32,8 @@ export interface IncomingFile {
 }
 
 const WINDOW_MS = 60_000;
+/** Files read per round trip while erasing. */
+const ERASE_BATCH = 100;
 const notFound = () => new AppError('not_found', 'No such file');
 
 /**
@@ -119,6 +121,24 @@ export class UploadService {
       inline: file.kind === 'image',
       ttlS: this.config.upload.downloadUrlTtlS,
     });
+  }
+
+  /**
+   * Erases the files sent in a session, or every file a user uploaded (data rights): each object first, then
+   * its record, so a run cut short is finished by the next (deleting an object that is gone succeeds).
+   * Returns how many files were erased.
+   */
+  async erase(where: { sessionId: string } | { ownerId: string }): Promise<number> {
+    let erased = 0;
+    for (;;) {
+      const batch = await this.files.findForErasure(where, ERASE_BATCH);
+      if (batch.length === 0) return erased;
+      for (const file of batch) {
+        await this.storage.delete(file.storageKey);
+        await this.files.remove(file._id);
+        erased++;
+      }
+    }
   }
 
   /** The owner deletes: the object goes first (idempotent, so a failed delete can be repeated), then the record is marked. */

@@ -1,13 +1,15 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import mongoose, { Connection } from 'mongoose';
 import { AdminClient } from '../utils/admin-client';
+import { AppConfig } from '../../src/config/app-config';
 import { ChatClient, signToken } from '../utils/chat-client';
 import { startTestApp, TestApp } from '../utils/test-app';
+import { PNG, uploadForm } from '../utils/uploads';
 import { waitFor } from '../utils/wait-for';
 
 const run = promisify(execFile);
@@ -102,6 +104,7 @@ describe('data rights: erasure', () => {
         shares: 2,
         ownerChanges: 1,
         turnLeases: 0,
+        files: 0,
         notifications: before.notification_outbox,
       },
     });
@@ -123,6 +126,41 @@ describe('data rights: erasure', () => {
 
     // Nothing is left to erase: a second request deletes nothing.
     expect((await api(uma.token, '/me', { method: 'DELETE' })).body).toMatchObject({ sessions: 0, messages: 0 });
+  });
+
+  it("erases the user's files with their objects, sent or not, and leaves another user's files alone", async () => {
+    const uma = await user();
+    const other = await user();
+    const upload = async (token: string, name: string) => {
+      const res = await fetch(`${t.baseUrl}/chatbox/files`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}` },
+        body: uploadForm(PNG, name),
+      });
+      expect(res.status).toBe(201);
+      return ((await res.json()) as { fileId: string }).fileId;
+    };
+    const objects = async () =>
+      (await readdir(join(t.app.get(AppConfig).upload.dir, 'objects'), { recursive: true, withFileTypes: true }))
+        .filter((entry) => entry.isFile())
+        .map((entry) => entry.name);
+    const sent = await upload(uma.token, 'sent.png');
+    const unsent = await upload(uma.token, 'unsent.png');
+    const others = await upload(other.token, 'others.png');
+    const { sessionId } = await uma.client.ok<{ sessionId: string }>('session:start', {});
+    await uma.client.ok('message:send', { sessionId, clientMessageId: randomUUID(), content: 'look', fileIds: [sent] });
+    const objectsBefore = (await objects()).length;
+
+    const res = await api(uma.token, '/me', { method: 'DELETE' });
+
+    expect(res.body).toMatchObject({ sessions: 1, files: 2 });
+    expect(await db.collection('files').countDocuments({ _id: { $in: [sent, unsent] } as never })).toBe(0);
+    expect((await objects()).length).toBe(objectsBefore - 2);
+    const download = await fetch(`${t.baseUrl}/chatbox/files/${others}`, {
+      headers: { authorization: `Bearer ${other.token}` },
+      redirect: 'manual',
+    });
+    expect(download.status).toBe(302);
   });
 
   it('finishes an erasure that stopped half-way when asked again', async () => {

@@ -9,6 +9,12 @@ export class ErasureResponseDto implements Erasure {
   @ApiProperty({ type: 'integer', minimum: 0, description: 'Records of takeovers and hand-backs' })
   ownerChanges!: number;
   @ApiProperty({ type: 'integer', minimum: 0, description: 'Leases of replies still held' }) turnLeases!: number;
+  @ApiProperty({
+    type: 'integer',
+    minimum: 0,
+    description: 'Files sent in the sessions or uploaded, with their objects',
+  })
+  files!: number;
   @ApiProperty({ type: 'integer', minimum: 0, description: 'Notifications about the sessions (help requests)' })
   notifications!: number;
 }
