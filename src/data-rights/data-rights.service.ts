@@ -81,9 +81,10 @@ export class DataRightsService {
   }
 
   /**
-   * A zip of every session of the user with its messages, decrypted, streamed as it is read: `index.json`
-   * lists the sessions (most recently active first), then `sessions/<id>.json` holds each one's messages in
-   * seq order, read a page at a time when the zip gets to it. Only the list of sessions is held whole.
+   * A zip of every session of the user with its messages, decrypted, and of their files, streamed as it is
+   * read: `index.json` lists the sessions (most recently active first) and the files, then
+   * `sessions/<id>.json` holds each one's messages in seq order, read a page at a time when the zip gets to
+   * it, and `files/<id>-<name>` each file's bytes, opened when the zip gets to it. Only the lists are held whole.
    */
   async exportUser(principal: Principal): Promise<Readable> {
     const sessions: ExportedSession[] = [];
@@ -98,9 +99,28 @@ export class DataRightsService {
     const output = zip.outputStream as unknown as Readable;
     // A read that fails mid-way cuts the download short rather than ending a zip that lacks it.
     zip.on('error', (error: Error) => output.destroy(error));
-    const index = { userId: principal.userId, exportedAt: new Date().toISOString(), sessions };
+    const files = (await this.uploads.filesOf(principal.userId)).map((file) => ({
+      file,
+      path: `files/${file.id}-${file.name}`,
+    }));
+    const index = {
+      userId: principal.userId,
+      exportedAt: new Date().toISOString(),
+      sessions,
+      files: files.map(({ file, path }) => ({
+        id: file.id,
+        name: file.name,
+        type: file.type,
+        size: file.size,
+        sha256: file.sha256,
+        sessionId: file.sessionId,
+        createdAt: file.createdAt,
+        file: path,
+      })),
+    };
     zip.addBuffer(Buffer.from(JSON.stringify(index, null, 2)), 'index.json');
     for (const session of sessions) zip.addReadStream(Readable.from(this.sessionJson(session)), session.file);
+    for (const { file, path } of files) zip.addReadStream(this.uploads.contentOf(file), path);
     zip.end();
     return output;
   }

@@ -47,6 +47,16 @@ export class FileRepository {
     return this.model.find(where).limit(limit).lean<FileRecord[]>().exec();
   }
 
+  /** The owner's live files, oldest first, a page after `afterId` (by id). */
+  findLiveOfOwner(ownerId: string, limit: number, afterId?: string): Promise<FileRecord[]> {
+    return this.model
+      .find({ ownerId, deletedAt: null, ...(afterId ? { _id: trusted({ $gt: afterId }) } : {}) })
+      .sort({ _id: 1 })
+      .limit(limit)
+      .lean<FileRecord[]>()
+      .exec();
+  }
+
   /** Removes a record whose object is gone. */
   async remove(id: string): Promise<void> {
     await this.model.deleteOne({ _id: id });

@@ -25,6 +25,18 @@ export interface UploadedFile {
   size: number;
 }
 
+/** A file as the user's export lists it. */
+export interface ExportedFile {
+  id: string;
+  name: string;
+  type: string;
+  size: number;
+  sha256: string;
+  sessionId: string | null;
+  createdAt: string;
+  storageKey: string;
+}
+
 /** An uploaded file's bytes as they arrive, and the name the client gave. */
 export interface IncomingFile {
   stream: Readable;
@@ -121,6 +133,37 @@ export class UploadService {
       inline: file.kind === 'image',
       ttlS: this.config.upload.downloadUrlTtlS,
     });
+  }
+
+  /** Every live file of the user, described for an export. */
+  async filesOf(userId: string): Promise<ExportedFile[]> {
+    const files: ExportedFile[] = [];
+    for (;;) {
+      const page = await this.files.findLiveOfOwner(userId, ERASE_BATCH, files.at(-1)?.id);
+      files.push(
+        ...page.map((f) => ({
+          id: f._id,
+          name: f.name,
+          type: f.type,
+          size: f.size,
+          sha256: f.sha256,
+          sessionId: f.sessionId,
+          createdAt: f.createdAt.toISOString(),
+          storageKey: f.storageKey,
+        })),
+      );
+      if (page.length < ERASE_BATCH) return files;
+    }
+  }
+
+  /** A file's bytes, opened only when first read (an export opens one object at a time). */
+  contentOf(file: ExportedFile): Readable {
+    const storage = this.storage;
+    return Readable.from(
+      (async function* () {
+        yield* await storage.read(file.storageKey);
+      })(),
+    );
   }
 
   /**

@@ -250,12 +250,22 @@ describe('data rights: export', () => {
   };
   const unzip = async (...args: string[]) => (await run('unzip', args, { maxBuffer: 64 << 20 })).stdout;
 
-  it("downloads a zip of exactly the user's sessions, each with every message decrypted in seq order", async () => {
+  it("downloads a zip of exactly the user's sessions, each with every message decrypted in seq order, and files", async () => {
     const uma = await user();
     const other = await user();
     const first = await conversation(uma.client, ['first question', 'second question']);
     const second = await conversation(uma.client, ['a question in another session']);
     await conversation(other.client, ['words of someone else']);
+    const upload = async (token: string) => {
+      const res = await fetch(`${t.baseUrl}/chatbox/files`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}` },
+        body: uploadForm(PNG, 'photo.png'),
+      });
+      return ((await res.json()) as { fileId: string }).fileId;
+    };
+    const photo = await upload(uma.token);
+    await upload(other.token);
 
     const res = await fetch(`${t.baseUrl}/chatbox/me/export`, { headers: { authorization: `Bearer ${uma.token}` } });
 
@@ -268,8 +278,23 @@ describe('data rights: export', () => {
     await writeFile(file, Buffer.from(await res.arrayBuffer()));
 
     const names = (await unzip('-Z1', file)).trim().split('\n');
-    expect(names).toEqual(['index.json', `sessions/${second}.json`, `sessions/${first}.json`]);
-    const index = JSON.parse(await unzip('-p', file, 'index.json')) as { sessions: { id: string; file: string }[] };
+    expect(names).toEqual([
+      'index.json',
+      `sessions/${second}.json`,
+      `sessions/${first}.json`,
+      `files/${photo}-photo.png`,
+    ]);
+    const bytes = (await run('unzip', ['-p', file, `files/${photo}-photo.png`], { encoding: 'buffer' })).stdout;
+    expect(Buffer.compare(bytes, PNG)).toBe(0);
+    const index = JSON.parse(await unzip('-p', file, 'index.json')) as {
+      sessions: { id: string; file: string }[];
+      files: { id: string; name: string; type: string; size: number; file: string }[];
+    };
+    expect(index.files).toEqual([
+      expect.objectContaining({ id: photo, name: 'photo.png', type: 'image/png', size: PNG.length }),
+    ]);
+    expect(index.files[0].file).toBe(`files/${photo}-photo.png`);
+    expect(JSON.stringify(index)).not.toContain('storageKey');
     expect(index.sessions.map((s) => [s.id, s.file])).toEqual([
       [second, `sessions/${second}.json`],
       [first, `sessions/${first}.json`],

@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import mongoose, { Connection } from 'mongoose';
+import { ObjectStorage } from '../../src/upload/storage/object-storage';
 import { S3Server } from '../servers/s3-server';
 import { AdminClient } from '../utils/admin-client';
 import { ChatClient, signToken } from '../utils/chat-client';
@@ -86,6 +87,12 @@ describe.each(['disk', 's3'] as const)('files, stored on %s', (driver) => {
     expect(record).toMatchObject({ ownerId: `ann-${driver}`, type: 'image/png', kind: 'image', deletedAt: null });
     expect(record?.sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(record?.storageKey).not.toContain('holiday');
+    // What the server reads back (the user's export) is what was uploaded.
+    const chunks: Buffer[] = [];
+    for await (const chunk of await t.app.get(ObjectStorage).read(record?.storageKey as string)) {
+      chunks.push(chunk as Buffer);
+    }
+    expect(Buffer.compare(Buffer.concat(chunks), PNG)).toBe(0);
   });
 
   it.each([

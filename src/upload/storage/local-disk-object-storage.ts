@@ -2,6 +2,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createReadStream, type ReadStream } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import * as path from 'node:path';
+import type { Readable } from 'node:stream';
 import { AppError } from '../../common/errors/app-error';
 import type { SignedDownloadQueryDto } from '../dto/signed-download.query.dto';
 import { contentDisposition } from './content-disposition';
@@ -41,6 +42,10 @@ export class LocalDiskObjectStorage extends ObjectStorage {
 
   async delete(key: string): Promise<void> {
     await rm(this.pathOf(key), { force: true });
+  }
+
+  read(key: string): Promise<Readable> {
+    return Promise.resolve(createReadStream(this.pathOf(key)));
   }
 
   downloadUrl(key: string, options: DownloadOptions): Promise<string> {

@@ -1,3 +1,5 @@
+import type { Readable } from 'node:stream';
+
 /** How a download presents the file: its type, and a name to save it under (`attachment`) or `inline` (images only). */
 export interface DownloadOptions {
   name: string;
@@ -13,6 +15,8 @@ export interface DownloadOptions {
 export abstract class ObjectStorage {
   /** Moves a complete, checked file from the staging area into storage under `key`. */
   abstract put(key: string, stagedPath: string, meta: { type: string; size: number; sha256: string }): Promise<void>;
+  /** The object's bytes, read by the server itself (the user's export). */
+  abstract read(key: string): Promise<Readable>;
   /** Idempotent: deleting what is not there succeeds. */
   abstract delete(key: string): Promise<void>;
   /** A URL that serves the object for `ttlS` seconds, absolute or under the app's prefix. */
