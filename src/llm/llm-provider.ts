@@ -5,6 +5,8 @@ export interface ImageAttachment {
   kind: 'image';
   name: string;
   mimeType: string;
+  /** The stored file it is, for its bytes to be loaded when a model may see it. */
+  fileId?: string;
   data?: Buffer;
 }
 

@@ -23,6 +23,29 @@ const said = (history: { sender: string; content: string }[]) => history.map((m)
 describe(conversationBefore.name, () => {
   beforeEach(() => (seq = 0));
 
+  it("keeps a message's files as attachments (an image's file id for its bytes), even with no text", () => {
+    const photo = message('user', '', { files: [{ id: 'f1', name: 'cat.png', type: 'image/png', size: 10 }] });
+    const report = message('user', 'see this', {
+      files: [{ id: 'f2', name: 'report.pdf', type: 'application/pdf', size: 2048 }],
+    });
+    const current = message('user', 'and now?');
+
+    expect(conversationBefore([photo, report, current], current)).toEqual([
+      {
+        sender: 'user',
+        content: '',
+        senderName: undefined,
+        attachments: [{ kind: 'image', name: 'cat.png', mimeType: 'image/png', fileId: 'f1' }],
+      },
+      {
+        sender: 'user',
+        content: 'see this',
+        senderName: undefined,
+        attachments: [{ kind: 'file', name: 'report.pdf', mimeType: 'application/pdf', size: 2048 }],
+      },
+    ]);
+  });
+
   it('puts each reply right after the message it answers, though it was stored after later messages', () => {
     const a = message('user', 'a');
     const b = message('user', 'b');

@@ -1,5 +1,15 @@
+import { Attachment } from '../llm/llm-provider';
 import { HistoryMessage } from '../llm/prompt-builder';
-import { MessageView } from '../session/session-views';
+import { FileRef, MessageView } from '../session/session-views';
+
+/** A message's files as the prompt takes them: images (their bytes loaded later, if shown) and other files. */
+export function attachmentsOf(files: readonly FileRef[] = []): Attachment[] {
+  return files.map((file) =>
+    file.type.startsWith('image/')
+      ? { kind: 'image', name: file.name, mimeType: file.type, fileId: file.id }
+      : { kind: 'file', name: file.name, mimeType: file.type, size: file.size },
+  );
+}
 
 /**
  * The conversation a user message continues, in conversation order: each earlier user message followed
@@ -10,7 +20,11 @@ import { MessageView } from '../session/session-views';
  */
 export function conversationBefore(messages: MessageView[], current: { id: string; seq: number }): HistoryMessage[] {
   const usable = messages.filter(
-    (m) => m.id !== current.id && m.sender !== 'system' && m.status !== 'unreadable' && m.content !== '',
+    (m) =>
+      m.id !== current.id &&
+      m.sender !== 'system' &&
+      m.status !== 'unreadable' &&
+      (m.content !== '' || (m.files?.length ?? 0) > 0),
   );
   const earlierUsers = new Set(usable.filter((m) => m.sender === 'user' && m.seq < current.seq).map((m) => m.id));
   const latestReply = new Map<string, MessageView>();
@@ -31,5 +45,6 @@ export function conversationBefore(messages: MessageView[], current: { id: strin
     sender: message.sender,
     content: message.content,
     senderName: message.senderName,
+    ...((message.files?.length ?? 0) > 0 && { attachments: attachmentsOf(message.files) }),
   }));
 }

@@ -13,6 +13,7 @@ import { FinishedReply, TurnBufferStore } from '../coordination/turn-buffer.stor
 import { TurnSignalStore } from '../coordination/turn-signal.store';
 import { isTransientDbError, withDbRetry } from '../database/db-retry';
 import { LlmService } from '../llm/llm.service';
+import { PromptMessage } from '../llm/llm-provider';
 import { buildPrompt, estimateTokens, HistoryMessage } from '../llm/prompt-builder';
 import { AI_TURNS, FIRST_DELTA, TURN_DURATION, TURNS_IN_FLIGHT } from '../metrics/chatbox.metrics';
 import { MessageView } from '../session/session-views';
@@ -24,8 +25,9 @@ import {
   TurnLease,
   TurnStats,
 } from '../session/session.service';
-import { conversationBefore } from './conversation';
+import { attachmentsOf, conversationBefore } from './conversation';
 import { DeltaCoalescer } from './delta-coalescer';
+import { UploadService } from '../upload/upload.service';
 
 const DELTA_FRAME_MS = 25;
 const HISTORY_PAGE = 100;
@@ -106,6 +108,7 @@ export class TurnEngine implements OnModuleInit, OnApplicationBootstrap, BeforeA
     @InjectMetric(TURN_DURATION) private readonly turnDuration: Histogram<string>,
     @InjectMetric(FIRST_DELTA) private readonly firstDelta: Histogram<string>,
     @InjectMetric(TURNS_IN_FLIGHT) private readonly inFlightGauge: Gauge<string>,
+    private readonly uploads: UploadService,
   ) {
     // A holder stops trusting its lease this long before it ends, in case the clock of the replica
     // that would take it over runs ahead.
@@ -343,7 +346,10 @@ export class TurnEngine implements OnModuleInit, OnApplicationBootstrap, BeforeA
       try {
         const stream = this.llm.streamTurn({
           modelId: answering.id,
-          messages: buildPrompt(answering, history, message.content),
+          messages: await this.withImages(
+            answering,
+            buildPrompt(answering, history, message.content, attachmentsOf(message.files)),
+          ),
           userId: message.senderId ?? '',
           sessionId,
           conversationId: session.providerConversationId,
@@ -512,6 +518,32 @@ export class TurnEngine implements OnModuleInit, OnApplicationBootstrap, BeforeA
       every(Math.max(50, Math.min(turnLeaseMs, turnAbandonAfterMs / 4)), count),
     ];
     return () => timers.forEach(clearInterval);
+  }
+
+  /**
+   * For a model that sees images: the bytes of the newest user images it may be shown (LLM_VISION_MAX_IMAGES);
+   * any other image stays a note. An image that cannot be read (deleted meanwhile) stays a note too.
+   */
+  private async withImages(model: ModelConfig, prompt: PromptMessage[]): Promise<PromptMessage[]> {
+    if (!model.vision) return prompt;
+    let left = this.config.llm.visionMaxImages;
+    for (let i = prompt.length - 1; i >= 0 && left > 0; i--) {
+      const message = prompt[i];
+      if (message.role !== 'user' || !message.attachments) continue;
+      const attachments = [...message.attachments];
+      for (let j = attachments.length - 1; j >= 0 && left > 0; j--) {
+        const attachment = attachments[j];
+        if (attachment.kind !== 'image' || !attachment.fileId) continue;
+        left--;
+        const data = await this.uploads.imageBytes(attachment.fileId).catch((error: unknown) => {
+          this.logger.warn({ err: error, fileId: attachment.fileId }, 'image not read; the model is told of it');
+          return undefined;
+        });
+        if (data) attachments[j] = { ...attachment, data };
+      }
+      prompt[i] = { ...message, attachments };
+    }
+    return prompt;
   }
 
   /**

@@ -135,6 +135,15 @@ export class UploadService {
     });
   }
 
+  /** A live image's bytes, for a model that may see it; undefined when it is gone or not an image. */
+  async imageBytes(fileId: string): Promise<Buffer | undefined> {
+    const file = await this.files.findLive(fileId);
+    if (!file || !file.type.startsWith('image/')) return undefined;
+    const chunks: Buffer[] = [];
+    for await (const chunk of await this.storage.read(file.storageKey)) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks);
+  }
+
   /** Every live file of the user, described for an export. */
   async filesOf(userId: string): Promise<ExportedFile[]> {
     const files: ExportedFile[] = [];
