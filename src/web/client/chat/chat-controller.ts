@@ -127,7 +127,8 @@ export class ChatController extends TranscriptStore<ChatState> {
     if (!this.opened && !(await this.attempt(() => this.retrying(() => this.openInitial().then(() => true))))) {
       return false;
     }
-    let session = this.state.session;
+    // A new chat being started (the button, just pressed) is where the message goes, not the one it ends.
+    let session = this.starting ? ((await this.attempt(() => this.starting!)) ?? null) : this.state.session;
     if (!session || session.status === 'ended') {
       const started = await this.attempt(() => this.retrying(() => this.startSession()));
       if (!started) return false;
