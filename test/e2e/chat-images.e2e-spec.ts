@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { FakeLlmServer } from '../servers/fake-llm-server';
 import { ChatClient, signToken } from '../utils/chat-client';
 import { startTestApp, TestApp } from '../utils/test-app';
-import { PNG, uploadForm } from '../utils/uploads';
+import { PNG, uploadFile } from '../utils/uploads';
 
 /** An image sent with a message, through the real upload and turn, as each kind of model receives it. */
 describe('images in a conversation', () => {
@@ -29,12 +29,7 @@ describe('images in a conversation', () => {
   /** Uploads a PNG and sends it with a question to `modelId`; the request the vendor received. */
   async function askAbout(modelId: string) {
     const token = await signToken(t.env.JWT_SECRET, { sub: `u-${randomUUID()}` });
-    const res = await fetch(`${t.baseUrl}/chatbox/files`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}` },
-      body: uploadForm(PNG, 'chart.png'),
-    });
-    const { fileId } = (await res.json()) as { fileId: string };
+    const { fileId } = (await uploadFile(t.baseUrl, token, PNG, 'chart.png')).body;
     const client = await ChatClient.connect(t.baseUrl, token);
     try {
       const { sessionId } = await client.ok<{ sessionId: string }>('session:start', { modelId });

@@ -9,7 +9,7 @@ import { AdminClient } from '../utils/admin-client';
 import { AppConfig } from '../../src/config/app-config';
 import { ChatClient, signToken } from '../utils/chat-client';
 import { startTestApp, TestApp } from '../utils/test-app';
-import { PNG, uploadForm } from '../utils/uploads';
+import { PNG, uploadFile } from '../utils/uploads';
 import { waitFor } from '../utils/wait-for';
 
 const run = promisify(execFile);
@@ -132,13 +132,9 @@ describe('data rights: erasure', () => {
     const uma = await user();
     const other = await user();
     const upload = async (token: string, name: string) => {
-      const res = await fetch(`${t.baseUrl}/chatbox/files`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${token}` },
-        body: uploadForm(PNG, name),
-      });
+      const res = await uploadFile(t.baseUrl, token, PNG, name);
       expect(res.status).toBe(201);
-      return ((await res.json()) as { fileId: string }).fileId;
+      return res.body.fileId;
     };
     const objects = async () =>
       (await readdir(join(t.app.get(AppConfig).upload.dir, 'objects'), { recursive: true, withFileTypes: true }))
@@ -256,14 +252,7 @@ describe('data rights: export', () => {
     const first = await conversation(uma.client, ['first question', 'second question']);
     const second = await conversation(uma.client, ['a question in another session']);
     await conversation(other.client, ['words of someone else']);
-    const upload = async (token: string) => {
-      const res = await fetch(`${t.baseUrl}/chatbox/files`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${token}` },
-        body: uploadForm(PNG, 'photo.png'),
-      });
-      return ((await res.json()) as { fileId: string }).fileId;
-    };
+    const upload = async (token: string) => (await uploadFile(t.baseUrl, token, PNG, 'photo.png')).body.fileId;
     const photo = await upload(uma.token);
     await upload(other.token);
 

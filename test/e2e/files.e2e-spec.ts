@@ -9,14 +9,7 @@ import { AdminClient } from '../utils/admin-client';
 import { ChatClient, signToken } from '../utils/chat-client';
 import { startTestApp, TestApp } from '../utils/test-app';
 import { waitFor } from '../utils/wait-for';
-import { cutUpload, elfBytes, PNG, streamUpload, uploadForm } from '../utils/uploads';
-
-interface Uploaded {
-  fileId: string;
-  name: string;
-  type: string;
-  size: number;
-}
+import { cutUpload, elfBytes, PNG, streamUpload, uploadFile } from '../utils/uploads';
 
 /** Every file under a directory, recursively (none when it does not exist yet). */
 function filesUnder(dir: string): string[] {
@@ -41,14 +34,7 @@ describe.each(['disk', 's3'] as const)('files, stored on %s', (driver) => {
   const clients: { close(): void }[] = [];
 
   const objectCount = async () => (driver === 's3' ? s3.objectCount() : filesUnder(objectsDir).length);
-  const upload = async (token: string, bytes: Uint8Array, name: string) => {
-    const res = await fetch(`${t.baseUrl}/chatbox/files`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}` },
-      body: uploadForm(bytes, name),
-    });
-    return { status: res.status, body: (await res.json()) as Uploaded & { code?: string } };
-  };
+  const upload = (token: string, bytes: Uint8Array, name: string) => uploadFile(t.baseUrl, token, bytes, name);
   /** GET /files/:id without following: the signed URL, absolute. */
   const signedUrl = async (token: string, fileId: string) => {
     const res = await fetch(`${t.baseUrl}/chatbox/files/${fileId}`, {
@@ -273,14 +259,7 @@ describe('upload quota and rate', () => {
 
   it('keeps each user within UPLOAD_QUOTA_BYTES (deleting makes room) and UPLOAD_RATE_LIMIT_PER_MINUTE', async () => {
     const token = await signToken(t.env.JWT_SECRET, { sub: 'quota-user' });
-    const upload = async (bytes: number) => {
-      const res = await fetch(`${t.baseUrl}/chatbox/files`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${token}` },
-        body: uploadForm(Buffer.alloc(bytes, 'q'), 'q.txt'),
-      });
-      return { status: res.status, body: (await res.json()) as Uploaded & { code?: string } };
-    };
+    const upload = (bytes: number) => uploadFile(t.baseUrl, token, Buffer.alloc(bytes, 'q'), 'q.txt');
     const first = await upload(60);
     expect(first.status).toBe(201);
     expect(await upload(60)).toMatchObject({ status: 413, body: { code: 'quota_exceeded' } });

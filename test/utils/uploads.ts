@@ -24,6 +24,27 @@ export function uploadForm(bytes: Uint8Array, name: string): FormData {
   return form;
 }
 
+/** What `POST <prefix>/files` answers: the file, or an error's code. */
+export interface UploadAnswer {
+  status: number;
+  body: { fileId: string; name: string; type: string; size: number; code?: string };
+}
+
+/** Uploads `bytes` as `name` for the user of `token`, through the app's upload route. */
+export async function uploadFile(
+  baseUrl: string,
+  token: string,
+  bytes: Uint8Array,
+  name: string,
+): Promise<UploadAnswer> {
+  const res = await fetch(`${baseUrl}/chatbox/files`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}` },
+    body: uploadForm(bytes, name),
+  });
+  return { status: res.status, body: (await res.json()) as UploadAnswer['body'] };
+}
+
 const BOUNDARY = 'chatbox-test-boundary';
 const head = (name: string) =>
   Buffer.from(
