@@ -193,7 +193,12 @@ describe('the chat page when the server keeps refusing, and while reading an end
   }
 
   it('tells the user when the server stays busy, after a few tries, and gives the unsent words back', async () => {
-    fake.script('openai', { kind: 'endless', intervalMs: 50 });
+    fake.script(
+      'openai',
+      { kind: 'endless', intervalMs: 50 },
+      { kind: 'ok', text: 'The second, answered.' },
+      { kind: 'ok', text: 'The third, answered.' },
+    );
     const { context, watch, page, chat } = await openChat(`user-${randomUUID()}`);
     // The clientMessageId of every try of the third message, read off the socket's frames.
     const tries: string[] = [];
@@ -229,7 +234,7 @@ describe('the chat page when the server keeps refusing, and while reading an end
     await chat.locator('.msg-user:not(.msg-pending)', { hasText: 'Third, one too many' }).waitFor();
     expect(tries.length).toBeGreaterThan(1);
     expect(new Set(tries).size).toBe(1);
-    await chat.getByRole('button', { name: 'Stop' }).click();
+    await chat.locator('.msg-ai', { hasText: 'The third, answered.' }).waitFor();
     await context.close();
     // The refused sends are answered 409 busy, which the browser does not log: nothing else may appear.
     expect(watch.problems).toEqual([]);
