@@ -5,6 +5,9 @@ import { FileDoc } from './schemas/file.schema';
 
 export type FileRecord = FileDoc;
 
+/** Stored and not deleted. */
+const live = () => ({ storedAt: trusted({ $ne: null }), deletedAt: null });
+
 /** File records; every change is a conditional update of one document. */
 @Injectable()
 export class FileRepository {
@@ -14,12 +17,26 @@ export class FileRepository {
     await this.model.collection.insertOne(record as never);
   }
 
-  /** A file not deleted, or null. */
+  /** A file stored and not deleted, or null. */
   findLive(id: string): Promise<FileRecord | null> {
-    return this.model.findOne({ _id: id, deletedAt: null }).lean<FileRecord>().exec();
+    return this.model.findOne({ _id: id, ...live() }).lean<FileRecord>().exec();
   }
 
-  /** The bytes of the owner's live files. */
+  /** Records that the object was written. */
+  async markStored(id: string, at: Date): Promise<void> {
+    await this.model.updateOne({ _id: id, storedAt: null }, { $set: { storedAt: at } });
+  }
+
+  /** Records made before `before` whose object was never confirmed written: an upload cut short. */
+  findUnstored(before: Date, limit: number): Promise<FileRecord[]> {
+    return this.model
+      .find({ storedAt: null, createdAt: trusted({ $lt: before }) })
+      .limit(limit)
+      .lean<FileRecord[]>()
+      .exec();
+  }
+
+  /** The bytes of the owner's files not deleted, including uploads being stored. */
   async usedBytes(ownerId: string): Promise<number> {
     const [row] = await this.model
       .aggregate<{ bytes: number }>([
@@ -36,7 +53,7 @@ export class FileRepository {
    */
   async attach(id: string, ownerId: string, sessionId: string): Promise<boolean> {
     const result = await this.model.updateOne(
-      { _id: id, ownerId, deletedAt: null, sessionId: trusted({ $in: [null, sessionId] }) },
+      { _id: id, ownerId, ...live(), sessionId: trusted({ $in: [null, sessionId] }) },
       { $set: { sessionId } },
     );
     return result.matchedCount === 1;
@@ -50,7 +67,7 @@ export class FileRepository {
   /** The owner's live files, oldest first, a page after `afterId` (by id). */
   findLiveOfOwner(ownerId: string, limit: number, afterId?: string): Promise<FileRecord[]> {
     return this.model
-      .find({ ownerId, deletedAt: null, ...(afterId ? { _id: trusted({ $gt: afterId }) } : {}) })
+      .find({ ownerId, ...live(), ...(afterId ? { _id: trusted({ $gt: afterId }) } : {}) })
       .sort({ _id: 1 })
       .limit(limit)
       .lean<FileRecord[]>()

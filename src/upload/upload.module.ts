@@ -12,6 +12,7 @@ import { LocalDiskObjectStorage } from './storage/local-disk-object-storage';
 import { ObjectStorage } from './storage/object-storage';
 import { S3ObjectStorage } from './storage/s3-object-storage';
 import { UploadController } from './upload.controller';
+import { UploadSweeper } from './upload-sweeper.service';
 import { UploadService } from './upload.service';
 
 /** The storage driver STORAGE_DRIVER names. */
@@ -29,6 +30,7 @@ export function objectStorageFor(config: AppConfig): ObjectStorage {
   controllers: [UploadController, DownloadController],
   providers: [
     UploadService,
+    UploadSweeper,
     FileRepository,
     { provide: ObjectStorage, useFactory: objectStorageFor, inject: [AppConfig] },
   ],

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -98,7 +98,6 @@ export class UploadService {
       );
       const detected = await detectFileType(staged, size);
       if (!detected) throw new AppError('unsupported_file_type', 'This kind of file is not accepted');
-      if (used + size > quotaBytes) throw quotaExceeded(quotaBytes);
       const record: FileRecord = {
         _id: randomUUID(),
         ownerId: principal.userId,
@@ -110,17 +109,53 @@ export class UploadService {
         sha256: hash.digest('hex'),
         kind: detected.kind,
         createdAt: new Date(),
+        storedAt: null,
         deletedAt: null,
       };
-      await this.storage.put(record.storageKey, staged, record);
-      await this.files.insert(record).catch(async (error: unknown) => {
-        await this.storage.delete(record.storageKey);
+      // The record first, so no bytes are ever stored that no record names (the sweeper finishes what a crash cuts).
+      await this.files.insert(record);
+      try {
+        // Counted again with this upload's record in: of uploads racing past the first check, none overshoots.
+        if ((await this.files.usedBytes(principal.userId)) > quotaBytes) throw quotaExceeded(quotaBytes);
+        await this.storage.put(record.storageKey, staged, record);
+        await this.files.markStored(record._id, new Date());
+      } catch (error) {
+        await this.discard(record).catch((cleanup: unknown) =>
+          this.logger.warn({ err: cleanup, fileId: record._id }, 'upload not cleaned up; the sweeper will'),
+        );
         throw error;
-      });
+      }
       return { fileId: record._id, name: record.name, type: record.type, size: record.size };
     } finally {
       await rm(staged, { force: true });
     }
+  }
+
+  /**
+   * Removes what uploads cut short by a crash left: records made more than `maxAgeMs` before `now` whose
+   * object was never confirmed written (with the object, if any), and staged files as old. Returns how
+   * many of each went.
+   */
+  async sweepAbandoned(now: Date, maxAgeMs: number): Promise<{ records: number; staged: number }> {
+    const before = new Date(now.getTime() - maxAgeMs);
+    let records = 0;
+    for (;;) {
+      const batch = await this.files.findUnstored(before, ERASE_BATCH);
+      for (const file of batch) await this.discard(file);
+      records += batch.length;
+      if (batch.length < ERASE_BATCH) break;
+    }
+    let staged = 0;
+    const names = await readdir(this.stagingDir).catch(() => [] as string[]);
+    for (const name of names) {
+      const file = path.join(this.stagingDir, name);
+      const info = await stat(file).catch(() => undefined);
+      if (info && info.mtime < before) {
+        await rm(file, { force: true });
+        staged++;
+      }
+    }
+    return { records, staged };
   }
 
   /** A fresh signed URL for a file the principal may see. */
@@ -186,8 +221,7 @@ export class UploadService {
       const batch = await this.files.findForErasure(where, ERASE_BATCH);
       if (batch.length === 0) return erased;
       for (const file of batch) {
-        await this.storage.delete(file.storageKey);
-        await this.files.remove(file._id);
+        await this.discard(file);
         erased++;
       }
     }
@@ -216,6 +250,12 @@ export class UploadService {
       refs.push({ id: file._id, name: file.name, type: file.type, size: file.size });
     }
     return refs;
+  }
+
+  /** The object (if it was written) and then the record that names it. */
+  private async discard(file: FileRecord): Promise<void> {
+    await this.storage.delete(file.storageKey);
+    await this.files.remove(file._id);
   }
 
   /** Its owner, or an administrator holding or watching the session it was sent in. */

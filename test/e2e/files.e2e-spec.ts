@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import mongoose, { Connection } from 'mongoose';
 import { ObjectStorage } from '../../src/upload/storage/object-storage';
+import { UploadService } from '../../src/upload/upload.service';
 import { S3Server } from '../servers/s3-server';
 import { AdminClient } from '../utils/admin-client';
 import { ChatClient, signToken } from '../utils/chat-client';
@@ -206,6 +207,68 @@ describe.each(['disk', 's3'] as const)('files, stored on %s', (driver) => {
     expect(filesUnder(stagingDir)).toEqual([]);
     expect([await objectCount(), await db.collection('files').countDocuments()]).toEqual([objects, records]);
   });
+  it('sweeps what a crash mid-upload leaves: an hour-old record never confirmed stored, with its object, and as old staged bytes', async () => {
+    const storage = t.app.get(ObjectStorage);
+    const hourAgo = Date.now() - 3_600_000;
+    /** A record as an upload writes it before its object, and the object, as a crash right after the put leaves them. */
+    const unfinished = async (createdAt: Date) => {
+      const record = { _id: randomUUID(), storageKey: randomUUID() };
+      const staged = path.join(dataDir, `put-${record._id}`);
+      writeFileSync(staged, PNG);
+      await storage.put(record.storageKey, staged, { type: 'image/png', size: PNG.length, sha256: 'x'.repeat(64) });
+      rmSync(staged, { force: true });
+      await db.collection('files').insertOne({
+        ...record,
+        ownerId: `ann-${driver}`,
+        sessionId: null,
+        name: 'cut.png',
+        type: 'image/png',
+        size: PNG.length,
+        sha256: 'x'.repeat(64),
+        kind: 'image',
+        createdAt,
+        storedAt: null,
+        deletedAt: null,
+      } as never);
+      return record;
+    };
+    const readable = async (key: string) => {
+      try {
+        for await (const chunk of await storage.read(key)) return (chunk as Buffer).length > 0;
+        return false;
+      } catch {
+        return false;
+      }
+    };
+    const old = await unfinished(new Date(hourAgo - 1000));
+    const fresh = await unfinished(new Date());
+    mkdirSync(stagingDir, { recursive: true });
+    const [oldStaged, freshStaged] = [path.join(stagingDir, randomUUID()), path.join(stagingDir, randomUUID())];
+    writeFileSync(oldStaged, 'cut');
+    utimesSync(oldStaged, new Date(hourAgo - 1000), new Date(hourAgo - 1000));
+    writeFileSync(freshStaged, 'being written');
+
+    // Until its object is confirmed, a file is nobody's to read or send.
+    expect((await signedUrl(ann, fresh._id)).status).toBe(404);
+    const chat = await ChatClient.connect(t.baseUrl, ann);
+    clients.push(chat);
+    const { sessionId } = await chat.ok<{ sessionId: string }>('session:start', {});
+    const sent = await chat.call('message:send', {
+      sessionId,
+      clientMessageId: 'c1',
+      content: 'see',
+      fileIds: [fresh._id],
+    });
+    expect(sent).toMatchObject({ ok: false, error: { code: 'not_found' } });
+
+    expect(await t.app.get(UploadService).sweepAbandoned(new Date(), 3_600_000)).toEqual({ records: 1, staged: 1 });
+    expect(await db.collection('files').findOne({ _id: old._id as never })).toBeNull();
+    expect(await readable(old.storageKey)).toBe(false);
+    expect(await db.collection('files').findOne({ _id: fresh._id as never })).not.toBeNull();
+    expect(await readable(fresh.storageKey)).toBe(true);
+    expect([existsSync(oldStaged), existsSync(freshStaged)]).toEqual([false, true]);
+    rmSync(freshStaged);
+  });
 });
 
 describe('an upload far over UPLOAD_MAX_BYTES', () => {
@@ -272,5 +335,16 @@ describe('upload quota and rate', () => {
     // Full: refused before the body is read.
     expect(await upload(1)).toMatchObject({ status: 413, body: { code: 'quota_exceeded' } });
     expect(await upload(1)).toMatchObject({ status: 429, body: { code: 'rate_limited' } });
+  });
+
+  it('lets no two uploads racing past the quota check both in', async () => {
+    const token = await signToken(t.env.JWT_SECRET, { sub: 'racing-user' });
+    const answers = await Promise.all(
+      [1, 2, 3].map(() => uploadFile(t.baseUrl, token, Buffer.alloc(60, 'r'), 'r.txt')),
+    );
+    expect(answers.filter((a) => a.status === 201).length).toBeLessThanOrEqual(1);
+    expect(answers.filter((a) => a.status !== 201).map((a) => a.body.code)).toEqual(
+      Array(answers.filter((a) => a.status !== 201).length).fill('quota_exceeded'),
+    );
   });
 });

@@ -17,6 +17,11 @@ export class FileDoc {
   @Prop({ required: true }) sha256!: string;
   @Prop({ type: String, required: true }) kind!: FileKind;
   @Prop({ required: true }) createdAt!: Date;
+  /**
+   * When the object was written. The record comes first (null here), so bytes are never in storage
+   * without a record naming them; a record still null long after it was made is swept with its object.
+   */
+  @Prop({ type: Date, default: null }) storedAt!: Date | null;
   @Prop({ type: Date, default: null }) deletedAt!: Date | null;
 }
 
@@ -24,3 +29,5 @@ export const FileSchema = SchemaFactory.createForClass(FileDoc);
 // A user's live files (the quota), and a session's.
 FileSchema.index({ ownerId: 1, deletedAt: 1 });
 FileSchema.index({ sessionId: 1 });
+// Uploads whose object was never confirmed written (the sweeper).
+FileSchema.index({ storedAt: 1, createdAt: 1 });
