@@ -8,12 +8,12 @@ describe(LocalFallbackThrottlerStorage.name, () => {
   const local = new ThrottlerStorageService();
   afterAll(() => local.onApplicationShutdown());
 
-  function setup(outcome: () => Promise<typeof record>) {
+  function setup(outcome: () => Promise<typeof record>, deadlineMs?: number) {
     const counter = new Counter({ name: 'uncounted', help: 'h', labelNames: ['limit'], registers: [new Registry()] });
     const counted = async (): Promise<Record<string, number>> =>
       Object.fromEntries((await counter.get()).values.map(({ labels, value }) => [String(labels.limit), value]));
     let now = 1_000_000;
-    const sut = new LocalFallbackThrottlerStorage({ increment: outcome }, local, counter, () => now);
+    const sut = new LocalFallbackThrottlerStorage({ increment: outcome }, local, counter, () => now, deadlineMs);
     const warnings = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
     return { sut, counted, warnings, advance: (ms: number) => (now += ms) };
   }
@@ -52,5 +52,29 @@ describe(LocalFallbackThrottlerStorage.name, () => {
       'public',
       'events',
     ]);
+  });
+
+  it('gives up on a Redis that does not answer in time, counts locally, and leaves it alone for 5 s', async () => {
+    let asked = 0;
+    const hung = () => {
+      asked++;
+      return new Promise<typeof record>(() => undefined);
+    };
+    const { sut, counted, warnings, advance } = setup(hung, 10);
+
+    const first = await sut.increment('hung-1', 60_000, 1, 60_000, 'events');
+    const second = await sut.increment('hung-1', 60_000, 1, 60_000, 'events');
+    expect([first.isBlocked, second.isBlocked]).toEqual([false, true]);
+    expect(asked).toBe(1);
+    advance(4_999);
+    await sut.increment('hung-2', 60_000, 1, 60_000, 'events');
+    expect(asked).toBe(1);
+    advance(1);
+    await sut.increment('hung-3', 60_000, 1, 60_000, 'events');
+    expect(asked).toBe(2);
+    expect(await counted()).toEqual({ events: 4 });
+    expect((warnings.mock.calls[0][0] as { err: Error }).err.message).toBe(
+      'Redis did not answer within 10 ms: nothing counted',
+    );
   });
 });

@@ -150,4 +150,23 @@ describe('the rate limits while Redis is down', () => {
     expect([await uncounted('events'), await uncounted('public')]).toEqual([6, 5]);
     client.close();
   });
+
+  it('limits admin reads on the replica alone while Redis hangs with its connection open, instead of waiting on it', async () => {
+    const auth = { authorization: `Bearer ${await signToken(t.env.JWT_SECRET, { sub: 'bea', roles: ['admin'] })}` };
+    const get = () => fetch(`${t.baseUrl}/chatbox/admin/audit`, { headers: auth });
+    expect((await get()).status).toBe(200);
+    const before = await uncounted('admin');
+
+    redis.pause();
+    let statuses: number[];
+    try {
+      statuses = [];
+      for (let i = 0; i < 4; i++) statuses.push((await get()).status);
+    } finally {
+      redis.resume();
+    }
+    // The replica's own count, from nothing: the budget of 3, then refused.
+    expect(statuses).toEqual([200, 200, 200, 429]);
+    expect((await uncounted('admin')) - before).toBe(4);
+  });
 });

@@ -6,6 +6,10 @@ export interface RedisServer {
   url: string;
   port: number;
   stop(): Promise<void>;
+  /** SIGSTOP: connections stay open and nothing is answered, as with a hung server. */
+  pause(): void;
+  /** SIGCONT after pause(). */
+  resume(): void;
 }
 
 /** Starts a throw-away redis-server from PATH on a loopback port (a free one by default), keeping nothing on disk. */
@@ -42,6 +46,8 @@ export async function startRedisServer(options: { port?: number } = {}): Promise
   return {
     url,
     port,
+    pause: () => child.kill('SIGSTOP'),
+    resume: () => child.kill('SIGCONT'),
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve();
