@@ -271,6 +271,32 @@ func TestValuesThatProductionWouldRefuseAreRefused(t *testing.T) {
 	render(t, "--set", "autoscaling.enabled=false", "--set", "replicaCount=1", "--set", "secrets.requiredKeys={JWT_SECRET,ENCRYPTION_KEY,MONGODB_URI,METRICS_TOKEN}")
 }
 
+func TestFilesOnDiskNeedAVolumeThatOutlivesThePod(t *testing.T) {
+	// On the pod's emptyDir, files die with the pod and the other replicas never see them: even one replica is refused.
+	renderFails(t, "STORAGE_DRIVER", "--set", "config.STORAGE_DRIVER=disk")
+	renderFails(t, "STORAGE_DRIVER", "--set", "config.STORAGE_DRIVER=disk", "--set", "autoscaling.enabled=false", "--set", "replicaCount=1")
+	// The default keeps files in a bucket; DATA_DIR is then only a staging area.
+	if data := dataVolume(t, render(t, defaultValues...)); data.EmptyDir == nil {
+		t.Errorf("default data volume %+v, want an emptyDir", data)
+	}
+	data := dataVolume(t, render(t, "--set", "config.STORAGE_DRIVER=disk", "--set", "dataDir.existingClaim=chatbox-files"))
+	if data.PersistentVolumeClaim == nil || data.PersistentVolumeClaim.ClaimName != "chatbox-files" || data.EmptyDir != nil {
+		t.Errorf("data volume %+v, want the claim chatbox-files", data)
+	}
+}
+
+// The volume mounted as DATA_DIR.
+func dataVolume(t *testing.T, r rendered) corev1.VolumeSource {
+	t.Helper()
+	for _, v := range only[*appsv1.Deployment](t, r).Spec.Template.Spec.Volumes {
+		if v.Name == "data" {
+			return v.VolumeSource
+		}
+	}
+	t.Fatal("no data volume")
+	return corev1.VolumeSource{}
+}
+
 func TestPodIsHardenedAndOutlivesTheShutdownTimeout(t *testing.T) {
 	for name, c := range map[string]struct {
 		args             []string

@@ -97,6 +97,9 @@ Rendered by the Deployment, so `helm template` and `helm install` fail before an
 {{- if and (or .Values.autoscaling.enabled (gt (int .Values.replicaCount) 1)) (not (has "REDIS_URL" $required)) }}
 {{- fail "secrets.requiredKeys must include REDIS_URL: several replicas share state through Redis" }}
 {{- end }}
+{{- if and (ne (default "disk" $config.STORAGE_DRIVER) "s3") (not .Values.dataDir.existingClaim) }}
+{{- fail "config.STORAGE_DRIVER=disk keeps files in DATA_DIR, an emptyDir lost with its pod and unseen by the other replicas: use STORAGE_DRIVER=s3 or set dataDir.existingClaim" }}
+{{- end }}
 {{- if and (hasKey $config "SHUTDOWN_DRAIN_DELAY_MS") (ge (int64 $config.SHUTDOWN_DRAIN_DELAY_MS) (int64 $config.SHUTDOWN_TIMEOUT_MS)) }}
 {{- fail "config.SHUTDOWN_DRAIN_DELAY_MS must be shorter than config.SHUTDOWN_TIMEOUT_MS" }}
 {{- end }}
