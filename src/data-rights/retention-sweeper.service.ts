@@ -8,6 +8,7 @@ import { AppConfig } from '../config/app-config';
 import { LeadershipStore } from '../coordination/leadership.store';
 import { RETENTION_ERASED, RETENTION_SWEEPS } from '../metrics/chatbox.metrics';
 import { SessionErasureService } from '../session/session-erasure.service';
+import { UploadService } from '../upload/upload.service';
 import { DataRightsService } from './data-rights.service';
 
 const DAY_MS = 86_400_000;
@@ -33,6 +34,7 @@ export class RetentionSweeper implements OnApplicationBootstrap, OnApplicationSh
     private readonly config: AppConfig,
     private readonly erasure: SessionErasureService,
     private readonly dataRights: DataRightsService,
+    private readonly uploads: UploadService,
     private readonly leadership: LeadershipStore,
     @InjectMetric(RETENTION_SWEEPS) private readonly sweeps: Counter<string>,
     @InjectMetric(RETENTION_ERASED) private readonly erased: Counter<string>,
@@ -64,7 +66,10 @@ export class RetentionSweeper implements OnApplicationBootstrap, OnApplicationSh
     }
   }
 
-  /** One pass: up to BATCHES_A_PASS batches of sessions ended before `now` less `days`; how many it deleted. */
+  /**
+   * One pass: up to BATCHES_A_PASS batches of sessions ended before `now` less `days`, and the files never
+   * sent that were uploaded before then; how many sessions it deleted.
+   */
   async sweep(days: number, now = new Date()): Promise<number> {
     this.sweeps.inc();
     const cutoff = new Date(now.getTime() - days * DAY_MS);
@@ -83,6 +88,9 @@ export class RetentionSweeper implements OnApplicationBootstrap, OnApplicationSh
     if (sessions > 0) {
       this.logger.log({ sessions, messages, endedBefore: cutoff.toISOString() }, 'retention: old sessions deleted');
     }
+    // Files uploaded and never sent belong to no session: they are kept as long, from their upload.
+    const files = await this.uploads.eraseUnsent(cutoff);
+    if (files > 0) this.logger.log({ files, uploadedBefore: cutoff.toISOString() }, 'retention: unsent files deleted');
     return sessions;
   }
 }

@@ -36,6 +36,21 @@ export class FileRepository {
       .exec();
   }
 
+  /** Records, deleted or not, of files uploaded before `before` and never sent in a message. */
+  findUnsent(before: Date, limit: number): Promise<FileRecord[]> {
+    return this.model
+      .find({ sessionId: null, createdAt: trusted({ $lt: before }) })
+      .limit(limit)
+      .lean<FileRecord[]>()
+      .exec();
+  }
+
+  /** Marks a file deleted only while it is still unsent: false when a message took it meanwhile. */
+  async markUnsentDeleted(id: string, at: Date): Promise<boolean> {
+    const result = await this.model.updateOne({ _id: id, sessionId: null }, { $set: { deletedAt: at } });
+    return result.matchedCount === 1;
+  }
+
   /** The bytes of the owner's files not deleted, including uploads being stored. */
   async usedBytes(ownerId: string): Promise<number> {
     const [row] = await this.model

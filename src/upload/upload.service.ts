@@ -158,6 +158,24 @@ export class UploadService {
     return { records, staged };
   }
 
+  /**
+   * Retention for files never sent: those uploaded before `before` go, object and record. Each is first
+   * marked deleted on the condition that it is still unsent, so a message attaching it meanwhile keeps it.
+   * Returns how many went.
+   */
+  async eraseUnsent(before: Date): Promise<number> {
+    let erased = 0;
+    for (;;) {
+      const batch = await this.files.findUnsent(before, ERASE_BATCH);
+      for (const file of batch) {
+        if (!(await this.files.markUnsentDeleted(file._id, new Date()))) continue;
+        await this.discard(file);
+        erased++;
+      }
+      if (batch.length < ERASE_BATCH) return erased;
+    }
+  }
+
   /** A fresh signed URL for a file the principal may see. */
   async downloadUrl(principal: Principal, fileId: string): Promise<string> {
     const file = await this.files.findLive(fileId);

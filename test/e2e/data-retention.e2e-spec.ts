@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import mongoose, { Connection } from 'mongoose';
 import { RetentionSweeper } from '../../src/data-rights/retention-sweeper.service';
+import { ObjectStorage } from '../../src/upload/storage/object-storage';
 import { ChatClient, signToken } from '../utils/chat-client';
 import { readExplain } from '../utils/explain';
 import { ChatboxProcess } from '../utils/chatbox-process';
 import { startTestApp, testEnv, TestApp } from '../utils/test-app';
+import { PNG, uploadFile } from '../utils/uploads';
 import { waitFor } from '../utils/wait-for';
 
 const DAY_MS = 86_400_000;
@@ -90,6 +92,41 @@ describe('data retention', () => {
     expect(await heldOf(db, atCutoff)).toEqual(kept.atCutoff);
     expect(await heldOf(db, active)).toEqual(kept.active);
     expect(await t.app.get(RetentionSweeper).sweep(30, now)).toBe(0);
+  });
+
+  it('deletes files never sent once they were uploaded before the cut-off, and keeps those sent or newer', async () => {
+    const { token, client } = await user();
+    const upload = async () => (await uploadFile(t.baseUrl, token, PNG, 'p.png')).body.fileId;
+    const [oldUnsent, oldSent, newUnsent] = [await upload(), await upload(), await upload()];
+    const { sessionId } = await client.ok<{ sessionId: string }>('session:start', {});
+    await client.ok('message:send', { sessionId, clientMessageId: randomUUID(), content: 'a', fileIds: [oldSent] });
+    const longAgo = new Date(Date.now() - 40 * DAY_MS);
+    await db
+      .collection('files')
+      .updateMany({ _id: { $in: [oldUnsent, oldSent] as never[] } }, { $set: { createdAt: longAgo } });
+    const records = await db
+      .collection<{ _id: string; storageKey: string }>('files')
+      .find({ _id: { $in: [oldUnsent, oldSent, newUnsent] } })
+      .toArray();
+    const keys = Object.fromEntries(records.map((f) => [f._id, f.storageKey]));
+    const stored = async (id: string) => {
+      try {
+        for await (const chunk of await t.app.get(ObjectStorage).read(keys[id])) return (chunk as Buffer).length > 0;
+        return false;
+      } catch {
+        return false;
+      }
+    };
+
+    await t.app.get(RetentionSweeper).sweep(30);
+
+    const left = async (id: string) => [
+      (await db.collection('files').countDocuments({ _id: id as never })) === 1,
+      await stored(id),
+    ];
+    expect(await left(oldUnsent)).toEqual([false, false]);
+    expect(await left(oldSent)).toEqual([true, true]);
+    expect(await left(newUnsent)).toEqual([true, true]);
   });
 
   it('finds the sessions to delete through the endedAt index', async () => {
