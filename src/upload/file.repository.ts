@@ -19,7 +19,10 @@ export class FileRepository {
 
   /** A file stored and not deleted, or null. */
   findLive(id: string): Promise<FileRecord | null> {
-    return this.model.findOne({ _id: id, ...live() }).lean<FileRecord>().exec();
+    return this.model
+      .findOne({ _id: id, ...live() })
+      .lean<FileRecord>()
+      .exec();
   }
 
   /** Records that the object was written. */
