@@ -171,6 +171,14 @@ func TestLargeNumbersReachTheAppAsIntegers(t *testing.T) {
 	}
 }
 
+func TestIngressLetsTheLargestUploadThrough(t *testing.T) {
+	// An upload larger than a request body gets through, with room for its multipart framing.
+	r := render(t, "--set", "ingress.enabled=true", "--set", "config.UPLOAD_MAX_BYTES=104857600")
+	if got := only[*networkingv1.Ingress](t, r).Annotations["nginx.ingress.kubernetes.io/proxy-body-size"]; got != "104923136" {
+		t.Errorf("ingress proxy-body-size %q, want UPLOAD_MAX_BYTES 104857600 + 65536", got)
+	}
+}
+
 func TestServiceMonitorScrapesMetricsWhereTheValuesPutIt(t *testing.T) {
 	t.Run("metrics port", func(t *testing.T) {
 		r := render(t, customValues...)
