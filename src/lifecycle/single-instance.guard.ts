@@ -4,23 +4,25 @@ import { InjectConnection } from '@nestjs/mongoose';
 import { Connection } from 'mongoose';
 import { AppConfig } from '../config/app-config';
 
-/** The lease's collection and its one document. */
+/** The lease's collection: one document per generation of the lease, the newest deciding. */
 export const INSTANCE_LEASES = 'instance_leases';
-const LEASE_ID = 'single-instance';
 /** A lease not renewed for this long belongs to a replica that is gone. */
 export const LEASE_TTL_MS = 30_000;
 const RENEW_MS = LEASE_TTL_MS / 3;
-/** Rounds of insert / read / take over before a contested lease is judged held by another. */
+/** Rounds of read / insert before a contested lease is judged held by another. */
 const ATTEMPTS = 3;
 
 /** Another replica holds the lease: this one must not start. */
 export class SecondInstanceError extends Error {}
 
-interface Lease {
+export interface InstanceLease {
   _id: string;
+  generation: number;
   holder: string;
   renewedAt: Date;
 }
+
+export const leaseId = (generation: number) => `single-instance:${generation}`;
 
 const isDuplicateKey = (error: unknown) => (error as { code?: unknown }).code === 11000;
 
@@ -31,15 +33,18 @@ const isDuplicateKey = (error: unknown) => (error as { code?: unknown }).code ==
  * and stops before anything else starts (migrations included), naming REDIS_URL. A replica that died frees
  * the lease after LEASE_TTL_MS; one that finds its lease taken steps down (`onLost`).
  *
- * Only atomic single-document operations decide, as FerretDB runs them: the lease is taken by inserting it
- * (a unique `_id`), renewed by its holder only, and a stale one is deleted exactly as read before inserting
- * again, so two replicas taking over at once cannot both win. Every time is the database server's clock,
+ * Only the uniqueness of `_id` decides who holds it: the lease is taken by inserting generation n + 1 over
+ * a stale generation n (or the first over none), so of replicas taking it at once exactly one insert
+ * succeeds. No conditional delete or update decides anything, since FerretDB v1 runs those as a read and
+ * then a write by `_id`, between which another replica can act. Every time is the database server's clock,
  * so replicas whose clocks disagree agree on the lease's age.
  */
 @Injectable()
 export class SingleInstanceGuard implements OnModuleInit, BeforeApplicationShutdown {
   private readonly logger = new Logger(SingleInstanceGuard.name);
   private readonly holder = randomUUID();
+  /** The generation this replica holds. */
+  private generation?: number;
   private timer?: NodeJS.Timeout;
   private lost?: () => void;
 
@@ -73,14 +78,18 @@ export class SingleInstanceGuard implements OnModuleInit, BeforeApplicationShutd
   /** Released before any module shuts down, while the database connection is still open. */
   async beforeApplicationShutdown(): Promise<void> {
     clearInterval(this.timer);
-    if (!this.enforced) return;
+    if (!this.enforced || this.generation === undefined) return;
     await this.leases()
-      .deleteOne({ _id: LEASE_ID, holder: this.holder })
+      .deleteOne({ _id: leaseId(this.generation), holder: this.holder })
       .catch((error: unknown) => this.logger.warn({ err: error }, 'single-instance lease not released'));
   }
 
   private leases() {
-    return this.connection.collection<Lease>(INSTANCE_LEASES);
+    return this.connection.collection<InstanceLease>(INSTANCE_LEASES);
+  }
+
+  private newest(): Promise<InstanceLease | null> {
+    return this.leases().find({}).sort({ generation: -1 }).limit(1).next();
   }
 
   private async serverTime(): Promise<Date> {
@@ -90,38 +99,41 @@ export class SingleInstanceGuard implements OnModuleInit, BeforeApplicationShutd
     return localTime instanceof Date ? localTime : new Date();
   }
 
-  /** Takes or renews the lease; the holder's id when another replica has it. */
+  /** Takes the lease when none is live; the holder's id when another replica has it. */
   private async take(): Promise<string | undefined> {
     let holder = 'unknown';
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
       const now = await this.serverTime();
+      const lease = await this.newest();
+      if (lease) holder = lease.holder;
+      if (lease && now.getTime() - lease.renewedAt.getTime() <= LEASE_TTL_MS) return lease.holder;
+      const generation = (lease?.generation ?? 0) + 1;
       try {
-        await this.leases().insertOne({ _id: LEASE_ID, holder: this.holder, renewedAt: now });
-        return undefined;
+        await this.leases().insertOne({ _id: leaseId(generation), generation, holder: this.holder, renewedAt: now });
       } catch (error) {
         if (!isDuplicateKey(error)) throw error;
-      }
-      const lease = await this.leases().findOne({ _id: LEASE_ID });
-      if (!lease) continue;
-      holder = lease.holder;
-      if (lease.holder === this.holder) {
-        const renewed = await this.leases().updateOne(
-          { _id: LEASE_ID, holder: this.holder },
-          { $set: { renewedAt: now } },
-        );
-        if (renewed.matchedCount === 1) return undefined;
         continue;
       }
-      if (now.getTime() - lease.renewedAt.getTime() <= LEASE_TTL_MS) return lease.holder;
-      // Stale: removed only as read, so of two replicas taking over, the second removes nothing.
-      await this.leases().deleteOne({ _id: LEASE_ID, holder: lease.holder, renewedAt: lease.renewedAt });
+      this.generation = generation;
+      // The generations before are stale or released: only their records go.
+      await this.leases().deleteMany({ generation: { $lt: generation } });
+      return undefined;
     }
     return holder;
   }
 
+  /** Renews this replica's generation; steps down when a newer one exists (another replica took over). */
   private async renew(): Promise<void> {
     try {
-      const other = await this.take();
+      const generation = this.generation as number;
+      await this.leases().updateOne(
+        { _id: leaseId(generation), holder: this.holder },
+        { $set: { renewedAt: await this.serverTime() } },
+      );
+      const newest = await this.newest();
+      if (newest?.generation === generation && newest.holder === this.holder) return;
+      // Gone without a successor (the collection emptied): taken again if nobody else has.
+      const other = newest ? newest.holder : await this.take();
       if (!other) return;
       clearInterval(this.timer);
       this.logger.error(

@@ -3,18 +3,14 @@ import mongoose, { Connection } from 'mongoose';
 import { AppConfig } from '../../src/config/app-config';
 import {
   INSTANCE_LEASES,
+  InstanceLease,
   LEASE_TTL_MS,
+  leaseId,
   SecondInstanceError,
   SingleInstanceGuard,
 } from '../../src/lifecycle/single-instance.guard';
 import { testMongoUri } from '../utils/test-app';
 import { waitFor } from '../utils/wait-for';
-
-interface Lease {
-  _id: string;
-  holder: string;
-  renewedAt: Date;
-}
 
 describe(SingleInstanceGuard.name, () => {
   let connection: Connection;
@@ -25,12 +21,14 @@ describe(SingleInstanceGuard.name, () => {
     guards.push(g);
     return g;
   };
-  const leases = () => connection.collection<Lease>(INSTANCE_LEASES);
-  const lease = () => leases().findOne({ _id: 'single-instance' });
+  const leases = () => connection.collection<InstanceLease>(INSTANCE_LEASES);
+  /** The lease in force: the newest generation. */
+  const lease = () => leases().find({}).sort({ generation: -1 }).limit(1).next();
   const staleLease = async () => {
     await leases().deleteMany({});
     await leases().insertOne({
-      _id: 'single-instance',
+      _id: leaseId(7),
+      generation: 7,
       holder: 'dead',
       renewedAt: new Date(Date.now() - LEASE_TTL_MS - 5000),
     });
@@ -66,11 +64,16 @@ describe(SingleInstanceGuard.name, () => {
   });
 
   it('lets exactly one of eight replicas starting at once in, on an empty database and over a dead lease', async () => {
+    // Each round's guards stop before the next: a winner's renewal (every 10 s) landing on the emptied
+    // collection would otherwise take the lease back and leave no winner among the next eight.
+    const stopAll = () => Promise.all(guards.splice(0).map((g) => g.beforeApplicationShutdown()));
     for (let round = 0; round < 5; round++) {
       await leases().deleteMany({});
       expect(await started(Array.from({ length: 8 }, () => guard()))).toBe(1);
+      await stopAll();
       await staleLease();
       expect(await started(Array.from({ length: 8 }, () => guard()))).toBe(1);
+      await stopAll();
     }
   });
 
@@ -111,7 +114,13 @@ describe(SingleInstanceGuard.name, () => {
     let lost = 0;
     sut.onLost(() => lost++);
     await sut.onModuleInit();
-    await leases().updateOne({ _id: 'single-instance' }, { $set: { holder: 'intruder' } });
+    const mine = (await lease()) as InstanceLease;
+    await leases().insertOne({
+      _id: leaseId(mine.generation + 1),
+      generation: mine.generation + 1,
+      holder: 'intruder',
+      renewedAt: new Date(),
+    });
 
     jest.advanceTimersByTime(LEASE_TTL_MS / 3);
     jest.useRealTimers();
