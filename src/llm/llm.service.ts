@@ -272,22 +272,36 @@ export class LlmService {
     return this.config.transcriptionModel !== undefined;
   }
 
-  /** A voice note's text, from the TRANSCRIPTION_MODEL, within the whole-turn timeout. */
+  /**
+   * A voice note's text, from the TRANSCRIPTION_MODEL, within the whole-turn timeout: a failure worth
+   * another attempt is retried like a turn's (LLM_MAX_RETRIES, backoff honouring Retry-After).
+   */
   async transcribeVoice(audio: Buffer, filename: string, mimeType: string, signal: AbortSignal): Promise<string> {
     const model = this.config.transcriptionModel;
     if (!model) throw new LlmError('bad_request', 'Voice transcription is not configured (TRANSCRIPTION_MODEL)');
+    const deadline = Date.now() + this.config.turnTimeoutMs;
     const timeout = AbortSignal.timeout(this.config.turnTimeoutMs);
-    try {
-      return await this.openAi.transcribe({
-        model,
-        audio,
-        filename,
-        mimeType,
-        signal: AbortSignal.any([signal, timeout]),
-      });
-    } catch (error) {
-      if (timeout.aborted && !signal.aborted) throw new LlmError('timeout', 'The transcription did not finish in time');
-      throw error;
+    const both = AbortSignal.any([signal, timeout]);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.openAi.transcribe({ model, audio, filename, mimeType, signal: both });
+      } catch (error) {
+        if (timeout.aborted && !signal.aborted)
+          throw new LlmError('timeout', 'The transcription did not finish in time');
+        if (signal.aborted || !(error instanceof LlmError) || !error.retryable) throw error;
+        if (attempt >= this.config.maxRetries || Date.now() >= deadline) throw error;
+        const backoff = error.retryAfterMs ?? this.config.retryBaseMs * 2 ** attempt * (0.5 + Math.random());
+        const wait = Math.min(backoff, this.config.retryMaxDelayMs, deadline - Date.now());
+        this.logger.warn(
+          { model: model.id, code: error.code, attempt, waitMs: Math.round(wait) },
+          'transcription failed; retrying',
+        );
+        await sleep(wait, undefined, { signal: both }).catch((abort: unknown) => {
+          throw timeout.aborted && !signal.aborted
+            ? new LlmError('timeout', 'The transcription did not finish in time')
+            : abort;
+        });
+      }
     }
   }
 }

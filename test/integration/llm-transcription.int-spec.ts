@@ -1,7 +1,7 @@
 import { Counter, Gauge } from 'prom-client';
 import { loadConfig } from '../../src/config/load-config';
 import { LlmService } from '../../src/llm/llm.service';
-import { FakeLlmServer } from '../servers/fake-llm-server';
+import { FakeLlmServer, Scenario } from '../servers/fake-llm-server';
 import { waitFor } from '../utils/wait-for';
 
 // An Ogg page header and bytes that are not valid UTF-8, so only the exact bytes compare equal.
@@ -62,7 +62,7 @@ describe(`${LlmService.name} voice transcription`, () => {
   });
 
   it('maps the vendor refusals to LLM error codes, with Retry-After', async () => {
-    const sut = service({ TRANSCRIPTION_MODEL: 'ears' });
+    const sut = service({ TRANSCRIPTION_MODEL: 'ears', LLM_MAX_RETRIES: '0' });
     const transcribe = () => sut.transcribeVoice(AUDIO, 'a.ogg', 'audio/ogg', new AbortController().signal);
     fake.script(
       'transcription',
@@ -75,6 +75,31 @@ describe(`${LlmService.name} voice transcription`, () => {
     expect(await code(transcribe())).toEqual(['auth', undefined]);
     expect(await code(transcribe())).toEqual(['bad_request', undefined]);
     expect(await code(transcribe())).toEqual(['unavailable', undefined]);
+  });
+
+  it('retries what is worth retrying (LLM_MAX_RETRIES, honouring Retry-After), and not a refusal', async () => {
+    const sut = service({ TRANSCRIPTION_MODEL: 'ears', LLM_MAX_RETRIES: '2', LLM_RETRY_BASE_MS: '1' });
+    const transcribe = () => sut.transcribeVoice(AUDIO, 'a.ogg', 'audio/ogg', new AbortController().signal);
+    let before = fake.of('transcription').length;
+    fake.script(
+      'transcription',
+      { kind: 'status', status: 503 },
+      { kind: 'status', status: 429, retryAfter: '0' },
+      { kind: 'ok', text: 'third time lucky' },
+    );
+    expect(await transcribe()).toBe('third time lucky');
+    expect(fake.of('transcription')).toHaveLength(before + 3);
+
+    before = fake.of('transcription').length;
+    const failing: Scenario = { kind: 'status', status: 500 };
+    fake.script('transcription', failing, failing, failing);
+    expect(await code(transcribe())).toEqual(['unavailable', undefined]);
+    expect(fake.of('transcription')).toHaveLength(before + 3);
+
+    before = fake.of('transcription').length;
+    fake.script('transcription', { kind: 'status', status: 400 });
+    expect(await code(transcribe())).toEqual(['bad_request', undefined]);
+    expect(fake.of('transcription')).toHaveLength(before + 1);
   });
 
   it('gives up as timeout after LLM_TURN_TIMEOUT_MS, and the upstream request is aborted', async () => {
