@@ -95,7 +95,10 @@ export class MessageRouter {
     if ([...input.content].length > this.config.chat.maxMessageChars) {
       throw new AppError('invalid_payload', `content is longer than ${this.config.chat.maxMessageChars} characters`);
     }
-    if (isBlankText(input.content)) throw new AppError('invalid_payload', 'content is empty');
+    // Files alone (a voice note) may come without text; blank text is never stored.
+    if (isBlankText(input.content) && !(input.content === '' && input.fileIds?.length)) {
+      throw new AppError('invalid_payload', 'content is empty');
+    }
     // Read together: the count says nothing about a session the caller does not own, and is used only after.
     const [session, pending] = await Promise.all([
       this.sessions.getActiveOwned(principal, input.sessionId),

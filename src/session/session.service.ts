@@ -400,7 +400,8 @@ export class SessionService implements OnModuleInit {
       // Waited for: a write to the session racing the next one would lose an update on a server whose
       // updates are read-then-write (FerretDB), and it costs a round trip on the first message only.
       // A failure only leaves the name to the next message: the message is stored and must still go out.
-      if (!session.name) {
+      // Files alone name nothing: the first message with text names the session.
+      if (!session.name && input.content !== '') {
         const name = sessionNameFrom(input.content);
         await this.sessions
           .setNameIfUnset(session._id, this.cipher.encrypt(name), this.nameIndex.entries(name))

@@ -21,3 +21,21 @@ export const IsNotBlank = (options?: ValidationOptions): PropertyDecorator =>
     },
     options,
   );
+
+/** Like IsNotBlank, but exactly '' also passes when `emptyAllowed` holds for the object (a message with files). */
+export const IsNotBlankOrEmptyIf = (emptyAllowed: (object: object) => boolean, options?: ValidationOptions) =>
+  ValidateBy(
+    {
+      name: 'isNotBlank',
+      validator: {
+        validate: (value, args) =>
+          typeof value === 'string' &&
+          (!isBlankText(value) || (value === '' && args !== undefined && emptyAllowed(args.object))),
+        defaultMessage: buildMessage(
+          (each) => `${each}$property must contain visible text, or be empty with files`,
+          options,
+        ),
+      },
+    },
+    options,
+  );

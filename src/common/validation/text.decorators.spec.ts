@@ -1,6 +1,6 @@
 import { validateSync } from 'class-validator';
 import fc from 'fast-check';
-import { IsNotBlank, isBlankText } from './not-blank.decorator';
+import { IsNotBlank, IsNotBlankOrEmptyIf, isBlankText } from './not-blank.decorator';
 import { IsWellFormed, isWellFormedText } from './well-formed.decorator';
 
 class Text {
@@ -72,5 +72,25 @@ describe('text rules', () => {
       { numRuns: 1000 },
     );
     expect(outcomes).toEqual(new Set([true, false]));
+  });
+
+  it("takes '' only when the object allows it (a message with files), and never blank text", () => {
+    class Message {
+      @IsNotBlankOrEmptyIf((m) => ((m as Message).fileIds?.length ?? 0) > 0) content!: unknown;
+      fileIds?: string[];
+    }
+    const errors = (content: unknown, fileIds?: string[]) =>
+      validateSync(Object.assign(new Message(), { content, fileIds })).flatMap((e) => Object.keys(e.constraints ?? {}));
+    expect(errors('', ['f'])).toEqual([]);
+    expect(errors('hi', ['f'])).toEqual([]);
+    expect(errors('hi')).toEqual([]);
+    for (const [content, fileIds] of [
+      ['', undefined],
+      ['', []],
+      [' \u200b', ['f']],
+      [null, ['f']],
+    ] as const) {
+      expect(errors(content, fileIds && [...fileIds])).toEqual(['isNotBlank']);
+    }
   });
 });
