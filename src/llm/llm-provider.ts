@@ -18,7 +18,16 @@ export interface FileAttachment {
   size: number;
 }
 
-export type Attachment = ImageAttachment | FileAttachment;
+/** A voice note: the model reads its transcript as the user's words, or why there is none. */
+export interface VoiceAttachment {
+  kind: 'voice';
+  name: string;
+  mimeType: string;
+  /** Absent when it was never transcribed. */
+  transcript?: { status: 'done'; text: string } | { status: 'unavailable' | 'failed' };
+}
+
+export type Attachment = ImageAttachment | FileAttachment | VoiceAttachment;
 
 export interface PromptMessage {
   role: 'system' | 'user' | 'assistant';

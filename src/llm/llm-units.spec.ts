@@ -1,7 +1,7 @@
 import { DEMO_MODEL } from '../config/llm-models';
 import { CircuitBreaker } from './circuit-breaker';
 import { errorForStatus, parseRetryAfter } from './llm.errors';
-import { Attachment } from './llm-provider';
+import { Attachment, VoiceAttachment } from './llm-provider';
 import { attachmentNote, formatSize, toModelMessages } from './model-messages';
 import { buildPrompt, estimateTokens, HUMAN_AGENT_NOTE, IMAGE_TOKENS } from './prompt-builder';
 import { toAnthropicMessages } from './providers/anthropic-llm.provider';
@@ -124,6 +124,28 @@ describe('attachment notes', () => {
       },
       { role: 'user', content: '[Attached image: dog.webp (image/webp), not shown to this model]' },
     ]);
+  });
+
+  it("gives a voice note's transcript as the user's words, marked, or says why there is none", () => {
+    const voice = (transcript?: VoiceAttachment['transcript']): VoiceAttachment => ({
+      kind: 'voice',
+      name: 'memo ]x[.webm',
+      mimeType: 'audio/webm',
+      ...(transcript && { transcript }),
+    });
+    expect(attachmentNote(voice({ status: 'done', text: ' call me back\nplease ' }))).toBe(
+      '[Transcript of the voice note "memo x .webm"] call me back\nplease',
+    );
+    expect(attachmentNote(voice({ status: 'done', text: ' ' }))).toBe(
+      '[Voice note "memo x .webm": transcribed, but no words were recognised]',
+    );
+    expect(attachmentNote(voice({ status: 'unavailable' }))).toBe(
+      '[Voice note "memo x .webm": not transcribed — no transcription model is configured]',
+    );
+    expect(attachmentNote(voice({ status: 'failed' }))).toBe(
+      '[Voice note "memo x .webm": not transcribed — the transcription failed]',
+    );
+    expect(attachmentNote(voice())).toBe('[Voice note "memo x .webm": not transcribed]');
   });
 
   it('keeps a name on one line and inside its brackets', () => {

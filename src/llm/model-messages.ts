@@ -1,5 +1,12 @@
 import { ModelConfig } from '../config/llm-models';
-import { Attachment, ModelImage, ModelMessage, PromptMessage, ViewableImageType } from './llm-provider';
+import {
+  Attachment,
+  ModelImage,
+  ModelMessage,
+  PromptMessage,
+  ViewableImageType,
+  VoiceAttachment,
+} from './llm-provider';
 
 /** The image types both OpenAI's and Anthropic's vision models take. */
 const VIEWABLE: ReadonlySet<string> = new Set<ViewableImageType>([
@@ -26,9 +33,27 @@ export function formatSize(bytes: number): string {
   return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
 }
 
+const NOT_TRANSCRIBED = {
+  unavailable: 'not transcribed — no transcription model is configured',
+  failed: 'not transcribed — the transcription failed',
+  absent: 'not transcribed',
+};
+
+/** A voice note as the model reads it: its transcript, marked as such, or why there is none. */
+function voiceNote(attachment: VoiceAttachment, name: string): string {
+  const { transcript } = attachment;
+  if (transcript?.status !== 'done')
+    return `[Voice note "${name}": ${NOT_TRANSCRIBED[transcript?.status ?? 'absent']}]`;
+  const text = transcript.text.trim();
+  return text
+    ? `[Transcript of the voice note "${name}"] ${text}`
+    : `[Voice note "${name}": transcribed, but no words were recognised]`;
+}
+
 /** What a model reads in place of an attachment it does not view: never a URL, never the bytes. */
 export function attachmentNote(attachment: Attachment, why = NOT_SHOWN): string {
   const name = clean(attachment.name, 120) || 'unnamed';
+  if (attachment.kind === 'voice') return voiceNote(attachment, name);
   const type = clean(attachment.mimeType, 100) || 'unknown type';
   return attachment.kind === 'image'
     ? `[Attached image: ${name} (${type}), ${why}]`

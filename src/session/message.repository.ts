@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import { Model, trusted } from 'mongoose';
-import { MessageDoc } from './schemas/message.schema';
+import { MessageDoc, StoredTranscript } from './schemas/message.schema';
 
 export type MessageRecord = MessageDoc;
 
@@ -72,6 +72,33 @@ export class MessageRepository {
         : { $max: { attempt: reopenAttempt }, $addToSet: { announced: replyId } },
     );
     return result.modifiedCount === 1;
+  }
+
+  findById(sessionId: string, id: string): Promise<MessageRecord | null> {
+    return this.model.findOne({ _id: id, sessionId }).lean<MessageRecord>().exec();
+  }
+
+  /**
+   * Stores a voice note's transcript unless one is stored already (one conditional write, so two turns
+   * racing store one): the message after, or null when it had one.
+   */
+  setTranscriptOnce(
+    sessionId: string,
+    messageId: string,
+    fileId: string,
+    transcript: StoredTranscript,
+  ): Promise<MessageRecord | null> {
+    // The id is a key of the stored document: only an upload's id (a UUID) may become one.
+    if (!/^[0-9a-f-]{36}$/i.test(fileId)) throw new Error(`not a file id: ${fileId}`);
+    const key = `transcripts.${fileId}`;
+    return this.model
+      .findOneAndUpdate(
+        { _id: messageId, sessionId, [key]: trusted({ $exists: false }) },
+        { $set: { [key]: transcript } },
+        { returnDocument: 'after' },
+      )
+      .lean<MessageRecord>()
+      .exec();
   }
 
   /** Every message of the session: how many were deleted. */

@@ -35,12 +35,23 @@ export interface HelpView {
   reason: string | null;
 }
 
+/**
+ * A voice note's transcript: its text, or why there is none (`unavailable`: no TRANSCRIPTION_MODEL is
+ * configured; `failed`: the transcription failed). Absent while it has not been transcribed.
+ */
+export type Transcript = { status: 'done'; text: string } | { status: 'unavailable' | 'failed' };
+
+/** Audio files are voice notes: the turn answering their message transcribes them. */
+export const isVoiceNote = (file: { type: string }) => file.type.startsWith('audio/');
+
 /** A file a message carries: metadata only; its bytes are fetched through `GET <prefix>/files/:id`. */
 export interface FileRef {
   id: string;
   name: string;
   type: string;
   size: number;
+  /** Voice notes (audio files) only, once transcribed. */
+  transcript?: Transcript;
 }
 
 /**

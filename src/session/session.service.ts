@@ -8,7 +8,7 @@ import { ERRORS } from '../common/errors/error-codes';
 import { HELP_REQUESTS, MESSAGES } from '../metrics/chatbox.metrics';
 import { ContentCipher } from './content-cipher';
 import { MessageRecord, MessageRepository } from './message.repository';
-import { helpMarkerKey, HelpMarkerKind, MessageStatus } from './schemas/message.schema';
+import { helpMarkerKey, HelpMarkerKind, MessageStatus, StoredTranscript } from './schemas/message.schema';
 import { OwnerChangeCause } from './schemas/owner-change.schema';
 import { AdminHold, AdminSort, HelpSource, SESSION_FIELDS_VERSION, SessionOwner } from './schemas/session.schema';
 import { OwnerChange, OwnerChangeRepository } from './owner-change.repository';
@@ -25,7 +25,15 @@ import {
 } from './session.repository';
 import { sessionNameFrom } from './session-name';
 import { SessionNameIndex } from './session-name-index';
-import { AdminSessionView, FileRef, MessageView, SessionView, TranscriptPage } from './session-views';
+import {
+  AdminSessionView,
+  FileRef,
+  isVoiceNote,
+  MessageView,
+  SessionView,
+  Transcript,
+  TranscriptPage,
+} from './session-views';
 import { TurnLeaseRepository } from './turn-lease.repository';
 
 export type {
@@ -479,6 +487,27 @@ export class SessionService implements OnModuleInit {
     return this.view(sessionId);
   }
 
+  /**
+   * Stores a voice note's transcript with its message, unless one was stored first (by another turn): the
+   * message as stored after, and whether this call stored it.
+   */
+  async storeTranscript(
+    sessionId: string,
+    messageId: string,
+    fileId: string,
+    transcript: Transcript,
+  ): Promise<{ message: MessageView; stored: boolean }> {
+    const atRest =
+      transcript.status === 'done'
+        ? { status: transcript.status, text: this.cipher.encrypt(transcript.text) }
+        : transcript;
+    const updated = await this.messages.setTranscriptOnce(sessionId, messageId, fileId, atRest);
+    if (updated) return { message: this.toMessageView(updated), stored: true };
+    const existing = await this.messages.findById(sessionId, messageId);
+    if (!existing) throw new AppError('not_found', 'Message not found');
+    return { message: this.toMessageView(existing), stored: false };
+  }
+
   /** The oldest user message the AI still owes an answer. */
   async nextPending(sessionId: string): Promise<PendingMessage | undefined> {
     const next = await this.messages.nextUnanswered(sessionId);
@@ -835,6 +864,14 @@ export class SessionService implements OnModuleInit {
     }
   }
 
+  /** A voice note with its transcript when one is stored (left out when its text cannot be decrypted). */
+  private toFileRef(file: FileRef, stored: StoredTranscript | undefined): FileRef {
+    if (!stored || !isVoiceNote(file)) return file;
+    if (stored.status !== 'done') return { ...file, transcript: { status: stored.status } };
+    const text = this.readable(stored.text);
+    return text === null ? file : { ...file, transcript: { status: 'done', text } };
+  }
+
   private toMessageView(record: MessageRecord): MessageView {
     const content = this.readable(record.content);
     return {
@@ -845,7 +882,7 @@ export class SessionService implements OnModuleInit {
       senderId: record.senderId,
       senderName: record.senderName,
       content: content ?? '',
-      files: record.files ?? [],
+      files: (record.files ?? []).map((file) => this.toFileRef(file, record.transcripts?.[file.id])),
       createdAt: new Date(record.createdAt).toISOString(),
       status: content === null ? 'unreadable' : record.status,
       ...(record.replyTo ? { replyTo: record.replyTo, replyToSeq: record.replyToSeq } : {}),

@@ -46,6 +46,23 @@ describe(conversationBefore.name, () => {
     ]);
   });
 
+  it("keeps a voice note's stored transcript (or why it has none), even with no text", () => {
+    const audio = { name: 'memo.ogg', type: 'audio/ogg', size: 10 };
+    const spoken = message('user', '', {
+      files: [
+        { id: 'f1', ...audio, transcript: { status: 'done', text: 'hello there' } },
+        { id: 'f2', ...audio, transcript: { status: 'failed' } },
+        { id: 'f3', ...audio },
+      ],
+    });
+    const current = message('user', 'and now?');
+    expect(conversationBefore([spoken, current], current)[0].attachments).toEqual([
+      { kind: 'voice', name: 'memo.ogg', mimeType: 'audio/ogg', transcript: { status: 'done', text: 'hello there' } },
+      { kind: 'voice', name: 'memo.ogg', mimeType: 'audio/ogg', transcript: { status: 'failed' } },
+      { kind: 'voice', name: 'memo.ogg', mimeType: 'audio/ogg' },
+    ]);
+  });
+
   it('puts each reply right after the message it answers, though it was stored after later messages', () => {
     const a = message('user', 'a');
     const b = message('user', 'b');

@@ -1,14 +1,24 @@
 import { Attachment } from '../llm/llm-provider';
 import { HistoryMessage } from '../llm/prompt-builder';
-import { FileRef, MessageView } from '../session/session-views';
+import { FileRef, isVoiceNote, MessageView } from '../session/session-views';
 
-/** A message's files as the prompt takes them: images (their bytes loaded later, if shown) and other files. */
+/**
+ * A message's files as the prompt takes them: images (their bytes loaded later, if shown), voice notes
+ * (their transcripts, the user's words) and other files.
+ */
 export function attachmentsOf(files: readonly FileRef[] = []): Attachment[] {
-  return files.map((file) =>
-    file.type.startsWith('image/')
-      ? { kind: 'image', name: file.name, mimeType: file.type, fileId: file.id }
-      : { kind: 'file', name: file.name, mimeType: file.type, size: file.size },
-  );
+  return files.map((file): Attachment => {
+    if (file.type.startsWith('image/')) return { kind: 'image', name: file.name, mimeType: file.type, fileId: file.id };
+    if (isVoiceNote(file)) {
+      return {
+        kind: 'voice',
+        name: file.name,
+        mimeType: file.type,
+        ...(file.transcript && { transcript: file.transcript }),
+      };
+    }
+    return { kind: 'file', name: file.name, mimeType: file.type, size: file.size };
+  });
 }
 
 /**

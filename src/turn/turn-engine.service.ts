@@ -16,7 +16,7 @@ import { LlmService } from '../llm/llm.service';
 import { PromptMessage } from '../llm/llm-provider';
 import { buildPrompt, estimateTokens, HistoryMessage } from '../llm/prompt-builder';
 import { AI_TURNS, FIRST_DELTA, TURN_DURATION, TURNS_IN_FLIGHT } from '../metrics/chatbox.metrics';
-import { MessageView } from '../session/session-views';
+import { FileRef, isVoiceNote, MessageView, Transcript } from '../session/session-views';
 import {
   PendingMessage,
   SessionRecord,
@@ -306,8 +306,10 @@ export class TurnEngine implements OnModuleInit, OnApplicationBootstrap, BeforeA
         this.logger.warn({ err: error, sessionId, turnId }, 'history not read: the message is answered later');
         return 'not_started';
       }
-      // Nothing has been shown yet: a lease no longer sure (a long history read), or a shutdown that
-      // began meanwhile, is not worth starting on.
+      // Before the prompt: the message's voice notes become the user's words (stored, so once).
+      const asked = await this.withTranscripts(sessionId, message, controller.signal);
+      // Nothing has been shown yet: a lease no longer sure (a long history read or transcription), or a
+      // shutdown that began meanwhile, is not worth starting on.
       if (hold.lost) return 'unsettled';
       if (Date.now() > hold.until || controller.signal.reason === 'shutdown') return 'not_started';
       this.inFlightGauge.inc();
@@ -348,7 +350,7 @@ export class TurnEngine implements OnModuleInit, OnApplicationBootstrap, BeforeA
           modelId: answering.id,
           messages: await this.withImages(
             answering,
-            buildPrompt(answering, history, message.content, attachmentsOf(message.files)),
+            buildPrompt(answering, history, asked.content, attachmentsOf(asked.files)),
           ),
           userId: message.senderId ?? '',
           sessionId,
@@ -518,6 +520,61 @@ export class TurnEngine implements OnModuleInit, OnApplicationBootstrap, BeforeA
       every(Math.max(50, Math.min(turnLeaseMs, turnAbandonAfterMs / 4)), count),
     ];
     return () => timers.forEach(clearInterval);
+  }
+
+  /**
+   * The message with a transcript for each of its voice notes: those without one are transcribed now
+   * (TRANSCRIPTION_MODEL) and stored with it, and its devices and watchers get it again as `message:new`.
+   * No transcription model, or a transcription that failed, is stored as such: the prompt says so, and
+   * the message is answered all the same. A stop during it stores nothing.
+   */
+  private async withTranscripts(
+    sessionId: string,
+    message: PendingMessage,
+    signal: AbortSignal,
+  ): Promise<PendingMessage> {
+    const waiting = message.files.filter((file) => isVoiceNote(file) && !file.transcript);
+    if (waiting.length === 0) return message;
+    const deadline = Date.now() + this.config.chat.turnLeaseMs;
+    let files = message.files;
+    let latest: MessageView | undefined;
+    let changed = false;
+    for (const file of waiting) {
+      const transcript = await this.transcribe(sessionId, file, signal);
+      if (!transcript) break;
+      const outcome = await withDbRetry(
+        () => this.sessions.storeTranscript(sessionId, message.id, file.id, transcript),
+        { deadline },
+      ).catch((error: unknown) => {
+        this.logger.warn({ err: error, sessionId, fileId: file.id }, 'transcript not stored; used for this reply only');
+        return undefined;
+      });
+      // Another turn may have stored one first: the stored one is the transcript.
+      const kept = outcome?.message.files.find((f) => f.id === file.id)?.transcript ?? transcript;
+      files = files.map((f) => (f.id === file.id ? { ...f, transcript: kept } : f));
+      if (outcome) {
+        latest = outcome.message;
+        changed ||= outcome.stored;
+      }
+    }
+    if (changed && latest) this.broadcaster.toSession(sessionId, 'message:new', { ...latest });
+    return { ...message, files };
+  }
+
+  /** One voice note's transcript, or undefined when the turn was stopped meanwhile. */
+  private async transcribe(sessionId: string, file: FileRef, signal: AbortSignal): Promise<Transcript | undefined> {
+    if (signal.aborted) return undefined;
+    if (!this.llm.transcriptionConfigured) return { status: 'unavailable' };
+    try {
+      const audio = await this.uploads.audioBytes(file.id);
+      if (!audio) throw new Error('the voice note is gone from storage');
+      const text = await this.llm.transcribeVoice(audio, file.name, file.type, signal);
+      return { status: 'done', text };
+    } catch (error) {
+      if (signal.aborted) return undefined;
+      this.logger.warn({ err: error, sessionId, fileId: file.id }, 'voice note not transcribed; the model is told');
+      return { status: 'failed' };
+    }
   }
 
   /**

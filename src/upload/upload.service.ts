@@ -189,9 +189,18 @@ export class UploadService {
   }
 
   /** A live image's bytes, for a model that may see it; undefined when it is gone or not an image. */
-  async imageBytes(fileId: string): Promise<Buffer | undefined> {
+  imageBytes(fileId: string): Promise<Buffer | undefined> {
+    return this.bytesOf(fileId, 'image/');
+  }
+
+  /** A live voice note's bytes, to transcribe; undefined when it is gone or not audio. */
+  audioBytes(fileId: string): Promise<Buffer | undefined> {
+    return this.bytesOf(fileId, 'audio/');
+  }
+
+  private async bytesOf(fileId: string, typePrefix: string): Promise<Buffer | undefined> {
     const file = await this.files.findLive(fileId);
-    if (!file || !file.type.startsWith('image/')) return undefined;
+    if (!file || !file.type.startsWith(typePrefix)) return undefined;
     const chunks: Buffer[] = [];
     for await (const chunk of await this.storage.read(file.storageKey)) chunks.push(chunk as Buffer);
     return Buffer.concat(chunks);

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import type { MessageStatus, Sender } from '../../session/schemas/message.schema';
-import type { FileRef, MessageView } from '../../session/session-views';
+import type { FileRef, MessageView, Transcript } from '../../session/session-views';
 
 // A stored message as the OpenAPI document shows it; `implements` keeps it in step with session-views.ts.
 
@@ -26,11 +26,25 @@ class MessageErrorDto {
   @ApiProperty({ type: Boolean }) recoverable!: boolean;
 }
 
+class TranscriptDto {
+  @ApiProperty({
+    enum: ['done', 'unavailable', 'failed'],
+    description: '`unavailable`: no TRANSCRIPTION_MODEL is configured; `failed`: the transcription failed',
+  })
+  status!: Transcript['status'];
+  @ApiPropertyOptional({ type: String, description: '`done` only: what the voice note says' }) text?: string;
+}
+
 class FileRefDto implements FileRef {
   @ApiProperty({ type: String, format: 'uuid' }) id!: string;
   @ApiProperty({ type: String }) name!: string;
   @ApiProperty({ type: String, description: 'The media type read from the content' }) type!: string;
   @ApiProperty({ type: 'integer', minimum: 0, description: 'Bytes' }) size!: number;
+  @ApiPropertyOptional({
+    type: () => TranscriptDto,
+    description: 'Voice notes (audio files) only, once the AI turn answering their message transcribed them',
+  })
+  transcript?: Transcript;
 }
 
 export class MessageViewDto implements MessageView {

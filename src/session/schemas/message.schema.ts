@@ -2,6 +2,8 @@ import { Prop, Schema, SchemaFactory } from '@nestjs/mongoose';
 
 export type Sender = 'user' | 'ai' | 'admin' | 'system';
 export type MessageStatus = 'complete' | 'stopped' | 'interrupted' | 'failed';
+/** A voice note's transcript at rest: `text` is encrypted. */
+export type StoredTranscript = { status: 'done'; text: string } | { status: 'unavailable' | 'failed' };
 
 /** The client keys of the transcript markers of a session's n-th help request, as it opens and if withdrawn. */
 const HELP_MARKER_PREFIXES = { help: 's:help:', 'help-cancel': 's:help-cancel:' } as const;
@@ -34,6 +36,8 @@ export class MessageDoc {
   @Prop({ type: Object }) latency?: { firstDeltaMs?: number; totalMs: number };
   /** Files the message carries (metadata, not encrypted; never URLs). */
   @Prop({ type: [Object] }) files?: { id: string; name: string; type: string; size: number }[];
+  /** Voice notes' transcripts by file id, each written once (`text` encrypted like `content`). */
+  @Prop({ type: Object }) transcripts?: Record<string, StoredTranscript>;
   @Prop({ required: true }) createdAt!: Date;
   /**
    * User messages only: false until an AI turn has answered it. Kept per message, not as a seq
