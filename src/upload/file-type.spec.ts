@@ -23,6 +23,24 @@ describe(detectFileType.name, () => {
     expect(await detect(wav)).toMatchObject({ type: 'audio/wav', kind: 'audio' });
   });
 
+  it('takes a WebM with only audio tracks (a browser voice recording) as audio/webm, and no other WebM', async () => {
+    const el = (id: number[], ...content: Buffer[]) => {
+      const body = Buffer.concat(content);
+      return Buffer.concat([Buffer.from(id), Buffer.from([0x80 | body.length]), body]);
+    };
+    const webm = (...trackTypes: number[]) =>
+      Buffer.concat([
+        el([0x1a, 0x45, 0xdf, 0xa3], el([0x42, 0x82], Buffer.from('webm'))),
+        el(
+          [0x18, 0x53, 0x80, 0x67],
+          el([0x16, 0x54, 0xae, 0x6b], ...trackTypes.map((type) => el([0xae], el([0x83], Buffer.from([type]))))),
+        ),
+      ]);
+    expect(await detect(webm(2))).toEqual({ type: 'audio/webm', ext: 'webm', kind: 'audio' });
+    expect(await detect(webm(1, 2))).toBeUndefined();
+    expect(await detect(webm(1))).toBeUndefined();
+  });
+
   it('refuses types off the allow-list: archives and executables', async () => {
     expect(await detect(Buffer.from('PK\x05\x06' + '\0'.repeat(18), 'binary'))).toBeUndefined();
     expect(await detect(Buffer.concat([Buffer.from('MZ'), Buffer.alloc(200)]))).toBeUndefined();

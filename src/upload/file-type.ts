@@ -1,5 +1,6 @@
 import { open } from 'node:fs/promises';
 import { fileTypeFromFile } from 'file-type';
+import { webmTrackTypes } from './webm-tracks';
 
 export type FileKind = 'image' | 'pdf' | 'document' | 'text' | 'audio';
 
@@ -62,6 +63,9 @@ export function isPlainText(sample: Buffer, complete: boolean): boolean {
 /** What the file is, by its content alone, or undefined when it is not of an allowed kind. */
 export async function detectFileType(filePath: string, size: number): Promise<DetectedType | undefined> {
   const found = await fileTypeFromFile(filePath);
+  if (found?.mime === 'video/webm' && (await isAudioOnlyWebm(filePath, size))) {
+    return { type: 'audio/webm', ext: 'webm', kind: 'audio' };
+  }
   if (found) {
     const kind = ALLOWED[found.mime];
     return kind ? { type: found.mime, ext: found.ext, kind } : undefined;
@@ -76,6 +80,21 @@ export async function detectFileType(filePath: string, size: number): Promise<De
   }
   return { type: 'text/plain', ext: 'txt', kind: 'text' };
 }
+
+/** A WebM whose Tracks, in its first 64 KiB, are all audio (a browser's voice recording). */
+async function isAudioOnlyWebm(filePath: string, size: number): Promise<boolean> {
+  const handle = await open(filePath);
+  try {
+    const sample = Buffer.alloc(Math.min(size, TEXT_SAMPLE_BYTES));
+    await handle.read(sample, 0, sample.length, 0);
+    const types = webmTrackTypes(sample);
+    return types !== undefined && types.length > 0 && types.every((type) => type === AUDIO_TRACK);
+  } finally {
+    await handle.close();
+  }
+}
+
+const AUDIO_TRACK = 2;
 
 /** Whether a name's own extension may stay on a file of this type (any text-like one for text). */
 export function keepsExtension(detected: DetectedType, ext: string): boolean {
