@@ -288,8 +288,11 @@ export class UploadService {
   /** Its owner, or an administrator holding or watching the session it was sent in. */
   private async mayRead(principal: Principal, file: FileRecord): Promise<boolean> {
     if (file.ownerId === principal.userId) return true;
-    if (!principal.isAdmin || !file.sessionId) return false;
+    if (!file.sessionId) return false;
     const session = await this.sessions.find(file.sessionId);
+    // The session's user sees every file sent in it, an administrator's included.
+    if (session.userId === principal.userId) return true;
+    if (!principal.isAdmin) return false;
     if (session.owner === `admin:${principal.userId}`) return true;
     return (await this.broadcaster.adminsInSession(file.sessionId)).includes(principal.userId);
   }

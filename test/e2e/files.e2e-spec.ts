@@ -194,6 +194,15 @@ describe.each(['disk', 's3'] as const)('files, stored on %s', (driver) => {
     });
     const told = await device.waitForEvent('message:new', (m) => m.id === sent.messageId);
     expect(told.files).toEqual([{ id: file.fileId, name: 'screenshot.png', type: 'image/png', size: PNG.length }]);
+
+    // A file of the administrator's own, sent in the session, is the session's user's to see too, and no one else's.
+    const { body: adminFile } = await upload(adminToken, PNG, 'annotated.png');
+    expect((await signedUrl(ann, adminFile.fileId)).status).toBe(404);
+    await admin.ok('admin:message', { sessionId, clientMessageId: 'own', content: 'see', fileIds: [adminFile.fileId] });
+    const shown = await signedUrl(ann, adminFile.fileId);
+    expect(shown.status).toBe(302);
+    expect((await fetch(shown.url!)).status).toBe(200);
+    expect((await signedUrl(bob, adminFile.fileId)).status).toBe(404);
   });
 
   it('keeps nothing of an upload the client cuts in the middle: no object, no record, no staged bytes', async () => {
