@@ -44,6 +44,10 @@ describe('the pages as HTTP answers', () => {
       expect(csp).toContain("script-src 'self'");
       expect(csp).toContain("style-src 'self'");
       expect(csp).toContain("connect-src 'self'");
+      // Message files are shown from blob: URLs of bytes fetched with the token; nothing else is added.
+      expect(csp).toContain("img-src 'self' data: blob:;");
+      expect(csp).toContain("media-src 'self' blob:;");
+      expect(csp).not.toContain('upgrade-insecure-requests');
       expect(csp).toContain('frame-ancestors https://host.example;');
       const html = await res.text();
       expect(html).not.toMatch(/<script(?![^>]*(?:src=|type="application\/json"))/);

@@ -10,12 +10,19 @@ export function securityHeaders(http: HttpConfig): HelmetOptions {
         defaultSrc: ["'self'"],
         scriptSrc: ["'self'"],
         styleSrc: ["'self'"],
-        imgSrc: ["'self'", 'data:'],
+        // blob: only for the message files the pages fetch with the user's token (an <img> or <audio>
+        // cannot send one); only a script of the app's own origin can make a blob: URL for its page.
+        imgSrc: ["'self'", 'data:', 'blob:'],
+        mediaSrc: ["'self'", 'blob:'],
         connectSrc: ["'self'"],
         objectSrc: ["'none'"],
         baseUri: ["'none'"],
         formAction: ["'self'"],
         frameAncestors: frameAncestors(http),
+        // helmet's default, off: every source is the page's own origin, so on HTTPS it upgrades nothing, and
+        // on plain HTTP (development, a TLS-terminating proxy's inside) it turned the same-origin redirect of
+        // GET /files/:id to its signed URL into an https request that fails.
+        upgradeInsecureRequests: null,
       },
     },
     // Embedding is governed by frame-ancestors above; X-Frame-Options cannot express an allow-list.
