@@ -35,7 +35,8 @@ export function mount(options: MountOptions): Mounted {
   frame.className = 'chatbox-frame';
   // The frame fills its container (through the CSSOM, which a host's style-src policy allows).
   Object.assign(frame.style, { width: '100%', height: '100%', border: '0', display: 'block' });
-  frame.allow = 'clipboard-write';
+  // The microphone for voice notes: a cross-origin frame gets it only when the host delegates it.
+  frame.allow = 'clipboard-write; microphone';
   const onMessage = (event: MessageEvent) => {
     if (event.source !== frame.contentWindow || event.origin !== origin || !isTokenRequest(event.data)) return;
     void Promise.resolve(options.getToken(event.data.reason)).then((token) => {
