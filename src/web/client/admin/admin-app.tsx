@@ -1,8 +1,12 @@
-import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { Translate } from '../../i18n/catalogue';
 import { Message, Streaming } from '../chat/message-list';
 import type { TokenSource } from '../lib/connection';
 import type { ProtocolError } from '../lib/protocol';
+import { uploading } from '../lib/attachments';
+import { AttachControls, AttachmentChips, useAttachments } from '../lib/attachments-ui';
+import { FileAccess } from '../lib/files';
+import { FilesContext } from '../lib/message-files';
 import { ErrorBanner, useStore } from '../lib/ui';
 import { AdminAudit } from './admin-audit';
 import { AdminController } from './admin-controller';
@@ -99,143 +103,162 @@ export function AdminApp({
     if (log) log.scrollTop = log.scrollHeight;
   }, [newest, transcript.streaming]);
 
+  const files = useMemo(() => new FileAccess(prefix, tokens), [prefix, tokens]);
+  const attached = useAttachments(files, (error) => controller.showError(error));
+  const busyUploading = uploading(attached.list);
   const submit = (event: Event) => {
     event.preventDefault();
     const text = input.current?.value ?? '';
-    if (!text.trim()) return;
+    if ((!text.trim() && !attached.list.some((a) => a.status === 'done')) || busyUploading) return;
+    const sending = attached.take();
     if (input.current) input.current.value = '';
-    void controller.send(text);
+    void controller
+      .send(
+        text,
+        sending.flatMap((a) => (a.file ? [a.file] : [])),
+      )
+      .then((sent) => {
+        if (sent) return;
+        attached.restore(sending);
+        if (input.current && !input.current.value.trim()) input.current.value = text;
+      });
   };
 
   return (
-    <div class="admin">
-      <header class="bar">
-        <h1 class="title">{t('admin.title')}</h1>
-        <span class={`conn conn-${state.connection}`} role="status">
-          {t(`conn.${state.connection}`)}
-        </span>
-      </header>
-      <nav class="tabs" role="tablist" aria-label={t('admin.tabs')}>
-        {TABS.map(([id, label]) => (
-          <button
-            key={id}
-            type="button"
-            role="tab"
-            aria-selected={tab === id}
-            class={tab === id ? 'tab tab-active' : 'tab'}
-            onClick={() => setTab(id)}
-          >
-            {t(label)}
-          </button>
-        ))}
-      </nav>
-      {state.error && <ErrorBanner t={t} error={state.error} onDismiss={() => controller.dismissError()} />}
-      {pageError && <ErrorBanner t={t} error={pageError} onDismiss={() => setPageError(null)} />}
-      {tab === 'all' && (
-        <AdminSessions
-          prefix={prefix}
-          tokens={tokens}
-          t={t}
-          lang={lang}
-          onError={setPageError}
-          onWatch={(id) => {
-            setTab('live');
-            void controller.select(id);
-          }}
-        />
-      )}
-      {tab === 'metrics' && <AdminMetrics prefix={prefix} tokens={tokens} t={t} onError={setPageError} />}
-      {tab === 'audit' && <AdminAudit prefix={prefix} tokens={tokens} t={t} lang={lang} onError={setPageError} />}
-      <div class="admin-panes" hidden={tab !== 'live'}>
-        <nav class="queue" aria-label={t('admin.queue')}>
-          <h2>{t('admin.queue')}</h2>
-          {state.queue.size === 0 && <p class="empty">{t('admin.emptyQueue')}</p>}
-          <ul aria-live="polite">
-            {controller.queue().map((view) => (
-              <QueueItem
-                key={view.id}
-                t={t}
-                view={view}
-                now={now}
-                active={view.id === selected?.id}
-                onSelect={() => void controller.select(view.id)}
-              />
-            ))}
-          </ul>
+    <FilesContext.Provider value={files}>
+      <div class="admin">
+        <header class="bar">
+          <h1 class="title">{t('admin.title')}</h1>
+          <span class={`conn conn-${state.connection}`} role="status">
+            {t(`conn.${state.connection}`)}
+          </span>
+        </header>
+        <nav class="tabs" role="tablist" aria-label={t('admin.tabs')}>
+          {TABS.map(([id, label]) => (
+            <button
+              key={id}
+              type="button"
+              role="tab"
+              aria-selected={tab === id}
+              class={tab === id ? 'tab tab-active' : 'tab'}
+              onClick={() => setTab(id)}
+            >
+              {t(label)}
+            </button>
+          ))}
         </nav>
-        <section class="watch" aria-label={selected?.name ?? t('admin.select')}>
-          {!selected ? (
-            <p class="empty">{t('admin.select')}</p>
-          ) : (
-            <>
-              <div class="watch-head">
-                <h2 class="title">{selected.name ?? selected.userName ?? selected.userId}</h2>
-                <span class="badge" data-testid="owner">
-                  {selected.status === 'ended'
-                    ? t('sessions.ended')
-                    : selected.holder
-                      ? t('admin.heldBy', { name: selected.holder.name ?? selected.holder.id })
-                      : t('admin.withAi')}
-                </span>
-                {selected.status === 'active' && (
-                  <div class="actions">
-                    {holding ? (
-                      <button type="button" onClick={() => void controller.release()}>
-                        {t('admin.release')}
+        {state.error && <ErrorBanner t={t} error={state.error} onDismiss={() => controller.dismissError()} />}
+        {pageError && <ErrorBanner t={t} error={pageError} onDismiss={() => setPageError(null)} />}
+        {tab === 'all' && (
+          <AdminSessions
+            prefix={prefix}
+            tokens={tokens}
+            t={t}
+            lang={lang}
+            onError={setPageError}
+            onWatch={(id) => {
+              setTab('live');
+              void controller.select(id);
+            }}
+          />
+        )}
+        {tab === 'metrics' && <AdminMetrics prefix={prefix} tokens={tokens} t={t} onError={setPageError} />}
+        {tab === 'audit' && <AdminAudit prefix={prefix} tokens={tokens} t={t} lang={lang} onError={setPageError} />}
+        <div class="admin-panes" hidden={tab !== 'live'}>
+          <nav class="queue" aria-label={t('admin.queue')}>
+            <h2>{t('admin.queue')}</h2>
+            {state.queue.size === 0 && <p class="empty">{t('admin.emptyQueue')}</p>}
+            <ul aria-live="polite">
+              {controller.queue().map((view) => (
+                <QueueItem
+                  key={view.id}
+                  t={t}
+                  view={view}
+                  now={now}
+                  active={view.id === selected?.id}
+                  onSelect={() => void controller.select(view.id)}
+                />
+              ))}
+            </ul>
+          </nav>
+          <section class="watch" aria-label={selected?.name ?? t('admin.select')}>
+            {!selected ? (
+              <p class="empty">{t('admin.select')}</p>
+            ) : (
+              <>
+                <div class="watch-head">
+                  <h2 class="title">{selected.name ?? selected.userName ?? selected.userId}</h2>
+                  <span class="badge" data-testid="owner">
+                    {selected.status === 'ended'
+                      ? t('sessions.ended')
+                      : selected.holder
+                        ? t('admin.heldBy', { name: selected.holder.name ?? selected.holder.id })
+                        : t('admin.withAi')}
+                  </span>
+                  {selected.status === 'active' && (
+                    <div class="actions">
+                      {holding ? (
+                        <button type="button" onClick={() => void controller.release()}>
+                          {t('admin.release')}
+                        </button>
+                      ) : (
+                        <button type="button" onClick={() => void controller.takeOver()}>
+                          {t('admin.takeOver')}
+                        </button>
+                      )}
+                      <button type="button" class="secondary" onClick={() => void controller.end()}>
+                        {t('admin.end')}
                       </button>
-                    ) : (
-                      <button type="button" onClick={() => void controller.takeOver()}>
-                        {t('admin.takeOver')}
-                      </button>
-                    )}
-                    <button type="button" class="secondary" onClick={() => void controller.end()}>
-                      {t('admin.end')}
-                    </button>
-                  </div>
-                )}
-              </div>
-              <main class="log-wrap" ref={scroller}>
-                <div role="log" aria-live="polite" aria-label={t('chat.log')}>
-                  <ol class="log">
-                    {transcript.messages.map((m) => (
-                      <Message key={m.id} t={t} m={m} lang={lang} userLabel={selected.userName ?? t('admin.user')} />
-                    ))}
-                    {transcript.streaming.map((reply) => (
-                      <Streaming key={reply.messageId} t={t} reply={reply} />
-                    ))}
-                  </ol>
-                </div>
-                {state.typing && (
-                  <p class="typing" role="status">
-                    {t('admin.userTyping')}
-                  </p>
-                )}
-              </main>
-              {selected.status === 'active' &&
-                (holding ? (
-                  <form class="composer" onSubmit={submit}>
-                    <label class="visually-hidden" for="admin-input">
-                      {t('admin.inputLabel')}
-                    </label>
-                    <textarea
-                      ref={input}
-                      id="admin-input"
-                      rows={2}
-                      onKeyDown={(e) => {
-                        if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) submit(e);
-                      }}
-                    />
-                    <div class="composer-actions">
-                      <button type="submit">{t('chat.send')}</button>
                     </div>
-                  </form>
-                ) : (
-                  <p class="ended">{t('admin.watchOnly')}</p>
-                ))}
-            </>
-          )}
-        </section>
+                  )}
+                </div>
+                <main class="log-wrap" ref={scroller}>
+                  <div role="log" aria-live="polite" aria-label={t('chat.log')}>
+                    <ol class="log">
+                      {transcript.messages.map((m) => (
+                        <Message key={m.id} t={t} m={m} lang={lang} userLabel={selected.userName ?? t('admin.user')} />
+                      ))}
+                      {transcript.streaming.map((reply) => (
+                        <Streaming key={reply.messageId} t={t} reply={reply} />
+                      ))}
+                    </ol>
+                  </div>
+                  {state.typing && (
+                    <p class="typing" role="status">
+                      {t('admin.userTyping')}
+                    </p>
+                  )}
+                </main>
+                {selected.status === 'active' &&
+                  (holding ? (
+                    <form class="composer" onSubmit={submit}>
+                      <label class="visually-hidden" for="admin-input">
+                        {t('admin.inputLabel')}
+                      </label>
+                      <textarea
+                        ref={input}
+                        id="admin-input"
+                        rows={2}
+                        onKeyDown={(e) => {
+                          if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) submit(e);
+                        }}
+                      />
+                      <AttachmentChips t={t} lang={lang} items={attached.list} onRemove={attached.remove} />
+                      <div class="composer-actions">
+                        <AttachControls t={t} onFile={attached.add} onError={(error) => controller.showError(error)} />
+                        <button type="submit" disabled={busyUploading}>
+                          {t('chat.send')}
+                        </button>
+                      </div>
+                    </form>
+                  ) : (
+                    <p class="ended">{t('admin.watchOnly')}</p>
+                  ))}
+              </>
+            )}
+          </section>
+        </div>
       </div>
-    </div>
+    </FilesContext.Provider>
   );
 }

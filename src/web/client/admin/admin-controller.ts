@@ -1,4 +1,5 @@
 import { api } from '../lib/api';
+import { contentFor } from '../lib/attachments';
 import { Connection, TokenSource } from '../lib/connection';
 import type { ConnectionState } from '../lib/connection';
 import type {
@@ -7,6 +8,7 @@ import type {
   AiEnd,
   AiError,
   AiStart,
+  FileRef,
   MessageView,
   ProtocolError,
   ResumeResult,
@@ -131,14 +133,27 @@ export class AdminController extends TranscriptStore<AdminState> {
     });
   }
 
-  async send(content: string): Promise<void> {
+  /** Writes in the held session; resolves false when it was not sent (the error is shown). */
+  async send(content: string, files: readonly FileRef[] = []): Promise<boolean> {
     const selected = this.state.selected;
-    const text = content.trim();
-    if (!selected || !text) return;
+    const text = contentFor(content, files);
+    if (!selected || !text) return true;
     const clientMessageId = crypto.randomUUID();
-    await this.attempt(() =>
-      this.conn.request('admin:message', { sessionId: selected.id, clientMessageId, content: text }),
+    const fileIds = files.map((f) => f.id);
+    const ack = await this.attempt(() =>
+      this.conn.request<{ messageId: string; seq: number }>('admin:message', {
+        sessionId: selected.id,
+        clientMessageId,
+        content: text,
+        ...(fileIds.length > 0 ? { fileIds } : {}),
+      }),
     );
+    return ack !== undefined;
+  }
+
+  /** Shows an error of the page's own (an upload, the microphone). */
+  showError(error: ProtocolError): void {
+    this.set({ error });
   }
 
   private async act(event: 'admin:join' | 'admin:leave'): Promise<void> {

@@ -7,6 +7,7 @@ import type {
   AiEnd,
   AiError,
   AiStart,
+  FileRef,
   MessageView,
   ModelsEvent,
   ProtocolError,
@@ -14,6 +15,7 @@ import type {
   SessionView,
   TypingEvent,
 } from '../lib/protocol';
+import { contentFor } from '../lib/attachments';
 import { asProtocolError } from '../lib/ui';
 import { TranscriptStore } from '../lib/transcript-store';
 import * as T from './transcript';
@@ -118,9 +120,10 @@ export class ChatController extends TranscriptStore<ChatState> {
    * Sends a message; resolves true once the server has it, false when it was not sent (the error is shown,
    * and the caller gives the text back to the user).
    */
-  async send(content: string): Promise<boolean> {
-    const text = content.trim();
+  async send(content: string, files: readonly FileRef[] = []): Promise<boolean> {
+    const text = contentFor(content, files);
     if (!text) return true;
+    const fileIds = files.map((f) => f.id);
     this.setTyping(false);
     // Until the user's active session is known, a new one could end it: look it up first. Both steps wait
     // out a connection that is not up yet, as the message itself does.
@@ -134,10 +137,16 @@ export class ChatController extends TranscriptStore<ChatState> {
       if (!started) return false;
       session = started;
     }
-    const clientMessageId = this.givenBack.get(text) ?? crypto.randomUUID();
-    this.givenBack.delete(text);
+    const given = [text, ...fileIds].join('\n');
+    const clientMessageId = this.givenBack.get(given) ?? crypto.randomUUID();
+    this.givenBack.delete(given);
     this.update((t) => T.addPending(t, { clientMessageId, content: text }));
-    const payload = { sessionId: session.id, clientMessageId, content: text };
+    const payload = {
+      sessionId: session.id,
+      clientMessageId,
+      content: text,
+      ...(fileIds.length > 0 ? { fileIds } : {}),
+    };
     for (let attempt = 1; ; attempt += 1) {
       try {
         const ack = await this.conn.request<{ messageId: string; seq: number }>('message:send', payload);
@@ -154,7 +163,7 @@ export class ChatController extends TranscriptStore<ChatState> {
         if (!retry) {
           this.update((t) => T.dropPending(t, clientMessageId));
           this.set({ error: failure });
-          this.remember(text, clientMessageId);
+          this.remember(given, clientMessageId);
           return false;
         }
         await this.waitToRetry(failure);
@@ -169,6 +178,11 @@ export class ChatController extends TranscriptStore<ChatState> {
       if (this.givenBack.size <= MAX_GIVEN_BACK) break;
       this.givenBack.delete(oldest);
     }
+  }
+
+  /** Shows an error of the page's own (an upload, the microphone) as the connection's are shown. */
+  showError(error: ProtocolError): void {
+    this.set({ error });
   }
 
   stop(): Promise<unknown> {

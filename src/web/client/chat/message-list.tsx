@@ -1,5 +1,6 @@
 import type { Translate } from '../../i18n/catalogue';
 import type { MessageView } from '../lib/protocol';
+import { MessageFiles } from '../lib/message-files';
 import { clock, Markdown } from '../lib/ui';
 import type { StreamingReply } from './transcript';
 
@@ -33,6 +34,7 @@ export function Message({ t, m, lang, userLabel }: { t: Translate; m: MessageVie
       ) : (
         <Markdown text={m.content} fromModel={m.sender !== 'admin'} />
       )}
+      {m.files && m.files.length > 0 && <MessageFiles t={t} lang={lang} files={m.files} />}
       {note && <p class="msg-note">{note}</p>}
     </li>
   );

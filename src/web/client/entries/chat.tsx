@@ -3,6 +3,7 @@ import { translator } from '../../i18n/catalogue';
 import { ChatApp } from '../chat/chat-app';
 import { ChatController } from '../chat/chat-controller';
 import { Connection } from '../lib/connection';
+import { FileAccess } from '../lib/files';
 import { setModelLinkHosts } from '../lib/link-policy';
 import { readPageConfig } from '../lib/page-config';
 import { hostTokens } from '../lib/token-source';
@@ -29,6 +30,15 @@ if (!tokens) {
   history.replaceState(null, '', `${location.pathname}${params.size > 0 ? `?${params.toString()}` : ''}`);
   const connection = new Connection(config.prefix, '/chat', tokens);
   const controller = new ChatController(config.prefix, tokens, connection, opening);
-  render(<ChatApp controller={controller} t={t} lang={config.lang} sessionsHref={`${config.prefix}/sessions`} />, root);
+  render(
+    <ChatApp
+      controller={controller}
+      t={t}
+      lang={config.lang}
+      sessionsHref={`${config.prefix}/sessions`}
+      files={new FileAccess(config.prefix, tokens)}
+    />,
+    root,
+  );
   void controller.start();
 }

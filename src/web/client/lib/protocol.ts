@@ -41,6 +41,27 @@ export interface SessionView {
 
 export type MessageStatus = 'complete' | 'stopped' | 'interrupted' | 'failed' | 'unreadable';
 
+/** What a voice note's transcription gave; absent while none is stored. */
+export type FileTranscript = { status: 'done'; text: string } | { status: 'unavailable' | 'failed' };
+
+/** A file a message carries: its bytes come from `GET <prefix>/files/:id`. */
+export interface FileRef {
+  id: string;
+  name: string;
+  type: string;
+  size: number;
+  /** Audio files: the transcription, once one is stored (`message:new` is sent again then). */
+  transcript?: FileTranscript;
+}
+
+/** What `POST <prefix>/files` answers. */
+export interface UploadedFile {
+  fileId: string;
+  name: string;
+  type: string;
+  size: number;
+}
+
 export interface MessageView {
   id: string;
   seq: number;
@@ -49,6 +70,7 @@ export interface MessageView {
   senderId?: string;
   senderName?: string;
   content: string;
+  files?: FileRef[];
   createdAt: string;
   status: MessageStatus;
   replyTo?: string;
