@@ -3,8 +3,11 @@ import * as path from 'node:path';
 import { Browser, BrowserContext, chromium, Page } from 'playwright-core';
 import { PROJECT_ROOT } from '../setup/test-env';
 
-/** Debian's chromium (installed by .ci/run), or CHROMIUM_PATH. */
-export function launchBrowser(): Promise<Browser> {
+/**
+ * Debian's chromium (installed by .ci/run), or CHROMIUM_PATH. With `fakeMedia`, getUserMedia is granted
+ * without a prompt and answered by Chromium's fake devices (a beeping microphone, a test-pattern camera).
+ */
+export function launchBrowser({ fakeMedia = false } = {}): Promise<Browser> {
   return chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     headless: true,
@@ -16,6 +19,7 @@ export function launchBrowser(): Promise<Browser> {
       '--disable-background-networking',
       '--disable-component-update',
       '--disable-sync',
+      ...(fakeMedia ? ['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream'] : []),
     ],
   });
 }
