@@ -256,7 +256,10 @@ export class TakeoverService {
     if ([...input.content].length > this.config.chat.maxMessageChars) {
       throw new AppError('invalid_payload', `content is longer than ${this.config.chat.maxMessageChars} characters`);
     }
-    if (isBlankText(input.content)) throw new AppError('invalid_payload', 'content is empty');
+    // Files alone may come without text, as from a user; blank text is never stored.
+    if (isBlankText(input.content) && !(input.content === '' && input.fileIds?.length)) {
+      throw new AppError('invalid_payload', 'content is empty');
+    }
     const session = await this.held(principal, input.sessionId);
     const files = input.fileIds?.length ? await this.uploads.attach(principal, input.sessionId, input.fileIds) : [];
     const { message } = await withDbRetry(

@@ -63,7 +63,16 @@ describe('attachments in the chat page and the admin console, in Chromium with f
       NODE_ENV: 'production',
       LLM_MODELS: JSON.stringify([
         { id: 'gpt', provider: 'openai', model: 'gpt-fake', baseUrl: `${fake.baseUrl}/v1`, apiKey: 'k' },
+        {
+          id: 'ears',
+          provider: 'openai',
+          model: 'whisper-fake',
+          baseUrl: `${fake.baseUrl}/v1`,
+          apiKey: 'k',
+          transcriptionOnly: true,
+        },
       ]),
+      TRANSCRIPTION_MODEL: 'ears',
       ALLOWED_PARENT_ORIGINS: host.origin,
     });
     browser = await launchBrowser({ fakeMedia: true });
@@ -109,25 +118,32 @@ describe('attachments in the chat page and the admin console, in Chromium with f
     await voice.and(user.frame.locator('[data-status="done"]')).waitFor();
     await user.tab.screenshot({ path: screenshotPath('chat-attachments-composer') });
 
-    // No words: the files' names stand in for the text the server requires.
+    // No words: the files alone. The voice note is transcribed, and its words reach the model as the user's.
+    fake.script('transcription', { kind: 'ok', text: 'Please look at the blue picture.' });
     fake.script('openai', { kind: 'ok', text: 'Thanks for the files.' });
     await user.frame.getByRole('button', { name: 'Send' }).click();
     await user.frame.locator('.msg-ai:not(.msg-streaming)', { hasText: 'Thanks for the files.' }).waitFor();
     expect(await user.frame.getByTestId('attachment').count()).toBe(0);
 
-    const sent = user.frame.locator('.msg-user', { hasText: 'pixel.png' });
+    const lastPrompt = JSON.stringify(fake.of('openai').at(-1)?.body.messages);
+    expect(lastPrompt).toContain('Please look at the blue picture.');
+    expect(fake.of('transcription').at(-1)?.form?.fields.model).toBe('whisper-fake');
+
+    const sent = user.frame.locator('.msg-user', { hasText: 'notes.txt' });
     await imageShown(sent.getByRole('img', { name: 'pixel.png' }), 160);
     await audioLoaded(sent.locator('audio'));
     await sent.getByTestId('file-chip').filter({ hasText: 'notes.txt' }).waitFor();
+    await sent.getByText('Please look at the blue picture.').waitFor();
     await user.tab.screenshot({ path: screenshotPath('chat-attachments-sent') });
 
     // The admin console shows the same message: the image inline, the voice note playable, the file to download.
     await admin.frame.getByTestId('queue-item').filter({ hasText: 'Ada Lovelace' }).click();
-    const seen = admin.frame.locator('.msg-user', { hasText: 'pixel.png' });
+    const seen = admin.frame.locator('.msg-user', { hasText: 'notes.txt' });
     await imageShown(seen.getByRole('img', { name: 'pixel.png' }), 160);
     await audioLoaded(seen.locator('audio'));
     const duration = await seen.locator('audio').evaluate((el: { duration: number }) => el.duration);
     expect(duration).toBeGreaterThan(0);
+    await seen.getByText('Please look at the blue picture.').waitFor();
     const download = admin.tab.waitForEvent('download');
     await seen.getByTestId('file-chip').filter({ hasText: 'notes.txt' }).click();
     expect((await download).suggestedFilename()).toBe('notes.txt');

@@ -198,7 +198,12 @@ describe.each(['disk', 's3'] as const)('files, stored on %s', (driver) => {
     // A file of the administrator's own, sent in the session, is the session's user's to see too, and no one else's.
     const { body: adminFile } = await upload(adminToken, PNG, 'annotated.png');
     expect((await signedUrl(ann, adminFile.fileId)).status).toBe(404);
-    await admin.ok('admin:message', { sessionId, clientMessageId: 'own', content: 'see', fileIds: [adminFile.fileId] });
+    // Files alone, with no words, as a user may send them; no words and no files is refused.
+    expect(await admin.call('admin:message', { sessionId, clientMessageId: 'none', content: '' })).toMatchObject({
+      ok: false,
+      error: { code: 'invalid_payload' },
+    });
+    await admin.ok('admin:message', { sessionId, clientMessageId: 'own', content: '', fileIds: [adminFile.fileId] });
     const shown = await signedUrl(ann, adminFile.fileId);
     expect(shown.status).toBe(302);
     expect((await fetch(shown.url!)).status).toBe(200);

@@ -1,5 +1,5 @@
 import { api } from '../lib/api';
-import { contentFor } from '../lib/attachments';
+import { worthSending } from '../lib/attachments';
 import { Connection, TokenSource } from '../lib/connection';
 import type { ConnectionState } from '../lib/connection';
 import type {
@@ -136,8 +136,8 @@ export class AdminController extends TranscriptStore<AdminState> {
   /** Writes in the held session; resolves false when it was not sent (the error is shown). */
   async send(content: string, files: readonly FileRef[] = []): Promise<boolean> {
     const selected = this.state.selected;
-    const text = contentFor(content, files);
-    if (!selected || !text) return true;
+    if (!selected || !worthSending(content, files)) return true;
+    const text = content.trim();
     const clientMessageId = crypto.randomUUID();
     const fileIds = files.map((f) => f.id);
     const ack = await this.attempt(() =>

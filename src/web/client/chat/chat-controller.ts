@@ -15,7 +15,7 @@ import type {
   SessionView,
   TypingEvent,
 } from '../lib/protocol';
-import { contentFor } from '../lib/attachments';
+import { worthSending } from '../lib/attachments';
 import { asProtocolError } from '../lib/ui';
 import { TranscriptStore } from '../lib/transcript-store';
 import * as T from './transcript';
@@ -121,8 +121,8 @@ export class ChatController extends TranscriptStore<ChatState> {
    * and the caller gives the text back to the user).
    */
   async send(content: string, files: readonly FileRef[] = []): Promise<boolean> {
-    const text = contentFor(content, files);
-    if (!text) return true;
+    if (!worthSending(content, files)) return true;
+    const text = content.trim();
     const fileIds = files.map((f) => f.id);
     this.setTyping(false);
     // Until the user's active session is known, a new one could end it: look it up first. Both steps wait

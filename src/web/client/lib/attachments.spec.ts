@@ -1,7 +1,7 @@
 import {
   Attachment,
   attachments,
-  contentFor,
+  worthSending,
   formatDuration,
   formatSize,
   percent,
@@ -60,8 +60,8 @@ describe(attachments.name, () => {
   });
 });
 
-describe(contentFor.name, () => {
-  it('keeps the words, or names the files when there are none', () => {
+describe(worthSending.name, () => {
+  it('sends words, or files alone, never nothing', () => {
     const files = readyFiles(
       attachments(attachments([], { kind: 'add', key: 'a', name: 'a', size: 1 }), {
         kind: 'done',
@@ -69,11 +69,9 @@ describe(contentFor.name, () => {
         uploaded: uploaded('a'),
       }),
     );
-    expect(contentFor('  look at this ', files)).toBe('look at this');
-    expect(contentFor(' \n', [...files, { id: 'v', name: 'voice.webm', type: 'audio/webm', size: 9 }])).toBe(
-      'a.png, voice.webm',
-    );
-    expect(contentFor('', [])).toBe('');
+    expect(worthSending('  look at this ', [])).toBe(true);
+    expect(worthSending(' \n', files)).toBe(true);
+    expect(worthSending(' \n', [])).toBe(false);
   });
 });
 

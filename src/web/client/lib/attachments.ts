@@ -57,12 +57,8 @@ export const uploading = (list: readonly Attachment[]) => list.some((a) => a.sta
 /** Whole percent sent of one upload, for its progress bar. */
 export const percent = (a: Attachment) => (a.size > 0 ? Math.floor((a.loaded / a.size) * 100) : 0);
 
-/**
- * The text of a message sent with files but no words: the server requires visible text, so the files'
- * names stand in (they also tell the model what was sent).
- */
-export const contentFor = (text: string, files: readonly FileRef[]) =>
-  text.trim() || files.map((f) => f.name).join(', ');
+/** Whether there is anything to send: words, or files alone (sent with no text). */
+export const worthSending = (text: string, files: readonly FileRef[]) => text.trim() !== '' || files.length > 0;
 
 /** A size for people: bytes, then KB and MB (powers of 1024) with at most one decimal. */
 export function formatSize(bytes: number, lang: string): string {
