@@ -15,7 +15,7 @@ const VIEWABLE: ReadonlySet<string> = new Set<ViewableImageType>([
   'image/gif',
   'image/webp',
 ]);
-const isViewable = (type: string): type is ViewableImageType => VIEWABLE.has(type);
+export const isViewable = (type: string): type is ViewableImageType => VIEWABLE.has(type);
 
 const NOT_SHOWN = 'not shown to this model';
 

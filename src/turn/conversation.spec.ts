@@ -1,5 +1,5 @@
 import { MessageView } from '../session/session-views';
-import { conversationBefore } from './conversation';
+import { attachmentsOf, conversationBefore, MAX_VIEWED_IMAGE_BYTES } from './conversation';
 
 let seq = 0;
 const message = (sender: MessageView['sender'], content: string, extra: Partial<MessageView> = {}): MessageView => {
@@ -103,5 +103,20 @@ describe(conversationBefore.name, () => {
     const a = message('user', 'a');
     const b = message('user', 'b');
     expect(said(conversationBefore([lost, toLost, empty, note, a, b], b))).toEqual(['user:a']);
+  });
+});
+
+describe(attachmentsOf.name, () => {
+  it('offers a model only the images it can view: a type the vendors take, within the size they take', () => {
+    const image = (id: string, type: string, size: number) => ({ id, name: `${id}.img`, type, size });
+    const ids = attachmentsOf([
+      image('png', 'image/png', MAX_VIEWED_IMAGE_BYTES),
+      image('webp', 'image/webp', 10),
+      image('heic', 'image/heic', 10),
+      image('avif', 'image/avif', 10),
+      image('huge', 'image/jpeg', MAX_VIEWED_IMAGE_BYTES + 1),
+    ]).map((a) => (a.kind === 'image' ? (a.fileId ?? `${a.mimeType} noted`) : a.kind));
+
+    expect(ids).toEqual(['png', 'webp', 'image/heic noted', 'image/avif noted', 'image/jpeg noted']);
   });
 });

@@ -1,14 +1,24 @@
 import { Attachment } from '../llm/llm-provider';
+import { isViewable } from '../llm/model-messages';
 import { HistoryMessage } from '../llm/prompt-builder';
 import { FileRef, isVoiceNote, MessageView } from '../session/session-views';
 
 /**
- * A message's files as the prompt takes them: images (their bytes loaded later, if shown), voice notes
- * (their transcripts, the user's words) and other files.
+ * The largest image a model is shown: Anthropic takes 5 MB per image as base64, which is 3.75 MiB of bytes
+ * (OpenAI takes 20 MB). A larger one is only noted, as is a type the vendors do not view (HEIC, AVIF…).
+ */
+export const MAX_VIEWED_IMAGE_BYTES = 3.75 * 1024 * 1024;
+
+/**
+ * A message's files as the prompt takes them: images (their bytes loaded later, if shown: only those a
+ * model can view carry their file id), voice notes (their transcripts, the user's words) and other files.
  */
 export function attachmentsOf(files: readonly FileRef[] = []): Attachment[] {
   return files.map((file): Attachment => {
-    if (file.type.startsWith('image/')) return { kind: 'image', name: file.name, mimeType: file.type, fileId: file.id };
+    if (file.type.startsWith('image/')) {
+      const viewable = isViewable(file.type) && file.size <= MAX_VIEWED_IMAGE_BYTES;
+      return { kind: 'image', name: file.name, mimeType: file.type, ...(viewable && { fileId: file.id }) };
+    }
     if (isVoiceNote(file)) {
       return {
         kind: 'voice',
