@@ -6,7 +6,9 @@ import {
   ApiCreatedResponse,
   ApiFoundResponse,
   ApiNoContentResponse,
+  ApiOkResponse,
   ApiOperation,
+  ApiProduces,
   ApiTags,
 } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -18,6 +20,7 @@ import { AppConfig } from '../config/app-config';
 import { ApiErrors } from '../openapi/api-errors.decorator';
 import { USER_AUTH } from '../openapi/openapi';
 import { UploadedFileResponseDto } from './dto/uploaded-file.response.dto';
+import { contentDisposition } from './storage/content-disposition';
 import { UploadService } from './upload.service';
 
 /** The signed-in user's files. A file the caller may not see is indistinguishable from none (404). */
@@ -72,7 +75,8 @@ export class UploadController {
   }
 
   @ApiOperation({
-    summary: 'Redirects to a short-lived signed URL of the file (its owner, or an admin in its session)',
+    summary:
+      'Redirects to a short-lived signed URL of the file (its owner, the user of the session it was sent in, or an admin there)',
   })
   @ApiFoundResponse({ description: 'Location: the signed URL, valid DOWNLOAD_URL_TTL_S seconds' })
   @ApiErrors('invalid_payload', 'not_found')
@@ -84,6 +88,30 @@ export class UploadController {
   ): Promise<void> {
     const url = await this.uploads.downloadUrl(principal, id);
     reply.header('cache-control', 'no-store').redirect(url, 302);
+  }
+
+  @ApiOperation({
+    summary: 'The file itself, served by the app to whoever may see it (for pages that fetch with the token)',
+  })
+  @ApiProduces('*/*')
+  @ApiOkResponse({ schema: { type: 'string' }, description: 'The bytes, with their type and disposition, nosniff' })
+  @ApiErrors('invalid_payload', 'not_found')
+  @Get(':id/content')
+  async content(
+    @CurrentPrincipal() principal: Principal,
+    @Param('id', ParseUUIDPipe) id: string,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    const { stream, file } = await this.uploads.content(principal, id);
+    await reply
+      .headers({
+        'content-type': file.type,
+        'content-length': String(file.size),
+        'content-disposition': contentDisposition(file.name, file.kind === 'image'),
+        'x-content-type-options': 'nosniff',
+        'cache-control': 'private, no-store',
+      })
+      .send(stream);
   }
 
   @ApiOperation({ summary: 'Deletes one of your files: its bytes go, the record is marked deleted' })

@@ -176,6 +176,16 @@ export class UploadService {
     }
   }
 
+  /**
+   * The bytes of a file the principal may see, served by the app itself: for pages, which fetch with the
+   * token and cannot follow a redirect to a bucket on another origin.
+   */
+  async content(principal: Principal, fileId: string): Promise<{ stream: Readable; file: FileRecord }> {
+    const file = await this.files.findLive(fileId);
+    if (!file || !(await this.mayRead(principal, file))) throw notFound();
+    return { stream: await this.storage.read(file.storageKey), file };
+  }
+
   /** A fresh signed URL for a file the principal may see. */
   async downloadUrl(principal: Principal, fileId: string): Promise<string> {
     const file = await this.files.findLive(fileId);

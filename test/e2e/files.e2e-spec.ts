@@ -140,6 +140,17 @@ describe.each(['disk', 's3'] as const)('files, stored on %s', (driver) => {
     expect(download.headers.get('content-disposition')).toMatch(/^attachment; filename="minutes.txt"/);
     if (driver === 'disk') expect(download.headers.get('x-content-type-options')).toBe('nosniff');
 
+    // The bytes served by the app itself (what the pages fetch, whatever the storage), to the same people.
+    const content = (token: string) =>
+      fetch(`${t.baseUrl}/chatbox/files/${file.fileId}/content`, { headers: { authorization: `Bearer ${token}` } });
+    const served = await content(ann);
+    expect(served.status).toBe(200);
+    expect(Buffer.from(await served.arrayBuffer())).toEqual(text);
+    expect(served.headers.get('content-type')).toMatch(/^text\/plain/);
+    expect(served.headers.get('content-disposition')).toMatch(/^attachment; filename="minutes.txt"/);
+    expect(served.headers.get('x-content-type-options')).toBe('nosniff');
+    expect((await content(bob)).status).toBe(404);
+
     // The URL stops working once DOWNLOAD_URL_TTL_S has passed.
     await waitFor(async () => (await fetch(url!)).status !== 200 || undefined, { what: 'the URL to expire' });
     expect((await fetch(url!)).status).toBeGreaterThanOrEqual(400);

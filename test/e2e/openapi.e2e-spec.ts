@@ -27,12 +27,13 @@ const isSuccess = (status: string) => /^(2\d\d|302)$/.test(status);
 const BODILESS = ['204', '302'];
 /**
  * What a route's success body is documented as: Prometheus text for /metrics, a zip for the export, the
- * file's own type for a signed download, JSON everywhere else.
+ * file's own type for a signed download and a file's content, JSON everywhere else.
  */
 const NOT_JSON: Record<string, string> = {
   '/metrics': 'text/plain',
   '/chatbox/me/export': 'application/zip',
   '/chatbox/downloads/{key}': '*/*',
+  '/chatbox/files/{id}/content': '*/*',
 };
 const mediaTypeOf = (route: string) => NOT_JSON[route] ?? 'application/json';
 
@@ -331,7 +332,7 @@ describe('what the routes answer', () => {
       params: { ...id, shareId: share.id },
     });
 
-    // A file: uploaded, fetched through its signed URL, deleted.
+    // A file: uploaded, fetched through its signed URL and from the app, deleted.
     const file = await call<{ fileId: string }>('POST', '/chatbox/files', {
       token: user,
       form: uploadForm(Buffer.from('parcel receipt\n'), 'receipt.txt'),
@@ -346,6 +347,7 @@ describe('what the routes answer', () => {
       params: { key: location.pathname.split('/').pop()! },
       query: location.search,
     });
+    await call('GET', '/chatbox/files/{id}/content', { token: user, params: { id: file.fileId } });
     await call('DELETE', '/chatbox/files/{id}', { token: user, params: { id: file.fileId } });
 
     // Usage figures and probes.

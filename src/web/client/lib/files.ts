@@ -13,8 +13,8 @@ export const ABORTED = 'aborted';
 
 /**
  * The user's (or administrator's) files: uploads through `POST <prefix>/files`, and message files as
- * blob: URLs. An <img> or <audio> cannot send the token, so the bytes are fetched with it (the redirect to
- * the signed URL followed) and shown from memory; each file is fetched once per page.
+ * blob: URLs. An <img> or <audio> cannot send the token, so the bytes are fetched with it (from
+ * `<prefix>/files/:id/content`) and shown from memory; each file is fetched once per page.
  */
 export class FileAccess {
   private readonly urls = new Map<string, Promise<string>>();
@@ -81,8 +81,8 @@ export class FileAccess {
   private async fetchBlob(fileId: string): Promise<Blob> {
     for (let attempt = 0; ; attempt += 1) {
       const token = this.tokens.current() ?? (await this.tokens.request('initial'));
-      // The redirect to the signed URL is followed; a browser drops the token on a redirect to another origin.
-      const response = await fetch(`${this.prefix}/files/${encodeURIComponent(fileId)}`, {
+      // Served by the app whatever the storage: a bucket's presigned URL is on another origin.
+      const response = await fetch(`${this.prefix}/files/${encodeURIComponent(fileId)}/content`, {
         headers: { authorization: `Bearer ${token}` },
       });
       if (response.ok) return response.blob();
