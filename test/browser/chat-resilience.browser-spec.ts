@@ -229,12 +229,12 @@ describe('the chat page when the server keeps refusing, and while reading an end
     // Sent again unchanged once the reply is stopped: the same clientMessageId, so a try stored after all
     // (its answer lost) would not be stored twice.
     await chat.getByRole('button', { name: 'Stop' }).click();
-    await chat.locator('.msg-streaming').waitFor({ state: 'detached' });
+    await chat.locator('.msg-ai:not(.msg-streaming)', { hasText: 'The second, answered.' }).waitFor();
     await say('Third, one too many');
     await chat.locator('.msg-user:not(.msg-pending)', { hasText: 'Third, one too many' }).waitFor();
     expect(tries.length).toBeGreaterThan(1);
     expect(new Set(tries).size).toBe(1);
-    await chat.locator('.msg-ai', { hasText: 'The third, answered.' }).waitFor();
+    await chat.locator('.msg-ai:not(.msg-streaming)', { hasText: 'The third, answered.' }).waitFor();
     await context.close();
     // The refused sends are answered 409 busy, which the browser does not log: nothing else may appear.
     expect(watch.problems).toEqual([]);
