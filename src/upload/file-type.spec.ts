@@ -41,6 +41,32 @@ describe(detectFileType.name, () => {
     expect(await detect(webm(1))).toBeUndefined();
   });
 
+  it('takes an MP4 with only sound tracks (Safari voice recording) as audio/mp4, wherever its moov is, and no other MP4', async () => {
+    const box = (type: string, ...content: Buffer[]) => {
+      const body = Buffer.concat(content);
+      const header = Buffer.alloc(8);
+      header.writeUInt32BE(8 + body.length);
+      header.write(type, 4, 'latin1');
+      return Buffer.concat([header, body]);
+    };
+    const trak = (handler: string) =>
+      box('trak', box('mdia', box('hdlr', Buffer.alloc(8), Buffer.from(handler, 'latin1'), Buffer.alloc(12))));
+    const ftyp = box('ftyp', Buffer.from('iso5\0\0\0\0iso5mp41', 'latin1'));
+    const mdat = box('mdat', Buffer.alloc(64, 1));
+    const mp4 = (moovFirst: boolean, ...handlers: string[]) => {
+      const moov = box('moov', box('mvhd', Buffer.alloc(100)), ...handlers.map(trak));
+      return Buffer.concat(moovFirst ? [ftyp, moov, mdat] : [ftyp, mdat, moov]);
+    };
+    expect(await detect(mp4(true, 'soun'))).toEqual({ type: 'audio/mp4', ext: 'm4a', kind: 'audio' });
+    expect(await detect(mp4(false, 'soun'))).toEqual({ type: 'audio/mp4', ext: 'm4a', kind: 'audio' });
+    expect(await detect(mp4(true, 'vide', 'soun'))).toBeUndefined();
+    expect(await detect(mp4(false, 'vide'))).toBeUndefined();
+    // A box whose size runs past the file: not read as anything.
+    const cut = mp4(true, 'soun');
+    cut.writeUInt32BE(cut.length * 2, ftyp.length);
+    expect(await detect(cut)).toBeUndefined();
+  });
+
   it('refuses types off the allow-list: archives and executables', async () => {
     expect(await detect(Buffer.from('PK\x05\x06' + '\0'.repeat(18), 'binary'))).toBeUndefined();
     expect(await detect(Buffer.concat([Buffer.from('MZ'), Buffer.alloc(200)]))).toBeUndefined();

@@ -1,5 +1,6 @@
 import { open } from 'node:fs/promises';
 import { fileTypeFromFile } from 'file-type';
+import { boxAt, mp4TrackHandlers } from './mp4-tracks';
 import { webmTrackTypes } from './webm-tracks';
 
 export type FileKind = 'image' | 'pdf' | 'document' | 'text' | 'audio';
@@ -66,6 +67,9 @@ export async function detectFileType(filePath: string, size: number): Promise<De
   if (found?.mime === 'video/webm' && (await isAudioOnlyWebm(filePath, size))) {
     return { type: 'audio/webm', ext: 'webm', kind: 'audio' };
   }
+  if (found?.mime === 'video/mp4' && (await isAudioOnlyMp4(filePath, size))) {
+    return { type: 'audio/mp4', ext: 'm4a', kind: 'audio' };
+  }
   if (found) {
     const kind = ALLOWED[found.mime];
     return kind ? { type: found.mime, ext: found.ext, kind } : undefined;
@@ -95,6 +99,38 @@ async function isAudioOnlyWebm(filePath: string, size: number): Promise<boolean>
 }
 
 const AUDIO_TRACK = 2;
+
+/** The largest `moov` box read, and the most top-level boxes looked through to find it. */
+const MAX_MOOV_BYTES = 4 * 1024 * 1024;
+const MAX_TOP_LEVEL_BOXES = 1000;
+
+/**
+ * An MP4 whose tracks are all sound (Safari's voice recording): its `moov` box, wherever it is among the
+ * top-level boxes (a recording may put it first or last), declares only `soun` handlers.
+ */
+async function isAudioOnlyMp4(filePath: string, size: number): Promise<boolean> {
+  const handle = await open(filePath);
+  try {
+    let at = 0;
+    for (let seen = 0; at < size && seen < MAX_TOP_LEVEL_BOXES; seen += 1) {
+      const header = Buffer.alloc(Math.min(16, size - at));
+      await handle.read(header, 0, header.length, at);
+      const box = boxAt(header, at, size);
+      if (!box) return false;
+      if (box.type === 'moov') {
+        if (box.end - box.start > MAX_MOOV_BYTES) return false;
+        const moov = Buffer.alloc(box.end - box.start);
+        await handle.read(moov, 0, moov.length, box.start);
+        const handlers = mp4TrackHandlers(moov);
+        return handlers !== undefined && handlers.length > 0 && handlers.every((h) => h === 'soun');
+      }
+      at = box.end;
+    }
+    return false;
+  } finally {
+    await handle.close();
+  }
+}
 
 /** Whether a name's own extension may stay on a file of this type (any text-like one for text). */
 export function keepsExtension(detected: DetectedType, ext: string): boolean {

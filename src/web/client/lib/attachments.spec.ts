@@ -96,15 +96,17 @@ describe(formatDuration.name, () => {
 });
 
 describe(recordingType.name, () => {
-  it('picks WebM/Opus (Chromium, Firefox), else Ogg, else none (Safari records only MP4, which uploads refuse)', () => {
+  it('picks WebM/Opus (Chromium, Firefox), else Ogg, else MP4 (Safari), else none', () => {
     expect(recordingType(() => true)).toBe('audio/webm;codecs=opus');
     expect(recordingType((type) => type.startsWith('audio/ogg'))).toBe('audio/ogg;codecs=opus');
-    expect(recordingType((type) => type === 'audio/mp4')).toBeUndefined();
+    expect(recordingType((type) => type === 'audio/mp4')).toBe('audio/mp4');
+    expect(recordingType(() => false)).toBeUndefined();
   });
 
   it('names a voice note by when it was recorded, with the extension of its type', () => {
     const at = new Date('2026-03-04T05:06:07.890Z');
     expect(recordingName(at, 'audio/webm;codecs=opus')).toBe('voice-note-20260304-050607.webm');
     expect(recordingName(at, 'audio/ogg;codecs=opus')).toBe('voice-note-20260304-050607.ogg');
+    expect(recordingName(at, 'audio/mp4')).toBe('voice-note-20260304-050607.m4a');
   });
 });

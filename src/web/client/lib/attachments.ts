@@ -81,11 +81,13 @@ export function formatDuration(ms: number): string {
 
 /** The media type a voice note is recorded in: the first the browser's MediaRecorder supports that uploads take. */
 export function recordingType(isSupported: (type: string) => boolean): string | undefined {
-  return ['audio/webm;codecs=opus', 'audio/webm', 'audio/ogg;codecs=opus', 'audio/ogg'].find(isSupported);
+  // Safari records MP4 (AAC) only.
+  return ['audio/webm;codecs=opus', 'audio/webm', 'audio/ogg;codecs=opus', 'audio/ogg', 'audio/mp4'].find(isSupported);
 }
 
 /** A voice note's file name, from when it was recorded and its type. */
 export function recordingName(at: Date, type: string): string {
   const stamp = at.toISOString().slice(0, 19).replace(/[-:]/g, '').replace('T', '-');
-  return `voice-note-${stamp}.${type.startsWith('audio/ogg') ? 'ogg' : 'webm'}`;
+  const ext = type.startsWith('audio/ogg') ? 'ogg' : type.startsWith('audio/mp4') ? 'm4a' : 'webm';
+  return `voice-note-${stamp}.${ext}`;
 }
