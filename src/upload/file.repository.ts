@@ -6,7 +6,7 @@ import { FileDoc } from './schemas/file.schema';
 export type FileRecord = FileDoc;
 
 /** Stored and not deleted. */
-const live = () => ({ storedAt: trusted({ $ne: null }), deletedAt: null });
+const live = () => ({ pending: trusted({ $ne: true }), deletedAt: null });
 
 /** File records; every change is a conditional update of one document. */
 @Injectable()
@@ -25,15 +25,16 @@ export class FileRepository {
       .exec();
   }
 
-  /** Records that the object was written. */
-  async markStored(id: string, at: Date): Promise<void> {
-    await this.model.updateOne({ _id: id, storedAt: null }, { $set: { storedAt: at } });
+  /** Records that the object was written: false when the record is gone meanwhile (erased with its owner). */
+  async markStored(id: string): Promise<boolean> {
+    const result = await this.model.updateOne({ _id: id, pending: true }, { $set: { pending: false } });
+    return result.matchedCount === 1;
   }
 
   /** Records made before `before` whose object was never confirmed written: an upload cut short. */
   findUnstored(before: Date, limit: number): Promise<FileRecord[]> {
     return this.model
-      .find({ storedAt: null, createdAt: trusted({ $lt: before }) })
+      .find({ pending: true, createdAt: trusted({ $lt: before }) })
       .limit(limit)
       .lean<FileRecord[]>()
       .exec();
@@ -54,7 +55,7 @@ export class FileRepository {
     return result.matchedCount === 1;
   }
 
-  /** The bytes of the owner's files not deleted, including uploads being stored. */
+  /** The bytes of the owner's files not deleted, uploads being stored included. */
   async usedBytes(ownerId: string): Promise<number> {
     const [row] = await this.model
       .aggregate<{ bytes: number }>([

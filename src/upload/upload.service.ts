@@ -109,16 +109,19 @@ export class UploadService {
         sha256: hash.digest('hex'),
         kind: detected.kind,
         createdAt: new Date(),
-        storedAt: null,
+        pending: true,
         deletedAt: null,
       };
       // The record first, so no bytes are ever stored that no record names (the sweeper finishes what a crash cuts).
       await this.files.insert(record);
       try {
-        // Counted again with this upload's record in: of uploads racing past the first check, none overshoots.
+        // Counted again with this upload's record in: racing uploads never overshoot the quota together. Near
+        // it, they may all be refused (each counts the others); sent again one at a time, those that fit go in.
+        // Ordering them instead (the earliest wins) needs the order of inserts, which no field gives.
         if ((await this.files.usedBytes(principal.userId)) > quotaBytes) throw quotaExceeded(quotaBytes);
         await this.storage.put(record.storageKey, staged, record);
-        await this.files.markStored(record._id, new Date());
+        // Erased meanwhile (its owner's data deleted): the object goes too, and the upload is answered as gone.
+        if (!(await this.files.markStored(record._id))) throw notFound();
       } catch (error) {
         await this.discard(record).catch((cleanup: unknown) =>
           this.logger.warn({ err: cleanup, fileId: record._id }, 'upload not cleaned up; the sweeper will'),

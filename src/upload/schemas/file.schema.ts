@@ -18,10 +18,11 @@ export class FileDoc {
   @Prop({ type: String, required: true }) kind!: FileKind;
   @Prop({ required: true }) createdAt!: Date;
   /**
-   * When the object was written. The record comes first (null here), so bytes are never in storage
-   * without a record naming them; a record still null long after it was made is swept with its object.
+   * True from the record's insert until its object is written: the record comes first, so bytes are never
+   * in storage without a record naming them, and one still pending long after it was made is swept with its
+   * object. Absent (records of earlier versions) or false: stored.
    */
-  @Prop({ type: Date, default: null }) storedAt!: Date | null;
+  @Prop({ type: Boolean }) pending?: boolean;
   @Prop({ type: Date, default: null }) deletedAt!: Date | null;
 }
 
@@ -30,4 +31,4 @@ export const FileSchema = SchemaFactory.createForClass(FileDoc);
 FileSchema.index({ ownerId: 1, deletedAt: 1 });
 FileSchema.index({ sessionId: 1 });
 // Uploads whose object was never confirmed written (the sweeper).
-FileSchema.index({ storedAt: 1, createdAt: 1 });
+FileSchema.index({ pending: 1, createdAt: 1 });
