@@ -75,12 +75,16 @@ export class SingleInstanceGuard implements OnModuleInit, BeforeApplicationShutd
     this.timer.unref();
   }
 
-  /** Released before any module shuts down, while the database connection is still open. */
+  /**
+   * Released before any module shuts down, while the database connection is still open: marked stale, not
+   * deleted, so the next replica takes the generation after it. Numbering never starts over, or a replica
+   * that read this generation as stale just before could insert the next one beside a first one.
+   */
   async beforeApplicationShutdown(): Promise<void> {
     clearInterval(this.timer);
     if (!this.enforced || this.generation === undefined) return;
     await this.leases()
-      .deleteOne({ _id: leaseId(this.generation), holder: this.holder })
+      .updateOne({ _id: leaseId(this.generation), holder: this.holder }, { $set: { renewedAt: new Date(0) } })
       .catch((error: unknown) => this.logger.warn({ err: error }, 'single-instance lease not released'));
   }
 
@@ -132,7 +136,7 @@ export class SingleInstanceGuard implements OnModuleInit, BeforeApplicationShutd
       );
       const newest = await this.newest();
       if (newest?.generation === generation && newest.holder === this.holder) return;
-      // Gone without a successor (the collection emptied): taken again if nobody else has.
+      // Gone without a successor (the collection emptied by hand): taken again if nobody else has.
       const other = newest ? newest.holder : await this.take();
       if (!other) return;
       clearInterval(this.timer);

@@ -52,8 +52,13 @@ describe(SingleInstanceGuard.name, () => {
     await expect(guard().onModuleInit()).rejects.toThrow(SecondInstanceError);
 
     await guards[0].beforeApplicationShutdown();
-    expect(await lease()).toBeNull();
+    // Released as stale, not deleted: the next replica takes the next generation, and the old one goes.
+    const released = (await lease()) as InstanceLease;
+    expect(released.renewedAt.getTime()).toBe(0);
     await expect(guard().onModuleInit()).resolves.toBeUndefined();
+    const left = await leases().find().toArray();
+    expect(left.map((l) => l.generation)).toEqual([released.generation + 1]);
+    expect(left[0].holder).not.toBe(released.holder);
   });
 
   it('takes over the lease of a replica that died (not renewed for the lease time)', async () => {
@@ -63,12 +68,14 @@ describe(SingleInstanceGuard.name, () => {
     expect((await lease())?.holder).not.toBe('dead');
   });
 
-  it('lets exactly one of eight replicas starting at once in, on an empty database and over a dead lease', async () => {
+  it('lets exactly one of eight replicas starting at once in, on an empty database, over a released lease and over a dead one', async () => {
     // Each round's guards stop before the next: a winner's renewal (every 10 s) landing on the emptied
     // collection would otherwise take the lease back and leave no winner among the next eight.
     const stopAll = () => Promise.all(guards.splice(0).map((g) => g.beforeApplicationShutdown()));
     for (let round = 0; round < 5; round++) {
       await leases().deleteMany({});
+      expect(await started(Array.from({ length: 8 }, () => guard()))).toBe(1);
+      await stopAll();
       expect(await started(Array.from({ length: 8 }, () => guard()))).toBe(1);
       await stopAll();
       await staleLease();
