@@ -185,7 +185,8 @@ export function ChatApp({
                   <div class="msg-meta">
                     <span class="msg-sender">{t('msg.you')}</span> <span>{t('msg.sending')}</span>
                   </div>
-                  <p class="msg-text">{p.content}</p>
+                  {p.content && <p class="msg-text">{p.content}</p>}
+                  {p.files && p.files.length > 0 && <p class="msg-note">{p.files.map((f) => f.name).join(', ')}</p>}
                 </li>
               ))}
             </ol>

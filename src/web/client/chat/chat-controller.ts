@@ -140,7 +140,9 @@ export class ChatController extends TranscriptStore<ChatState> {
     const given = [text, ...fileIds].join('\n');
     const clientMessageId = this.givenBack.get(given) ?? crypto.randomUUID();
     this.givenBack.delete(given);
-    this.update((t) => T.addPending(t, { clientMessageId, content: text }));
+    this.update((t) =>
+      T.addPending(t, { clientMessageId, content: text, files: files.map((f) => ({ id: f.id, name: f.name })) }),
+    );
     const payload = {
       sessionId: session.id,
       clientMessageId,

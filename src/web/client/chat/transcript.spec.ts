@@ -167,6 +167,16 @@ describe('transcript', () => {
     expect(t.pending).toEqual([]);
   });
 
+  it('tells files sent alone apart by their files: another stored message with no words leaves this one pending', () => {
+    const voice = (id: string) => ({ id, name: `${id}.webm`, type: 'audio/webm', size: 9 });
+    let t = addPending(emptyTranscript(S), { clientMessageId: 'c1', content: '', files: [voice('f2')] });
+    // An earlier voice note, stored (and sent again with its transcript): not this one.
+    t = mergeMessages(t, [{ ...message(1, 'user', ''), files: [voice('f1')] }]);
+    expect(t.pending.map((p) => p.clientMessageId)).toEqual(['c1']);
+    t = mergeMessages(t, [{ ...message(2, 'user', ''), id: 'id-2', files: [voice('f2')] }]);
+    expect(t.pending).toEqual([]);
+  });
+
   it('pages older messages in at the top and says whether more exist', () => {
     let t = applyResume(emptyTranscript(S), resume({ messages: [message(3)], hasMore: true }), { newest: true });
     expect(t.hasOlder).toBe(true);

@@ -18,8 +18,15 @@ export interface StreamingReply {
 export interface PendingMessage {
   clientMessageId: string;
   content: string;
+  /** The names of the files it carries, shown while it is sent, and their ids, which tell it from another. */
+  files?: readonly { id: string; name: string }[];
   messageId?: string;
 }
+
+/** The same words and the same files: a stored message that may be this device's pending one. */
+const sameMessage = (p: PendingMessage, m: MessageView) =>
+  p.content === m.content && sameIds(p.files?.map((f) => f.id) ?? [], m.files?.map((f) => f.id) ?? []);
+const sameIds = (a: string[], b: string[]) => a.length === b.length && a.every((id, i) => id === b[i]);
 
 /**
  * What the chat page shows of one session. Every message appears once: stored messages by `id` in `seq`
@@ -62,7 +69,7 @@ export function mergeMessages(t: Transcript, incoming: readonly MessageView[]): 
   const stored = new Set(byId.keys());
   let pending = t.pending.filter((p) => !(p.messageId && stored.has(p.messageId)));
   for (const message of mine.filter((m) => m.sender === 'user')) {
-    const match = pending.findIndex((p) => !p.messageId && p.content === message.content);
+    const match = pending.findIndex((p) => !p.messageId && sameMessage(p, message));
     if (match >= 0) pending = pending.filter((_, i) => i !== match);
   }
   const early = { ...t.early };
