@@ -106,6 +106,9 @@ export function AdminApp({
   const files = useMemo(() => new FileAccess(prefix, tokens), [prefix, tokens]);
   const attached = useAttachments(files, (error) => controller.showError(error));
   const busyUploading = uploading(attached.list);
+  // Files picked for one conversation are never sent in another.
+  const selectedId = selected?.id;
+  useEffect(() => attached.clear(), [selectedId]);
   const submit = (event: Event) => {
     event.preventDefault();
     const text = input.current?.value ?? '';

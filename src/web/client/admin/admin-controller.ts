@@ -136,7 +136,9 @@ export class AdminController extends TranscriptStore<AdminState> {
   /** Writes in the held session; resolves false when it was not sent (the error is shown). */
   async send(content: string, files: readonly FileRef[] = []): Promise<boolean> {
     const selected = this.state.selected;
-    if (!selected || !worthSending(content, files)) return true;
+    if (!worthSending(content, files)) return true;
+    // Nothing to write in: the caller gives the words and files back.
+    if (!selected) return false;
     const text = content.trim();
     const clientMessageId = crypto.randomUUID();
     const fileIds = files.map((f) => f.id);

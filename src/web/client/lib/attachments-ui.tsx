@@ -72,11 +72,17 @@ export function useAttachments(files: FileAccess, onError: (error: ProtocolError
     return ready;
   }
 
+  /** Every attachment off the composer, uploads under way stopped. */
+  function clear(): void {
+    for (const a of current.current) remove(a.key);
+  }
+
   return {
     list,
     add,
     remove,
     take,
+    clear,
     restore: (items: readonly Attachment[]) => dispatch({ kind: 'restore', items }),
   };
 }
