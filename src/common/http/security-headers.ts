@@ -19,9 +19,9 @@ export function securityHeaders(http: HttpConfig): HelmetOptions {
         baseUri: ["'none'"],
         formAction: ["'self'"],
         frameAncestors: frameAncestors(http),
-        // helmet's default, off: every source is the page's own origin, so on HTTPS it upgrades nothing, and
-        // on plain HTTP (development, a TLS-terminating proxy's inside) it turned the same-origin redirect of
-        // GET /files/:id to its signed URL into an https request that fails.
+        // helmet's default, off: every source is the page's own origin, so on HTTPS it upgrades nothing, and on
+        // plain HTTP (development, a TLS-terminating proxy's inside) it would turn the page's own requests into
+        // https requests that fail.
         upgradeInsecureRequests: null,
       },
     },

@@ -44,7 +44,7 @@ export type MessageStatus = 'complete' | 'stopped' | 'interrupted' | 'failed' | 
 /** What a voice note's transcription gave; absent while none is stored. */
 export type FileTranscript = { status: 'done'; text: string } | { status: 'unavailable' | 'failed' };
 
-/** A file a message carries: its bytes come from `GET <prefix>/files/:id`. */
+/** A file a message carries: the pages read its bytes from `GET <prefix>/files/:id/content`. */
 export interface FileRef {
   id: string;
   name: string;
