@@ -293,6 +293,26 @@ func TestFilesOnDiskNeedAVolumeThatOutlivesThePod(t *testing.T) {
 	}
 }
 
+func TestRolloutsNeverRunTwoPodsThatCannotCoexist(t *testing.T) {
+	noRedis := []string{"--set", "autoscaling.enabled=false", "--set", "replicaCount=1", "--set", "secrets.requiredKeys={JWT_SECRET,ENCRYPTION_KEY,MONGODB_URI,METRICS_TOKEN}"}
+	for name, c := range map[string]struct {
+		args []string
+		want appsv1.DeploymentStrategyType
+	}{
+		"with Redis":                {defaultValues, appsv1.RollingUpdateDeploymentStrategyType},
+		"one replica without Redis": {noRedis, appsv1.RecreateDeploymentStrategyType},
+		"a ReadWriteOnce claim":     {[]string{"--set", "config.STORAGE_DRIVER=disk", "--set", "dataDir.existingClaim=files", "--set", "updateStrategy=Recreate"}, appsv1.RecreateDeploymentStrategyType},
+	} {
+		t.Run(name, func(t *testing.T) {
+			strategy := only[*appsv1.Deployment](t, render(t, c.args...)).Spec.Strategy
+			if strategy.Type != c.want || (c.want == appsv1.RecreateDeploymentStrategyType) != (strategy.RollingUpdate == nil) {
+				t.Errorf("strategy %+v, want %s", strategy, c.want)
+			}
+		})
+	}
+	renderFails(t, "updateStrategy", "--set", "updateStrategy=BlueGreen")
+}
+
 // The volume mounted as DATA_DIR.
 func dataVolume(t *testing.T, r rendered) corev1.VolumeSource {
 	t.Helper()

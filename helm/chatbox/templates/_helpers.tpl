@@ -104,3 +104,11 @@ Rendered by the Deployment, so `helm template` and `helm install` fail before an
 {{- fail "config.SHUTDOWN_DRAIN_DELAY_MS must be shorter than config.SHUTDOWN_TIMEOUT_MS" }}
 {{- end }}
 {{- end }}
+
+{{/*
+How pods are replaced: `updateStrategy` when set; otherwise Recreate without REDIS_URL (one replica, whose
+lease the new pod could not take while the old one runs), else RollingUpdate.
+*/}}
+{{- define "chatbox.updateStrategy" -}}
+{{- if .Values.updateStrategy }}{{ .Values.updateStrategy }}{{ else if has "REDIS_URL" .Values.secrets.requiredKeys }}RollingUpdate{{ else }}Recreate{{ end }}
+{{- end }}
