@@ -1,44 +1,17 @@
 import { randomUUID } from 'node:crypto';
-import { Browser } from 'playwright-core';
-import { FakeLlmServer } from '../servers/fake-llm-server';
-import { signToken } from '../utils/chat-client';
-import { startTestApp, TestApp } from '../utils/test-app';
+import { fakeModel } from '../servers/fake-llm-server';
 import { waitFor } from '../utils/wait-for';
-import { launchBrowser, PageWatch, screenshotPath } from './browser';
-import { hostPage, HostSite } from './host-pages';
+import { screenshotPath } from './browser';
+import { hostPage } from './host-pages';
+import { browserTestbed } from './testbed';
 
 describe('the admin console and the chat page, in two browser contexts, against the real server', () => {
-  const fake = new FakeLlmServer();
-  const host = new HostSite();
-  let t: TestApp;
-  let browser: Browser;
-
-  beforeAll(async () => {
-    await Promise.all([fake.start(), host.start()]);
-    t = await startTestApp({
-      NODE_ENV: 'production',
-      LLM_MODELS: JSON.stringify([
-        { id: 'gpt', provider: 'openai', model: 'gpt-fake', baseUrl: `${fake.baseUrl}/v1`, apiKey: 'k' },
-      ]),
-      ALLOWED_PARENT_ORIGINS: host.origin,
-    });
-    browser = await launchBrowser();
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    await t?.close();
-    await Promise.all([fake.stop(), host.stop()]);
-  });
-
-  async function open(page: 'chat' | 'admin', claims: { sub: string; name: string; roles?: string[] }) {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    const watch = await PageWatch.on(context, [t.baseUrl, host.origin]);
-    await context.exposeFunction('issueToken', () => signToken(t.env.JWT_SECRET, claims));
-    const tab = await context.newPage();
-    await tab.goto(host.serve(`/host-${randomUUID()}`, hostPage(t.baseUrl, { page })));
-    return { context, watch, tab, frame: tab.frameLocator('iframe.chatbox-frame') };
-  }
+  const bed = browserTestbed((fake, host) => ({
+    NODE_ENV: 'production',
+    LLM_MODELS: JSON.stringify([fakeModel(fake)]),
+    ALLOWED_PARENT_ORIGINS: host.origin,
+  }));
+  const { fake, host, open } = bed;
 
   it('shows a help request live, takes over, answers in the user’s page, hands back, and the AI answers again', async () => {
     const admin = await open('admin', { sub: 'admin-grace', name: 'Grace', roles: ['admin'] });
@@ -116,7 +89,7 @@ describe('the admin console and the chat page, in two browser contexts, against 
 
     const phone = await admin.context.newPage();
     await phone.setViewportSize({ width: 360, height: 740 });
-    await phone.goto(host.serve(`/host-${randomUUID()}`, hostPage(t.baseUrl, { page: 'admin' })));
+    await phone.goto(host.serve(`/host-${randomUUID()}`, hostPage(bed.t.baseUrl, { page: 'admin' })));
     await phone.frameLocator('iframe.chatbox-frame').getByText('Connected').waitFor();
     await phone.screenshot({ path: screenshotPath('admin-phone') });
 

@@ -1,12 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { crc32, deflateSync } from 'node:zlib';
-import { Browser, FrameLocator, Locator } from 'playwright-core';
-import { FakeLlmServer } from '../servers/fake-llm-server';
-import { signToken } from '../utils/chat-client';
-import { startTestApp, TestApp } from '../utils/test-app';
+import { FrameLocator, Locator } from 'playwright-core';
+import { fakeModel, transcriptionModel } from '../servers/fake-llm-server';
 import { waitFor } from '../utils/wait-for';
-import { launchBrowser, PageWatch, screenshotPath } from './browser';
-import { hostPage, HostSite } from './host-pages';
+import { screenshotPath } from './browser';
+import { browserTestbed } from './testbed';
 
 /** A `width`×`height` PNG of one opaque colour (8-bit RGB). */
 function png(width: number, height: number, rgb: [number, number, number]): Buffer {
@@ -52,46 +50,16 @@ const audioLoaded = (audio: Locator) =>
   );
 
 describe('attachments in the chat page and the admin console, in Chromium with fake media devices', () => {
-  const fake = new FakeLlmServer();
-  const host = new HostSite();
-  let t: TestApp;
-  let browser: Browser;
-
-  beforeAll(async () => {
-    await Promise.all([fake.start(), host.start()]);
-    t = await startTestApp({
+  const bed = browserTestbed(
+    (fake, host) => ({
       NODE_ENV: 'production',
-      LLM_MODELS: JSON.stringify([
-        { id: 'gpt', provider: 'openai', model: 'gpt-fake', baseUrl: `${fake.baseUrl}/v1`, apiKey: 'k' },
-        {
-          id: 'ears',
-          provider: 'openai',
-          model: 'whisper-fake',
-          baseUrl: `${fake.baseUrl}/v1`,
-          apiKey: 'k',
-          transcriptionOnly: true,
-        },
-      ]),
+      LLM_MODELS: JSON.stringify([fakeModel(fake), transcriptionModel(fake)]),
       TRANSCRIPTION_MODEL: 'ears',
       ALLOWED_PARENT_ORIGINS: host.origin,
-    });
-    browser = await launchBrowser({ fakeMedia: true });
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    await t?.close();
-    await Promise.all([fake.stop(), host.stop()]);
-  });
-
-  async function open(page: 'chat' | 'admin', claims: { sub: string; name: string; roles?: string[] }) {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    const watch = await PageWatch.on(context, [t.baseUrl, host.origin]);
-    await context.exposeFunction('issueToken', () => signToken(t.env.JWT_SECRET, claims));
-    const tab = await context.newPage();
-    await tab.goto(host.serve(`/host-${randomUUID()}`, hostPage(t.baseUrl, { page })));
-    return { context, watch, tab, frame: tab.frameLocator('iframe.chatbox-frame') };
-  }
+    }),
+    { fakeMedia: true },
+  );
+  const { fake, open } = bed;
 
   const chip = (frame: FrameLocator, name: string | RegExp) =>
     frame.getByTestId('attachment').filter({ hasText: name });

@@ -1,51 +1,24 @@
 import { randomUUID } from 'node:crypto';
-import { Browser } from 'playwright-core';
-import { FakeLlmServer } from '../servers/fake-llm-server';
+import { fakeModel } from '../servers/fake-llm-server';
 import { AdminClient } from '../utils/admin-client';
 import { signToken } from '../utils/chat-client';
-import { startTestApp, TestApp } from '../utils/test-app';
-import { launchBrowser, PageWatch } from './browser';
-import { hostPage, HostSite } from './host-pages';
+import { browserTestbed } from './testbed';
 
 describe('the chat page with two models, and who is typing', () => {
-  const fake = new FakeLlmServer();
-  const host = new HostSite();
-  let t: TestApp;
-  let browser: Browser;
-
-  beforeAll(async () => {
-    await Promise.all([fake.start(), host.start()]);
-    const model = (id: string, name: string) => ({
-      id,
-      name,
-      provider: 'openai',
-      model: `${id}-fake`,
-      baseUrl: `${fake.baseUrl}/v1`,
-      apiKey: 'k',
-    });
-    t = await startTestApp({
-      NODE_ENV: 'production',
-      LLM_MODELS: JSON.stringify([model('quick', 'Quick'), model('deep', 'Deep thinker')]),
-      ALLOWED_PARENT_ORIGINS: host.origin,
-    });
-    browser = await launchBrowser();
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    await t?.close();
-    await Promise.all([fake.stop(), host.stop()]);
-  });
+  const bed = browserTestbed((fake, host) => ({
+    NODE_ENV: 'production',
+    LLM_MODELS: JSON.stringify([
+      fakeModel(fake, { id: 'quick', name: 'Quick', model: 'quick-fake' }),
+      fakeModel(fake, { id: 'deep', name: 'Deep thinker', model: 'deep-fake' }),
+    ]),
+    ALLOWED_PARENT_ORIGINS: host.origin,
+  }));
+  const { fake } = bed;
 
   it("answers with the model the user picked; the picker gives way to the administrator's name while one holds the chat", async () => {
     fake.script('openai', { kind: 'ok', text: 'Deep answer.' });
     const userId = `user-${randomUUID()}`;
-    const context = await browser.newContext();
-    const watch = await PageWatch.on(context, [t.baseUrl, host.origin]);
-    await context.exposeFunction('issueToken', () => signToken(t.env.JWT_SECRET, { sub: userId, name: 'Ada' }));
-    const page = await context.newPage();
-    await page.goto(host.serve(`/host-${randomUUID()}`, hostPage(t.baseUrl)));
-    const chat = page.frameLocator('iframe.chatbox-frame');
+    const { context, watch, frame: chat } = await bed.open('chat', { sub: userId, name: 'Ada' });
     const picker = chat.getByLabel('Model');
     const composer = chat.getByLabel('Your message');
 
@@ -58,14 +31,14 @@ describe('the chat page with two models, and who is typing', () => {
     await chat.locator('.msg-ai:not(.msg-streaming)', { hasText: 'Deep answer.' }).waitFor();
     expect(fake.of('openai').at(-1)?.body.model).toBe('deep-fake');
 
-    const token = await signToken(t.env.JWT_SECRET, { sub: userId });
-    const listed = await fetch(`${t.baseUrl}/chatbox/sessions?limit=1`, {
+    const token = await signToken(bed.t.env.JWT_SECRET, { sub: userId });
+    const listed = await fetch(`${bed.t.baseUrl}/chatbox/sessions?limit=1`, {
       headers: { authorization: `Bearer ${token}` },
     });
     const [{ id: sessionId }] = ((await listed.json()) as { sessions: { id: string }[] }).sessions;
     const admin = new AdminClient(
-      t.baseUrl,
-      await signToken(t.env.JWT_SECRET, { sub: 'admin-1', name: 'Grace', roles: ['admin'] }),
+      bed.t.baseUrl,
+      await signToken(bed.t.env.JWT_SECRET, { sub: 'admin-1', name: 'Grace', roles: ['admin'] }),
     );
     try {
       await admin.connected();

@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { Browser, BrowserContext, FrameLocator } from 'playwright-core';
-import { FakeLlmServer } from '../servers/fake-llm-server';
+import { BrowserContext, FrameLocator } from 'playwright-core';
+import { fakeModel } from '../servers/fake-llm-server';
 import { AdminClient } from '../utils/admin-client';
 import { signToken } from '../utils/chat-client';
-import { startTestApp, TestApp } from '../utils/test-app';
+import { startTestApp } from '../utils/test-app';
 import { waitFor } from '../utils/wait-for';
 import { launchBrowser, PageWatch, screenshotPath } from './browser';
 import { hostPage, HostSite } from './host-pages';
+import { browserTestbed } from './testbed';
 
 interface StoredMessage {
   id: string;
@@ -18,58 +19,44 @@ interface StoredMessage {
 }
 
 describe('the chat page, embedded in a host page, against the real server', () => {
-  const fake = new FakeLlmServer();
-  const host = new HostSite();
   const stranger = new HostSite();
-  let t: TestApp;
-  let browser: Browser;
-
-  beforeAll(async () => {
-    await Promise.all([fake.start(), host.start(), stranger.start()]);
-    // Production, with CORS_ORIGINS unset: the page's socket is same-origin, which the default allows.
-    t = await startTestApp({
+  // Production, with CORS_ORIGINS unset: the page's socket is same-origin, which the default allows.
+  const bed = browserTestbed(
+    (fake, host) => ({
       NODE_ENV: 'production',
-      LLM_MODELS: JSON.stringify([
-        { id: 'gpt', provider: 'openai', model: 'gpt-fake', baseUrl: `${fake.baseUrl}/v1`, apiKey: 'k' },
-      ]),
+      LLM_MODELS: JSON.stringify([fakeModel(fake)]),
       ALLOWED_PARENT_ORIGINS: host.origin,
       AUTH_EXPIRY_WARNING_S: '5',
       LINK_ALLOWED_HOSTS: 'docs.example.com',
       JWT_CLOCK_SKEW_S: '0',
-    });
-    browser = await launchBrowser();
-  });
+    }),
+    { otherSites: [stranger] },
+  );
+  const { fake, host } = bed;
 
-  afterAll(async () => {
-    await browser?.close();
-    await t?.close();
-    await Promise.all([fake.stop(), host.stop(), stranger.stop()]);
-  });
-
-  /** A browser context with the problem watch, and a host page whose user is `userId`. */
+  /** A browser context with the problem watch, and a host page whose user is `userId` (its first token lasting `expiresIn`). */
   async function openHost(
     userId: string,
     options: { expiresIn?: string; viewport?: { width: number; height: number } } = {},
   ) {
-    const context = await browser.newContext({ viewport: options.viewport ?? { width: 1280, height: 800 } });
-    const watch = await PageWatch.on(context, [t.baseUrl, host.origin, stranger.origin]);
-    let issued = 0;
-    await context.exposeFunction('issueToken', () =>
-      signToken(t.env.JWT_SECRET, { sub: userId, name: 'Ada' }, issued++ === 0 ? (options.expiresIn ?? '1h') : '1h'),
+    const { context, watch, tab, frame } = await bed.open(
+      'chat',
+      { sub: userId, name: 'Ada' },
+      {
+        viewport: options.viewport,
+        expiresIn: (issued) => (issued === 0 ? (options.expiresIn ?? '1h') : '1h'),
+        alsoAllow: [stranger.origin],
+      },
     );
-    const page = await context.newPage();
-    const url = host.serve(`/host-${randomUUID()}`, hostPage(t.baseUrl));
-    await page.goto(url);
-    const chat = page.frameLocator('iframe.chatbox-frame');
-    return { context, page, chat, watch };
+    return { context, page: tab, chat: frame, watch };
   }
 
   async function userToken(userId: string) {
-    return signToken(t.env.JWT_SECRET, { sub: userId });
+    return signToken(bed.t.env.JWT_SECRET, { sub: userId });
   }
 
   async function api<T>(path: string, token: string): Promise<T> {
-    const response = await fetch(`${t.baseUrl}/chatbox${path}`, { headers: { authorization: `Bearer ${token}` } });
+    const response = await fetch(`${bed.t.baseUrl}/chatbox${path}`, { headers: { authorization: `Bearer ${token}` } });
     expect(response.status).toBe(200);
     return (await response.json()) as T;
   }
@@ -171,8 +158,8 @@ describe('the chat page, embedded in a host page, against the real server', () =
     );
     expect(sessions[0].help).not.toBeNull();
     const admin = new AdminClient(
-      t.baseUrl,
-      await signToken(t.env.JWT_SECRET, { sub: 'admin-1', name: 'Grace', roles: ['admin'] }),
+      bed.t.baseUrl,
+      await signToken(bed.t.env.JWT_SECRET, { sub: 'admin-1', name: 'Grace', roles: ['admin'] }),
     );
     try {
       await admin.connected();
@@ -259,7 +246,7 @@ describe('the chat page, embedded in a host page, against the real server', () =
   it('ignores a token posted by a frame of another origin, and posts nothing to it', async () => {
     const userId = `user-${randomUUID()}`;
     const mallory = `mallory-${randomUUID()}`;
-    const evilToken = await signToken(t.env.JWT_SECRET, { sub: mallory });
+    const evilToken = await signToken(bed.t.env.JWT_SECRET, { sub: mallory });
     const evilUrl = stranger.serve(
       '/evil',
       `<!doctype html><html><head><link rel="icon" href="data:,"></head><body><script>
@@ -270,10 +257,6 @@ describe('the chat page, embedded in a host page, against the real server', () =
       </script></body></html>`,
     );
     fake.script('openai', { kind: 'ok', text: 'Answer for the real user.' });
-    const context = await browser.newContext();
-    const watch = await PageWatch.on(context, [t.baseUrl, host.origin, stranger.origin]);
-    await context.exposeFunction('issueToken', () => signToken(t.env.JWT_SECRET, { sub: userId }));
-    const page = await context.newPage();
     // The host answers the chat's first token request only after the stranger's frame has posted its token.
     const beforeAnswer = `if (!window.evilDone) window.evilDone = new Promise((resolve) => {
         addEventListener('message', (e) => { if (e.data === 'evil-done') resolve(); });
@@ -282,8 +265,12 @@ describe('the chat page, embedded in a host page, against the real server', () =
         document.body.appendChild(frame);
       });
       await window.evilDone;`;
-    await page.goto(host.serve(`/host-${randomUUID()}`, hostPage(t.baseUrl, { beforeAnswer })));
-    const chat = page.frameLocator('iframe.chatbox-frame');
+    const {
+      context,
+      watch,
+      tab: page,
+      frame: chat,
+    } = await bed.open('chat', { sub: userId }, { beforeAnswer, alsoAllow: [stranger.origin] });
     await send(chat, 'Who am I?');
     await chat.locator('.msg-ai:not(.msg-streaming)', { hasText: 'Answer for the real user.' }).waitFor();
     expect((await storedMessages(userId)).map((m) => m.content)).toEqual(['Who am I?', 'Answer for the real user.']);
@@ -294,28 +281,28 @@ describe('the chat page, embedded in a host page, against the real server', () =
   });
 
   it('is not framed by an origin outside ALLOWED_PARENT_ORIGINS, which never gets asked for a token', async () => {
-    const context = await browser.newContext();
-    await context.exposeFunction('issueToken', () => signToken(t.env.JWT_SECRET, { sub: 'nobody' }));
+    const context = await bed.browser.newContext();
+    await context.exposeFunction('issueToken', () => signToken(bed.t.env.JWT_SECRET, { sub: 'nobody' }));
     const page = await context.newPage();
     const blocked = new Promise<string>((resolve) =>
       page.on('console', (message) => {
         if (message.text().includes('frame-ancestors')) resolve(message.text());
       }),
     );
-    await page.goto(stranger.serve(`/host-${randomUUID()}`, hostPage(t.baseUrl)));
-    expect(await blocked).toContain(`Framing '${t.baseUrl}/' violates`);
+    await page.goto(stranger.serve(`/host-${randomUUID()}`, hostPage(bed.t.baseUrl)));
+    expect(await blocked).toContain(`Framing '${bed.t.baseUrl}/' violates`);
     expect(await blocked).toContain(`frame-ancestors ${host.origin}`);
     expect(await page.evaluate<string[]>('window.tokenRequests')).toEqual([]);
     await context.close();
   });
 
   it('serves its strings in French when the host asks for it', async () => {
-    const context = await browser.newContext();
-    const watch = await PageWatch.on(context, [t.baseUrl, host.origin]);
-    await context.exposeFunction('issueToken', () => signToken(t.env.JWT_SECRET, { sub: `user-${randomUUID()}` }));
-    const page = await context.newPage();
-    await page.goto(host.serve(`/host-${randomUUID()}`, hostPage(t.baseUrl, { lang: 'fr' })));
-    const chat = page.frameLocator('iframe.chatbox-frame');
+    const {
+      context,
+      watch,
+      tab: page,
+      frame: chat,
+    } = await bed.open('chat', { sub: `user-${randomUUID()}` }, { lang: 'fr' });
     await chat.getByText('Connecté').waitFor();
     await chat.getByLabel('Votre message').waitFor();
     expect(await chat.locator('html').getAttribute('lang')).toBe('fr');

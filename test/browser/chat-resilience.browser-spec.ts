@@ -1,52 +1,26 @@
 import { randomUUID } from 'node:crypto';
-import { Browser } from 'playwright-core';
 import type { Namespace } from 'socket.io';
 import { ChatGateway } from '../../src/gateway/chat.gateway';
-import { FakeLlmServer } from '../servers/fake-llm-server';
+import { fakeModel } from '../servers/fake-llm-server';
 import { AdminClient } from '../utils/admin-client';
 import { ChatClient, signToken } from '../utils/chat-client';
-import { startTestApp, TestApp } from '../utils/test-app';
 import { waitFor } from '../utils/wait-for';
-import { launchBrowser, PageWatch, screenshotPath } from './browser';
-import { hostPage, HostSite } from './host-pages';
+import { screenshotPath } from './browser';
+import { hostPage } from './host-pages';
+import { browserTestbed } from './testbed';
 
 describe('the chat page when the network drops, with a long history, and by keyboard alone', () => {
-  const fake = new FakeLlmServer();
-  const host = new HostSite();
-  let t: TestApp;
-  let browser: Browser;
-
-  beforeAll(async () => {
-    await Promise.all([fake.start(), host.start()]);
-    t = await startTestApp({
-      NODE_ENV: 'production',
-      LLM_MODELS: JSON.stringify([
-        { id: 'gpt', provider: 'openai', model: 'gpt-fake', baseUrl: `${fake.baseUrl}/v1`, apiKey: 'k' },
-      ]),
-      ALLOWED_PARENT_ORIGINS: host.origin,
-      RATE_LIMIT_EVENTS: '1000',
-    });
-    browser = await launchBrowser();
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    await t?.close();
-    await Promise.all([fake.stop(), host.stop()]);
-  });
-
-  async function openChat(userId: string, viewport = { width: 1280, height: 800 }) {
-    const context = await browser.newContext({ viewport });
-    const watch = await PageWatch.on(context, [t.baseUrl, host.origin]);
-    await context.exposeFunction('issueToken', () => signToken(t.env.JWT_SECRET, { sub: userId, name: 'Ada' }));
-    const page = await context.newPage();
-    await page.goto(host.serve(`/host-${randomUUID()}`, hostPage(t.baseUrl)));
-    return { context, watch, page, chat: page.frameLocator('iframe.chatbox-frame') };
-  }
+  const bed = browserTestbed((fake, host) => ({
+    NODE_ENV: 'production',
+    LLM_MODELS: JSON.stringify([fakeModel(fake)]),
+    ALLOWED_PARENT_ORIGINS: host.origin,
+    RATE_LIMIT_EVENTS: '1000',
+  }));
+  const { fake } = bed;
 
   /** Cuts every /chat connection's transport, as a network drop does (the clients reconnect on their own). */
   function dropConnections() {
-    const gateway: unknown = t.app.get(ChatGateway);
+    const gateway: unknown = bed.t.app.get(ChatGateway);
     const { namespace } = gateway as { namespace: Namespace };
     for (const socket of namespace.sockets.values()) socket.conn.close();
   }
@@ -59,7 +33,7 @@ describe('the chat page when the network drops, with a long history, and by keyb
       gates: [new Promise<void>((resolve) => (release = resolve))],
     });
     const userId = `user-${randomUUID()}`;
-    const { context, watch, chat } = await openChat(userId);
+    const { context, watch, frame: chat } = await bed.open('chat', { sub: userId, name: 'Ada' });
     await chat.getByLabel('Your message').fill('Tell me');
     await chat.getByLabel('Your message').press('Enter');
     await chat.locator('.msg-streaming', { hasText: 'Half of it' }).waitFor();
@@ -79,11 +53,11 @@ describe('the chat page when the network drops, with a long history, and by keyb
   it('shows the newest page of a long conversation and pages older messages in on scroll, each once', async () => {
     const userId = `user-${randomUUID()}`;
     // 230 messages, written while an administrator holds the session so that the AI answers none of them.
-    const writer = await ChatClient.connect(t.baseUrl, await signToken(t.env.JWT_SECRET, { sub: userId }));
+    const writer = await ChatClient.connect(bed.t.baseUrl, await signToken(bed.t.env.JWT_SECRET, { sub: userId }));
     const { sessionId } = await writer.ok<{ sessionId: string }>('session:start', {});
     const admin = new AdminClient(
-      t.baseUrl,
-      await signToken(t.env.JWT_SECRET, { sub: 'admin-1', name: 'Grace', roles: ['admin'] }),
+      bed.t.baseUrl,
+      await signToken(bed.t.env.JWT_SECRET, { sub: 'admin-1', name: 'Grace', roles: ['admin'] }),
     );
     await admin.connected();
     await admin.ok('admin:join', { sessionId });
@@ -93,7 +67,7 @@ describe('the chat page when the network drops, with a long history, and by keyb
     writer.close();
     admin.socket.disconnect();
 
-    const { context, watch, chat } = await openChat(userId);
+    const { context, watch, frame: chat } = await bed.open('chat', { sub: userId, name: 'Ada' });
     await chat.locator('.msg-user', { hasText: 'Message number 230' }).waitFor();
     const texts = () => chat.locator('.msg-user .msg-text').allTextContents();
     expect(await texts()).not.toContain('Message number 1');
@@ -111,7 +85,7 @@ describe('the chat page when the network drops, with a long history, and by keyb
     // A message arriving while the reader is up in the history shows at the bottom without moving them.
     const scrollTop = () => chat.locator('.log-wrap').evaluate((el: { scrollTop: number }) => el.scrollTop);
     const before = await scrollTop();
-    const device = await ChatClient.connect(t.baseUrl, await signToken(t.env.JWT_SECRET, { sub: userId }));
+    const device = await ChatClient.connect(bed.t.baseUrl, await signToken(bed.t.env.JWT_SECRET, { sub: userId }));
     await device.ok('message:send', { sessionId, clientMessageId: 'm231', content: 'Message number 231' });
     device.close();
     await chat.locator('.msg-user', { hasText: 'Message number 231' }).waitFor({ state: 'attached' });
@@ -122,7 +96,12 @@ describe('the chat page when the network drops, with a long history, and by keyb
 
   it('is usable by keyboard alone, with a visible focus, and fits a 360 px screen', async () => {
     fake.script('openai', { kind: 'ok', text: 'Answered by keyboard.' });
-    const { context, watch, page, chat } = await openChat(`user-${randomUUID()}`, { width: 360, height: 740 });
+    const {
+      context,
+      watch,
+      tab: page,
+      frame: chat,
+    } = await bed.open('chat', { sub: `user-${randomUUID()}`, name: 'Ada' }, { viewport: { width: 360, height: 740 } });
     await chat.getByText('Connected').waitFor();
     // Tab from the host page into the frame and along its controls until the message field has the focus.
     const focused = () =>
@@ -160,37 +139,12 @@ describe('the chat page when the network drops, with a long history, and by keyb
 });
 
 describe('the chat page when the server keeps refusing, and while reading an ended conversation', () => {
-  const fake = new FakeLlmServer();
-  const host = new HostSite();
-  let t: TestApp;
-  let browser: Browser;
-
-  beforeAll(async () => {
-    await Promise.all([fake.start(), host.start()]);
-    t = await startTestApp({
-      LLM_MODELS: JSON.stringify([
-        { id: 'gpt', provider: 'openai', model: 'gpt-fake', baseUrl: `${fake.baseUrl}/v1`, apiKey: 'k' },
-      ]),
-      ALLOWED_PARENT_ORIGINS: host.origin,
-      TURN_QUEUE_LIMIT: '1',
-    });
-    browser = await launchBrowser();
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    await t?.close();
-    await Promise.all([fake.stop(), host.stop()]);
-  });
-
-  async function openChat(userId: string) {
-    const context = await browser.newContext();
-    const watch = await PageWatch.on(context, [t.baseUrl, host.origin]);
-    await context.exposeFunction('issueToken', () => signToken(t.env.JWT_SECRET, { sub: userId }));
-    const page = await context.newPage();
-    await page.goto(host.serve(`/host-${randomUUID()}`, hostPage(t.baseUrl)));
-    return { context, watch, page, chat: page.frameLocator('iframe.chatbox-frame') };
-  }
+  const bed = browserTestbed((fake, host) => ({
+    LLM_MODELS: JSON.stringify([fakeModel(fake)]),
+    ALLOWED_PARENT_ORIGINS: host.origin,
+    TURN_QUEUE_LIMIT: '1',
+  }));
+  const { fake, host } = bed;
 
   it('tells the user when the server stays busy, after a few tries, and gives the unsent words back', async () => {
     fake.script(
@@ -199,7 +153,7 @@ describe('the chat page when the server keeps refusing, and while reading an end
       { kind: 'ok', text: 'The second, answered.' },
       { kind: 'ok', text: 'The third, answered.' },
     );
-    const { context, watch, page, chat } = await openChat(`user-${randomUUID()}`);
+    const { context, watch, tab: page, frame: chat } = await bed.open('chat', { sub: `user-${randomUUID()}` });
     // The clientMessageId of every try of the third message, read off the socket's frames.
     const tries: string[] = [];
     page.on('websocket', (socket) =>
@@ -243,16 +197,16 @@ describe('the chat page when the server keeps refusing, and while reading an end
   it('stays on an ended conversation the user opened while another device starts a new one', async () => {
     fake.script('openai', { kind: 'ok', text: 'An old answer.' });
     const userId = `user-${randomUUID()}`;
-    const other = await ChatClient.connect(t.baseUrl, await signToken(t.env.JWT_SECRET, { sub: userId }));
+    const other = await ChatClient.connect(bed.t.baseUrl, await signToken(bed.t.env.JWT_SECRET, { sub: userId }));
     const { sessionId } = await other.ok<{ sessionId: string }>('session:start', {});
     await other.ok('message:send', { sessionId, clientMessageId: 'c1', content: 'An old question' });
     await other.waitForEvent('ai:end');
     await other.ok('session:end', { sessionId });
 
-    const context = await browser.newContext();
-    await context.exposeFunction('issueToken', () => signToken(t.env.JWT_SECRET, { sub: userId }));
+    const context = await bed.browser.newContext();
+    await context.exposeFunction('issueToken', () => signToken(bed.t.env.JWT_SECRET, { sub: userId }));
     const page = await context.newPage();
-    await page.goto(host.serve(`/host-${randomUUID()}`, hostPage(t.baseUrl)));
+    await page.goto(host.serve(`/host-${randomUUID()}`, hostPage(bed.t.baseUrl)));
     const chat = page.frameLocator('iframe.chatbox-frame');
     await chat.getByRole('link', { name: 'My conversations' }).click();
     await chat.getByRole('link', { name: 'Open' }).click();

@@ -1,46 +1,31 @@
 import { randomUUID } from 'node:crypto';
-import { Browser } from 'playwright-core';
-import { FakeLlmServer } from '../servers/fake-llm-server';
+import { fakeModel } from '../servers/fake-llm-server';
 import { AdminClient } from '../utils/admin-client';
 import { signToken } from '../utils/chat-client';
-import { startTestApp, TestApp } from '../utils/test-app';
 import { waitFor } from '../utils/wait-for';
-import { launchBrowser, PageWatch, screenshotPath } from './browser';
-import { hostPage, HostSite } from './host-pages';
+import { screenshotPath } from './browser';
+import { browserTestbed } from './testbed';
 
 describe('the sessions page and the shared view, against the real server', () => {
-  const fake = new FakeLlmServer();
-  const host = new HostSite();
-  let t: TestApp;
-  let browser: Browser;
-
-  beforeAll(async () => {
-    await Promise.all([fake.start(), host.start()]);
-    t = await startTestApp({
-      NODE_ENV: 'production',
-      LLM_MODELS: JSON.stringify([
-        { id: 'gpt', provider: 'openai', model: 'gpt-fake', baseUrl: `${fake.baseUrl}/v1`, apiKey: 'k' },
-      ]),
-      ALLOWED_PARENT_ORIGINS: host.origin,
-    });
-    browser = await launchBrowser();
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    await t?.close();
-    await Promise.all([fake.stop(), host.stop()]);
-  });
+  const bed = browserTestbed((fake, host) => ({
+    NODE_ENV: 'production',
+    LLM_MODELS: JSON.stringify([fakeModel(fake)]),
+    ALLOWED_PARENT_ORIGINS: host.origin,
+  }));
+  const { fake } = bed;
 
   it('lists my sessions, opens an ended one read-only, ends one, starts one, and shares one by a link that can be revoked', async () => {
     const userId = `user-${randomUUID()}`;
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    await context.grantPermissions(['clipboard-read', 'clipboard-write']);
-    const watch = await PageWatch.on(context, [t.baseUrl, host.origin]);
-    await context.exposeFunction('issueToken', () => signToken(t.env.JWT_SECRET, { sub: userId, name: 'Ada' }));
-    const page = await context.newPage();
-    await page.goto(host.serve(`/host-${randomUUID()}`, hostPage(t.baseUrl)));
-    const frame = page.frameLocator('iframe.chatbox-frame');
+    const {
+      context,
+      watch,
+      tab: page,
+      frame,
+    } = await bed.open(
+      'chat',
+      { sub: userId, name: 'Ada' },
+      { viewport: { width: 1280, height: 900 }, permissions: ['clipboard-read', 'clipboard-write'] },
+    );
     const say = async (text: string, reply: string) => {
       fake.script('openai', { kind: 'ok', text: reply });
       await frame.getByLabel('Your message').fill(text);
@@ -50,19 +35,19 @@ describe('the sessions page and the shared view, against the real server', () =>
 
     await say('First conversation', 'First answer.');
     // An administrator helped in the first one: its card says so.
-    const token = await signToken(t.env.JWT_SECRET, { sub: userId });
+    const token = await signToken(bed.t.env.JWT_SECRET, { sub: userId });
     const mine = async () =>
       (
         (await (
-          await fetch(`${t.baseUrl}/chatbox/sessions`, { headers: { authorization: `Bearer ${token}` } })
+          await fetch(`${bed.t.baseUrl}/chatbox/sessions`, { headers: { authorization: `Bearer ${token}` } })
         ).json()) as {
           sessions: { id: string; name: string; status: string }[];
         }
       ).sessions;
     const first = (await mine())[0];
     const admin = new AdminClient(
-      t.baseUrl,
-      await signToken(t.env.JWT_SECRET, { sub: 'admin-1', name: 'Grace', roles: ['admin'] }),
+      bed.t.baseUrl,
+      await signToken(bed.t.env.JWT_SECRET, { sub: 'admin-1', name: 'Grace', roles: ['admin'] }),
     );
     await admin.connected();
     expect((await admin.call('admin:join', { sessionId: first.id })).ok).toBe(true);
@@ -91,7 +76,7 @@ describe('the sessions page and the shared view, against the real server', () =>
     await secondCard.getByRole('button', { name: 'Share' }).click();
     await secondCard.getByRole('button', { name: 'Create a link' }).click();
     const link = await secondCard.getByTestId('share-link').inputValue();
-    expect(link).toMatch(new RegExp(`^${t.baseUrl}/chatbox/shared/`));
+    expect(link).toMatch(new RegExp(`^${bed.t.baseUrl}/chatbox/shared/`));
     await secondCard.getByRole('button', { name: 'Copy' }).click();
     await secondCard.getByRole('button', { name: 'Copied' }).waitFor();
     const viewer = await context.newPage();
@@ -142,15 +127,15 @@ describe('the sessions page and the shared view, against the real server', () =>
   });
 
   it('serves the sessions page to browsers and the JSON list to API clients at the same address', async () => {
-    const token = await signToken(t.env.JWT_SECRET, { sub: `user-${randomUUID()}` });
-    const json = await fetch(`${t.baseUrl}/chatbox/sessions`, { headers: { authorization: `Bearer ${token}` } });
+    const token = await signToken(bed.t.env.JWT_SECRET, { sub: `user-${randomUUID()}` });
+    const json = await fetch(`${bed.t.baseUrl}/chatbox/sessions`, { headers: { authorization: `Bearer ${token}` } });
     expect(json.headers.get('content-type')).toMatch(/^application\/json/);
     // Both answers say they depend on Accept, so no cache hands one to the other's client.
     expect(json.headers.get('vary')).toMatch(/\bAccept\b/);
-    const html = await fetch(`${t.baseUrl}/chatbox/sessions`, { headers: { accept: 'text/html,*/*;q=0.8' } });
+    const html = await fetch(`${bed.t.baseUrl}/chatbox/sessions`, { headers: { accept: 'text/html,*/*;q=0.8' } });
     expect(html.headers.get('content-type')).toBe('text/html; charset=utf-8');
     expect(html.headers.get('vary')).toMatch(/\bAccept\b/);
-    const refused = await fetch(`${t.baseUrl}/chatbox/sessions`, { headers: { accept: 'text/html;q=0, */*' } });
+    const refused = await fetch(`${bed.t.baseUrl}/chatbox/sessions`, { headers: { accept: 'text/html;q=0, */*' } });
     expect(refused.status).toBe(401);
   });
 });

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { FakeLlmServer, Scenario } from '../servers/fake-llm-server';
+import { FakeLlmServer, Scenario, transcriptionModel } from '../servers/fake-llm-server';
 import { AdminClient } from '../utils/admin-client';
 import { ChatClient, signToken } from '../utils/chat-client';
 import { startTestApp, TestApp } from '../utils/test-app';
@@ -107,17 +107,7 @@ describe('voice notes', () => {
 
     beforeAll(async () => {
       t = await startTestApp({
-        LLM_MODELS: JSON.stringify([
-          chatModel(),
-          {
-            id: 'ears',
-            provider: 'openai',
-            model: 'whisper-fake',
-            baseUrl: `${fake.baseUrl}/v1`,
-            apiKey: 'k',
-            transcriptionOnly: true,
-          },
-        ]),
+        LLM_MODELS: JSON.stringify([chatModel(), transcriptionModel(fake)]),
         TRANSCRIPTION_MODEL: 'ears',
         LLM_MAX_RETRIES: '1',
         LLM_RETRY_BASE_MS: '10',

@@ -1,7 +1,7 @@
 import { Counter, Gauge } from 'prom-client';
 import { loadConfig } from '../../src/config/load-config';
 import { LlmService } from '../../src/llm/llm.service';
-import { FakeLlmServer, Scenario } from '../servers/fake-llm-server';
+import { FakeLlmServer, Scenario, transcriptionModel } from '../servers/fake-llm-server';
 import { waitFor } from '../utils/wait-for';
 
 // An Ogg page header and bytes that are not valid UTF-8, so only the exact bytes compare equal.
@@ -20,14 +20,7 @@ describe(`${LlmService.name} voice transcription`, () => {
       loadConfig({
         LLM_MODELS: JSON.stringify([
           { id: 'chat', provider: 'anthropic', model: 'claude-x', baseUrl: fake.baseUrl, apiKey: 'k' },
-          {
-            id: 'ears',
-            provider: 'openai',
-            model: 'whisper-fake',
-            baseUrl: `${fake.baseUrl}/v1`,
-            apiKey: 'k',
-            transcriptionOnly: true,
-          },
+          transcriptionModel(fake),
         ]),
         LLM_TURN_TIMEOUT_MS: '1000',
         ...env,

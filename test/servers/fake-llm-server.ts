@@ -419,3 +419,24 @@ const FORMATS: Record<Exclude<Vendor, 'transcription'>, Format> = {
       }),
   },
 };
+
+/** One entry of LLM_MODELS, for a model that a FakeLlmServer serves. */
+export interface FakeModelEntry {
+  id: string;
+  name?: string;
+  provider: 'openai';
+  model: string;
+  baseUrl: string;
+  apiKey: string;
+  transcriptionOnly?: boolean;
+}
+
+/** An LLM_MODELS entry for an OpenAI-compatible chat model that `fake` serves: `gpt` (`gpt-fake`) unless `entry` says otherwise. */
+export function fakeModel(fake: FakeLlmServer, entry: Partial<FakeModelEntry> = {}): FakeModelEntry {
+  return { id: 'gpt', provider: 'openai', model: 'gpt-fake', baseUrl: `${fake.baseUrl}/v1`, apiKey: 'k', ...entry };
+}
+
+/** The LLM_MODELS entry of `ears`, a transcription-only model (`whisper-fake`) that `fake` serves: TRANSCRIPTION_MODEL names it. */
+export function transcriptionModel(fake: FakeLlmServer): FakeModelEntry {
+  return fakeModel(fake, { id: 'ears', model: 'whisper-fake', transcriptionOnly: true });
+}
