@@ -51,9 +51,12 @@ export class RetentionSweeper implements OnApplicationBootstrap, OnApplicationSh
     }, sweepIntervalMs);
   }
 
+  /**
+   * A pass under way is not waited for: blocked on the database, it could hold the shutdown past its
+   * deadline. Closing the connection fails what it was waiting on, and erasure finishes what a cut pass left.
+   */
   async onApplicationShutdown(): Promise<void> {
     clearInterval(this.timer);
-    await this.running;
     await this.leadership.release(this.role, this.holder).catch(() => undefined);
   }
 

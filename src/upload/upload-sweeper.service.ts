@@ -26,9 +26,13 @@ export class UploadSweeper implements OnApplicationBootstrap, OnApplicationShutd
     this.timer = setInterval(tick, SWEEP_INTERVAL_MS);
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /**
+   * Not waited for: a pass blocked on the database (restarting, unreachable) could hold the shutdown past
+   * its deadline. Closing the connection fails what it was waiting on; every step is idempotent, so the
+   * next pass, on any replica, finishes it.
+   */
+  onApplicationShutdown(): void {
     clearInterval(this.timer);
-    await this.running;
   }
 
   private async sweep(): Promise<void> {

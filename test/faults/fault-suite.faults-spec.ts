@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import { freePort } from '../../src/database/server-process';
 import { FakeLlmServer } from '../servers/fake-llm-server';
 import { OwnFerretDb, startOwnFerretDb } from '../servers/own-ferretdb';
@@ -8,6 +9,7 @@ import { signToken } from '../utils/chat-client';
 import { waitFor } from '../utils/wait-for';
 import { LoadBalancer, startHaproxy } from './haproxy';
 import { SimulatedUser } from './simulated-user';
+import { screenshotPath } from '../browser/browser';
 
 const USERS = Number(process.env.FAULT_USERS ?? 50);
 const KILLS = Number(process.env.FAULT_KILLS ?? 20);
@@ -173,7 +175,10 @@ describe('three replicas behind HAProxy, 50 users chatting, through kills, resta
       replica.ended = true;
       faults.push({ name: `rolling restart of replica ${index}`, at: Date.now() });
       replica.process.signal('SIGTERM');
-      expect(await replica.process.exited).toBe(0);
+      const code = await replica.process.exited;
+      if (code !== 0) writeFileSync(`${screenshotPath(`fault-suite-replica-${index}`)}.log`, replica.process.stdout);
+      // Its last words, when it did not drain cleanly.
+      expect({ code, log: code === 0 ? '' : replica.process.stdout.slice(-4000) }).toEqual({ code: 0, log: '' });
       await startReplica(index, replica.port);
       await settle();
     }
