@@ -291,6 +291,8 @@ export class ChatController extends TranscriptStore<ChatState> {
     // Frames of its reply may come between the room join and the answer: they are kept for it (early).
     if (this.state.transcript.sessionId !== sessionId) this.set({ transcript: T.emptyTranscript(sessionId) });
     const result = await this.conn.request<ResumeResult>('session:resume', { sessionId });
+    // Another session was opened meanwhile (a new chat, another device's): this answer is no longer wanted.
+    if (this.state.transcript.sessionId !== sessionId) return;
     this.set({ session: result.session, transcript: T.applyResume(this.state.transcript, result, { newest: true }) });
     this.bannerFrom(result.session);
   }
@@ -301,6 +303,8 @@ export class ChatController extends TranscriptStore<ChatState> {
     for (;;) {
       if (sessionId !== this.state.session?.id) return;
       const result = await this.conn.request<ResumeResult>('session:resume', { sessionId, afterSeq: after });
+      // The user moved on meanwhile (a new chat): what was read belongs to the session left behind.
+      if (sessionId !== this.state.session?.id) return;
       this.set({
         session: result.session,
         transcript: T.applyResume(this.state.transcript, result, { newest: false }),
