@@ -6,7 +6,7 @@ import { AuditService } from '../audit/audit.service';
 import { Principal } from '../auth/principal';
 import { AppError } from '../common/errors/app-error';
 import { RoomBroadcaster } from '../common/realtime/room-broadcaster';
-import { isBlankText } from '../common/validation/not-blank.decorator';
+import { isEmptyMessage } from '../common/validation/not-blank.decorator';
 import { AppConfig } from '../config/app-config';
 import { withDbRetry } from '../database/db-retry';
 import { HELP_PICKUP, RELEASES, TAKEOVERS, TURNS_TAKEN_OVER } from '../metrics/chatbox.metrics';
@@ -257,7 +257,7 @@ export class TakeoverService {
       throw new AppError('invalid_payload', `content is longer than ${this.config.chat.maxMessageChars} characters`);
     }
     // Files alone may come without text, as from a user; blank text is never stored.
-    if (isBlankText(input.content) && !(input.content === '' && input.fileIds?.length)) {
+    if (isEmptyMessage(input.content, input.fileIds)) {
       throw new AppError('invalid_payload', 'content is empty');
     }
     const session = await this.held(principal, input.sessionId);

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { Principal } from '../auth/principal';
 import { AppError } from '../common/errors/app-error';
 import { RoomBroadcaster } from '../common/realtime/room-broadcaster';
-import { isBlankText } from '../common/validation/not-blank.decorator';
+import { isEmptyMessage } from '../common/validation/not-blank.decorator';
 import { AppConfig } from '../config/app-config';
 import { withDbRetry } from '../database/db-retry';
 import { LlmService } from '../llm/llm.service';
@@ -96,7 +96,7 @@ export class MessageRouter {
       throw new AppError('invalid_payload', `content is longer than ${this.config.chat.maxMessageChars} characters`);
     }
     // Files alone (a voice note) may come without text; blank text is never stored.
-    if (isBlankText(input.content) && !(input.content === '' && input.fileIds?.length)) {
+    if (isEmptyMessage(input.content, input.fileIds)) {
       throw new AppError('invalid_payload', 'content is empty');
     }
     // Read together: the count says nothing about a session the caller does not own, and is used only after.

@@ -9,6 +9,14 @@ export function isBlankText(text: string): boolean {
   return INVISIBLE_ONLY.test(text);
 }
 
+/** A message payload that names files (`fileIds`), whose words may then be ''. */
+export const carriesFiles = (payload: { fileIds?: unknown }) =>
+  Array.isArray(payload.fileIds) && payload.fileIds.length > 0;
+
+/** A message with nothing to store: blank words, unless they are exactly '' beside files. */
+export const isEmptyMessage = (content: string, fileIds?: readonly unknown[]) =>
+  isBlankText(content) && !(content === '' && carriesFiles({ fileIds }));
+
 /** A string with at least one visible character (see isBlankText). */
 export const IsNotBlank = (options?: ValidationOptions): PropertyDecorator =>
   ValidateBy(

@@ -11,7 +11,7 @@ import {
   MaxLength,
   Min,
 } from 'class-validator';
-import { IsNotBlank, IsNotBlankOrEmptyIf } from '../../common/validation/not-blank.decorator';
+import { carriesFiles, IsNotBlank, IsNotBlankOrEmptyIf } from '../../common/validation/not-blank.decorator';
 import { OptionalField } from '../../common/validation/optional-field.decorator';
 import { IsWellFormed } from '../../common/validation/well-formed.decorator';
 
@@ -36,15 +36,13 @@ export class StopMessagePayload extends SessionRefPayload {
   @OptionalField() @IsUUID() messageId?: string;
 }
 
-const hasFiles = (payload: { fileIds?: unknown }) => Array.isArray(payload.fileIds) && payload.fileIds.length > 0;
-
 export class SendMessagePayload extends SessionRefPayload {
   @IsString() @Length(1, 64) @Matches(ID) clientMessageId!: string;
   /** '' for files alone (a voice note, a photo). */
   @IsString()
   @MaxLength(100000)
   @IsWellFormed()
-  @IsNotBlankOrEmptyIf(hasFiles)
+  @IsNotBlankOrEmptyIf(carriesFiles)
   content!: string;
   @OptionalField()
   @IsArray()
