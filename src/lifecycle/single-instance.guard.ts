@@ -118,6 +118,13 @@ export class SingleInstanceGuard implements OnModuleInit, BeforeApplicationShutd
         if (!isDuplicateKey(error)) throw error;
         continue;
       }
+      // An insert after a long stall may reuse a generation already cleared away beneath a newer one: only
+      // the newest holds.
+      const newest = await this.newest();
+      if (newest && newest.generation !== generation) {
+        await this.leases().deleteOne({ _id: leaseId(generation), holder: this.holder });
+        return newest.holder;
+      }
       this.generation = generation;
       // The generations before are stale or released: only their records go.
       await this.leases().deleteMany({ generation: { $lt: generation } });
