@@ -6,7 +6,7 @@ import { ChatClient, signToken } from '../utils/chat-client';
 import { readExplain } from '../utils/explain';
 import { ChatboxProcess } from '../utils/chatbox-process';
 import { startTestApp, testEnv, TestApp } from '../utils/test-app';
-import { PNG, uploadFile } from '../utils/uploads';
+import { objectReadable, PNG, uploadFile } from '../utils/uploads';
 import { waitFor } from '../utils/wait-for';
 
 const DAY_MS = 86_400_000;
@@ -109,14 +109,7 @@ describe('data retention', () => {
       .find({ _id: { $in: [oldUnsent, oldSent, newUnsent] } })
       .toArray();
     const keys = Object.fromEntries(records.map((f) => [f._id, f.storageKey]));
-    const stored = async (id: string) => {
-      try {
-        for await (const chunk of await t.app.get(ObjectStorage).read(keys[id])) return (chunk as Buffer).length > 0;
-        return false;
-      } catch {
-        return false;
-      }
-    };
+    const stored = (id: string) => objectReadable(t.app.get(ObjectStorage), keys[id]);
 
     await t.app.get(RetentionSweeper).sweep(30);
 

@@ -10,7 +10,7 @@ import { AdminClient } from '../utils/admin-client';
 import { ChatClient, signToken } from '../utils/chat-client';
 import { startTestApp, TestApp } from '../utils/test-app';
 import { waitFor } from '../utils/wait-for';
-import { cutUpload, elfBytes, PNG, streamUpload, uploadFile } from '../utils/uploads';
+import { cutUpload, elfBytes, objectReadable, PNG, streamUpload, uploadFile } from '../utils/uploads';
 
 /** Every file under a directory, recursively (none when it does not exist yet). */
 function filesUnder(dir: string): string[] {
@@ -264,14 +264,7 @@ describe.each(['disk', 's3'] as const)('files, stored on %s', (driver) => {
       } as never);
       return record;
     };
-    const readable = async (key: string) => {
-      try {
-        for await (const chunk of await storage.read(key)) return (chunk as Buffer).length > 0;
-        return false;
-      } catch {
-        return false;
-      }
-    };
+    const readable = (key: string) => objectReadable(storage, key);
     const old = await unfinished(new Date(hourAgo - 1000));
     const fresh = await unfinished(new Date());
     const earlierVersion = await unfinished(new Date(hourAgo - 1000), {});

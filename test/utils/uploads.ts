@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import type { ObjectStorage } from '../../src/upload/storage/object-storage';
 import * as http from 'node:http';
 import { waitFor } from './wait-for';
 
@@ -142,5 +143,15 @@ export async function streamUpload(baseUrl: string, token: string, totalBytes: n
     clearTimeout(timer);
     request.destroy();
     agent.destroy();
+  }
+}
+
+/** Whether storage still holds bytes under `key` (a missing object reads as none, whichever the driver). */
+export async function objectReadable(storage: ObjectStorage, key: string): Promise<boolean> {
+  try {
+    for await (const chunk of await storage.read(key)) return (chunk as Buffer).length > 0;
+    return false;
+  } catch {
+    return false;
   }
 }
