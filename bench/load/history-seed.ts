@@ -17,7 +17,7 @@ const FUTURE_MS = 6 * HOUR;
 
 /** What is written where, as Chatbox's schemas declare it. */
 interface Collections {
-  sessions: SessionDoc;
+  chat_sessions: SessionDoc;
   messages: MessageDoc;
   owner_changes: OwnerChangeDoc;
   concurrency_samples: ConcurrencySampleDoc;
@@ -283,7 +283,7 @@ export async function seedHistory(uri: string, plan: HistoryPlan): Promise<Seede
       }
       if (isActive && stillHeld) held++;
       const helpOpen = isActive && help > 0 && !stillHeld && rand() < 0.5;
-      await write('sessions', {
+      await write('chat_sessions', {
         _id: sessionId,
         userId,
         userName: `User ${userId.slice(5)}`,

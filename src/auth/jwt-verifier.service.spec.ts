@@ -89,6 +89,29 @@ describe(JwtVerifier.name, () => {
       },
     );
 
+    it.each([
+      [[], false],
+      [['chat_admin'], true],
+      [['admin', 'support'], true],
+    ])(
+      "accepts a Go host app's token (user_id, roles %p, name; no sub) as the Go service did",
+      async (roles, isAdmin) => {
+        // The claims exactly as the Go service's tests/dev-token.js signs them: HS256 with the shared secret.
+        const nowS = Math.floor(Date.now() / 1000);
+        const claims = { user_id: 'go-user-7', name: 'Ann Example', roles, iat: nowS, exp: nowS + 3600 };
+        const token = await new CompactSign(new TextEncoder().encode(JSON.stringify(claims)))
+          .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+          .sign(key);
+        expect(await sut.verify(token)).toEqual({
+          userId: 'go-user-7',
+          name: 'Ann Example',
+          roles,
+          isAdmin,
+          exp: nowS + 3600,
+        });
+      },
+    );
+
     it('ignores non-string roles and keeps only the user id, name and roles', async () => {
       const principal = await sut.verify(
         await sign({ user_id: 'go-1', roles: ['admin', 7, null], name: 5 }, key, 'HS256'),

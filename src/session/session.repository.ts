@@ -156,11 +156,20 @@ export class SessionRepository {
    * Sessions without the fields this version sorts and searches on, a batch at a time: stored by an earlier
    * version, or created by a replica of one during a rollout (whose totals a newer replica's `$inc` may have
    * started from 0). `fieldsVersion` marks the upgrade done; only creation and the upgrade write it.
-   * Those a newer version marked are left to it.
+   * Up to `limit` of them in `_id` order after `after`, with the `_id` to read on from; sessions a later
+   * version marked (a rollback) are left to it: passed over, not returned.
    */
-  async findWithoutSortFields(limit: number): Promise<SessionRecord[]> {
-    const batch = await this.model.find(outdatedSortFields()).limit(limit).lean<SessionRecord[]>().exec();
-    return batch.filter((session) => (session.fieldsVersion ?? 0) < SESSION_FIELDS_VERSION);
+  async findWithoutSortFields(
+    limit: number,
+    after?: string,
+  ): Promise<{ sessions: SessionRecord[]; next: string | undefined }> {
+    const filter =
+      after === undefined ? outdatedSortFields() : { ...outdatedSortFields(), _id: trusted({ $gt: after }) };
+    const batch = await this.model.find(filter).sort({ _id: 1 }).limit(limit).lean<SessionRecord[]>().exec();
+    return {
+      sessions: batch.filter((session) => (session.fieldsVersion ?? 0) < SESSION_FIELDS_VERSION),
+      next: batch.length < limit ? undefined : batch[batch.length - 1]._id,
+    };
   }
 
   /**

@@ -151,21 +151,21 @@ export class SessionService implements OnModuleInit {
   }
 
   /**
-   * Gives sessions of an earlier version the fields administrators sort and search on, in batches. Stops when
-   * a batch changes nothing: what is left changed concurrently and is read again on the next boot.
+   * Gives sessions of an earlier version the fields administrators sort and search on, in batches read once in
+   * `_id` order (past any number a later version marked). A session that changed while it was computed is
+   * left for the next boot.
    */
   private async addSortFields(): Promise<void> {
     let upgraded = 0;
-    for (;;) {
-      const batch = await this.sessions.findWithoutSortFields(500);
-      let changed = 0;
-      for (const session of batch) {
+    let after: string | undefined;
+    do {
+      const batch = await this.sessions.findWithoutSortFields(500, after);
+      for (const session of batch.sessions) {
         const name = session.name ? this.readable(session.name) : null;
-        if (await this.sessions.setSortFields(session, name === null ? [] : this.nameIndex.entries(name))) changed++;
+        if (await this.sessions.setSortFields(session, name === null ? [] : this.nameIndex.entries(name))) upgraded++;
       }
-      upgraded += changed;
-      if (changed === 0) break;
-    }
+      after = batch.next;
+    } while (after !== undefined);
     if (upgraded > 0) this.logger.log({ sessions: upgraded }, 'sessions given their sort and search fields');
   }
 

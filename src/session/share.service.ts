@@ -24,7 +24,8 @@ export interface SharedSessionView {
   hasMore: boolean;
 }
 
-const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
+/** What a share link's token is kept as. */
+export const hashShareToken = (token: string) => createHash('sha256').update(token).digest('hex');
 
 @Injectable()
 export class ShareService {
@@ -44,7 +45,7 @@ export class ShareService {
     const now = new Date();
     const record: ShareRecord = {
       _id: randomUUID(),
-      tokenHash: hashToken(token),
+      tokenHash: hashShareToken(token),
       sessionId,
       userId: principal.userId,
       createdAt: now,
@@ -67,7 +68,7 @@ export class ShareService {
 
   /** Unknown, revoked and expired links all answer 404, so a token reveals nothing. */
   async view(token: string, page: { beforeSeq?: number; limit?: number } = {}): Promise<SharedSessionView> {
-    const share = await this.shares.findByTokenHash(hashToken(token));
+    const share = await this.shares.findByTokenHash(hashShareToken(token));
     if (!share || share.revokedAt || (share.expiresAt && new Date(share.expiresAt) <= new Date())) {
       throw new AppError('not_found', 'Shared session not found');
     }

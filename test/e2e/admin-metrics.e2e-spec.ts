@@ -59,7 +59,7 @@ describe('GET /admin/metrics and GET /admin/users/:userId/usage', () => {
     // Sessions (user A holds s1, s3 and s4). Started in range: s1, s2, s3, s5 (s2 and s3 assisted);
     // ended in range: s4, s1 (hour 0), s2 on the 01:00 boundary (hour 1), s3 (hour 2); s5 ends at `to`, excluded.
     await db
-      .collection('sessions')
+      .collection('chat_sessions')
       .insertMany([
         session(s1, userA, t('00:10:00'), t('00:50:00'), false),
         session(s2, `u-${randomUUID()}`, t('00:59:59.999'), t('01:00:00'), true),
@@ -318,7 +318,7 @@ describe('GET /admin/metrics and GET /admin/users/:userId/usage', () => {
       lastActivityAt,
     });
     await db
-      .collection('sessions')
+      .collection('chat_sessions')
       .insertMany([
         userSession(before, day('01T00:00:00'), day('01T01:00:00')),
         userSession(across, day('01T23:00:00'), day('02T00:20:00')),
@@ -400,11 +400,16 @@ describe('GET /admin/metrics and GET /admin/users/:userId/usage', () => {
   });
 
   it.each([
-    ['sessions', 'startedAt', { startedAt: { $gte: t('00:00:00'), $lt: t('03:00:00') } }, ['{"startedAt":1,"_id":1}']],
-    ['sessions', 'endedAt', { endedAt: { $gte: t('00:00:00'), $lt: t('03:00:00') } }, ['{"endedAt":1}']],
+    [
+      'chat_sessions',
+      'startedAt',
+      { startedAt: { $gte: t('00:00:00'), $lt: t('03:00:00') } },
+      ['{"startedAt":1,"_id":1}'],
+    ],
+    ['chat_sessions', 'endedAt', { endedAt: { $gte: t('00:00:00'), $lt: t('03:00:00') } }, ['{"endedAt":1}']],
     ['messages', 'createdAt', { createdAt: { $gte: t('00:00:00'), $lt: t('03:00:00') } }, ['{"createdAt":1}']],
     [
-      'sessions',
+      'chat_sessions',
       'userId and lastActivityAt',
       { userId: userA, lastActivityAt: { $gte: t('00:00:00') }, startedAt: { $lt: t('03:00:00') } },
       ['{"userId":1,"lastActivityAt":-1,"_id":-1}'],
@@ -564,7 +569,7 @@ describe('the concurrency sampler', () => {
   });
 
   it('writes one sample per slot across two replicas, each the active sessions counted then', async () => {
-    await db.collection('sessions').insertMany([activeSession(), activeSession(), activeSession()] as never[]);
+    await db.collection('chat_sessions').insertMany([activeSession(), activeSession(), activeSession()] as never[]);
     const seeded = Date.now();
     // Counted after the three were stored, and seen before the next two are: each must say 3.
     const before = await waitFor(
@@ -574,7 +579,7 @@ describe('the concurrency sampler', () => {
       },
       { what: 'three samples of three active sessions' },
     );
-    await db.collection('sessions').insertMany([activeSession(), activeSession()] as never[]);
+    await db.collection('chat_sessions').insertMany([activeSession(), activeSession()] as never[]);
     const changed = Date.now();
     await waitFor(async () => (await samples()).filter((s) => s.at.getTime() > changed).length >= 3, {
       what: 'three samples of five active sessions',

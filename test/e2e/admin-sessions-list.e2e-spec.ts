@@ -155,7 +155,7 @@ describe('GET /admin/sessions', () => {
     adminAuth = {
       authorization: `Bearer ${await signToken(t.env.JWT_SECRET, { sub: 'ann', name: 'Ann', roles: ['admin'] })}`,
     };
-    await db.collection('sessions').insertMany(seeded.map(document) as never[]);
+    await db.collection('chat_sessions').insertMany(seeded.map(document) as never[]);
   });
   afterAll(async () => {
     await db?.close();
@@ -169,7 +169,7 @@ describe('GET /admin/sessions', () => {
         // This test's own copy of the seeds, so the sessions it inserts disturb no other test.
         const tag = `${model}-${field}-${order}`;
         const copies = seeded.map((s) => ({ ...s, _id: randomUUID(), modelId: tag }));
-        await db.collection('sessions').insertMany(copies.map(document) as never[]);
+        await db.collection('chat_sessions').insertMany(copies.map(document) as never[]);
         const shown: Seed[] = [];
         const seen: string[] = [];
         let cursor: string | null = null;
@@ -187,7 +187,7 @@ describe('GET /admin/sessions', () => {
               _id: randomUUID(),
               ...extreme(field, end, request + 1),
             };
-            await db.collection('sessions').insertOne(document(extra) as never);
+            await db.collection('chat_sessions').insertOne(document(extra) as never);
             if ((order === 'asc') === (end === 'high')) shown.push(extra);
           }
           request++;
@@ -266,7 +266,7 @@ describe('GET /admin/sessions', () => {
         client.close();
       }
     }
-    const stored = await db.collection('sessions').findOne({ _id: named['Shipping delay'] as never });
+    const stored = await db.collection('chat_sessions').findOne({ _id: named['Shipping delay'] as never });
     expect(stored?.name).not.toContain('Shipping');
     // A reply adds its tokens to the total the list sorts on, as it adds them to the session's counters.
     const [listed] = (await page(`userId=${stored?.userId as string}`)).sessions;
@@ -332,7 +332,7 @@ describe('GET /admin/sessions', () => {
     const tag = `${model}-long-ids`;
     const users = ['a', 'b', 'c'].map((last) => `${'"'.repeat(127)}${last}`);
     await db
-      .collection('sessions')
+      .collection('chat_sessions')
       .insertMany(
         users.map((userId, i) => document({ ...seeded[i], _id: randomUUID(), userId, modelId: tag })) as never[],
       );
@@ -473,7 +473,7 @@ describe('the admin list queries, explained on the server', () => {
 });
 
 describe('GET /admin/sessions on sessions an earlier version stored', () => {
-  it('gives them their token total, duration and name index at boot, so they sort and are found', async () => {
+  it('gives them their token total, duration and name index at boot, so they sort and are found, past any number a later version marked', async () => {
     const first = await startTestApp({ DEMO_DELTA_INTERVAL_MS: '0' });
     const db = await mongoose.createConnection(first.env.MONGODB_URI).asPromise();
     const [id, rolledOut, marked, newer] = [randomUUID(), randomUUID(), randomUUID(), randomUUID()];
@@ -483,7 +483,10 @@ describe('GET /admin/sessions on sessions an earlier version stored', () => {
       await client.ok('message:send', { sessionId, clientMessageId: randomUUID(), content: 'Legacy billing question' });
       await client.ok('session:end', { sessionId });
       client.close();
-      const stored = (await db.collection('sessions').findOne({ _id: sessionId as never })) as Record<string, unknown>;
+      const stored = (await db.collection('chat_sessions').findOne({ _id: sessionId as never })) as Record<
+        string,
+        unknown
+      >;
       // As the previous version stored it: no total, no duration while active, no name index.
       const legacy = (_id: string) => ({
         ...stored,
@@ -493,9 +496,17 @@ describe('GET /admin/sessions on sessions an earlier version stored', () => {
         endedAt: new Date('2026-05-01T10:02:00Z'),
         tokens: { prompt: 70, completion: 30 },
       });
-      await db.collection('sessions').insertMany([legacy(id), legacy(rolledOut), legacy(marked), legacy(newer)]);
+      // More sessions than a boot batch that a later version marked during a rollback, ahead of the rest in
+      // both insertion and _id order: the upgrade reads on past them.
+      const laterOnes = Array.from({ length: 500 }, (_, i) => ({
+        ...legacy(`!later-${String(i).padStart(3, '0')}`),
+        totalTokens: 7,
+        fieldsVersion: SESSION_FIELDS_VERSION + 1,
+      }));
+      await db.collection('chat_sessions').insertMany(laterOnes);
+      await db.collection('chat_sessions').insertMany([legacy(id), legacy(rolledOut), legacy(marked), legacy(newer)]);
       await db
-        .collection('sessions')
+        .collection('chat_sessions')
         .updateOne(
           { _id: id as never },
           { $unset: { totalTokens: '', durationMs: '', nameIndex: '', fieldsVersion: '' } },
@@ -503,21 +514,21 @@ describe('GET /admin/sessions on sessions an earlier version stored', () => {
       // As a replica of the previous version created it during a rollout, and a newer one then counted one
       // reply into it: a total started from 0.
       await db
-        .collection('sessions')
+        .collection('chat_sessions')
         .updateOne(
           { _id: rolledOut as never },
           { $set: { totalTokens: 30 }, $unset: { durationMs: '', nameIndex: '', fieldsVersion: '' } },
         );
       // As an earlier upgrade marked it, before the fields this version keeps (totals, like the rest, recomputed).
       await db
-        .collection('sessions')
+        .collection('chat_sessions')
         .updateOne(
           { _id: marked as never },
           { $set: { totalTokens: 30, fieldsVersion: SESSION_FIELDS_VERSION - 1 }, $unset: { durationMs: '' } },
         );
       // As a replica of a later version marked it during a rollback: its figures are that version's to keep.
       await db
-        .collection('sessions')
+        .collection('chat_sessions')
         .updateOne({ _id: newer as never }, { $set: { totalTokens: 7, fieldsVersion: SESSION_FIELDS_VERSION + 1 } });
     } finally {
       await first.close();
@@ -541,7 +552,7 @@ describe('GET /admin/sessions on sessions an earlier version stored', () => {
           durationMs: 120_000,
         });
       }
-      expect(await db.collection('sessions').findOne({ _id: newer as never })).toMatchObject({
+      expect(await db.collection('chat_sessions').findOne({ _id: newer as never })).toMatchObject({
         totalTokens: 7,
         fieldsVersion: SESSION_FIELDS_VERSION + 1,
       });
@@ -587,13 +598,14 @@ describe('obsolete session indexes', () => {
     'lease.expiresAt_1': { 'lease.expiresAt': 1 },
     'status_1_helpOpen_-1_lastActivityAt_-1': { status: 1, helpOpen: -1, lastActivityAt: -1 },
   } as const;
-  const names = async (db: Connection) => (await db.collection('sessions').indexes()).map((i) => String(i.name));
+  const names = async (db: Connection) => (await db.collection('chat_sessions').indexes()).map((i) => String(i.name));
 
   it('are dropped at boot when an earlier version left them, and a boot that finds none is no error', async () => {
     const env = testEnv();
     const db = await mongoose.createConnection(env.MONGODB_URI).asPromise();
     try {
-      for (const [name, key] of Object.entries(obsolete)) await db.collection('sessions').createIndex(key, { name });
+      for (const [name, key] of Object.entries(obsolete))
+        await db.collection('chat_sessions').createIndex(key, { name });
       expect(await names(db)).toEqual(expect.arrayContaining(Object.keys(obsolete)));
 
       for (let boot = 0; boot < 2; boot++) {

@@ -194,7 +194,7 @@ describe('human takeover, on two service processes sharing Redis', () => {
     await u.waitForEvent('admin:joined', (e) => e.sessionId === sessionId);
     // Connected to the other replica, the admin keeps the session past the grace period: the replica
     // holding its socket keeps refreshing the hold.
-    const stored = () => db.collection('sessions').findOne({ _id: sessionId as never });
+    const stored = () => db.collection('chat_sessions').findOne({ _id: sessionId as never });
     await waitFor(
       async () => {
         const hold = (await stored())?.hold as { since: Date; seenAt: Date } | undefined;

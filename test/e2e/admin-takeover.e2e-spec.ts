@@ -328,7 +328,7 @@ describe('human takeover, in one process', () => {
     const takeover = t.app.get(TakeoverService);
     const lastWrote = (msAgo: number) =>
       db
-        .collection('sessions')
+        .collection('chat_sessions')
         .updateOne({ _id: sessionId as never }, { $set: { 'hold.wroteAt': new Date(Date.now() - msAgo) } });
     // Connected all along (seen), and quiet for less than the limit: kept; for longer: handed back.
     await lastWrote(899000);

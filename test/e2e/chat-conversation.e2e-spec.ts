@@ -323,7 +323,7 @@ describe('conversations over /chat', () => {
     const connection = await mongoose.createConnection(t.env.MONGODB_URI).asPromise();
     try {
       const messages = await connection.collection('messages').find({ sessionId }).toArray();
-      const session = await connection.collection('sessions').findOne({ _id: sessionId as never });
+      const session = await connection.collection('chat_sessions').findOne({ _id: sessionId as never });
       expect(messages).toHaveLength(2);
       for (const value of [...messages.map((m) => m.content as string), session?.name as string]) {
         expect(value).toMatch(/^v1:k1:[A-Za-z0-9+/]+=*$/);

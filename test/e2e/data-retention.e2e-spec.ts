@@ -20,7 +20,7 @@ interface Counted {
 /** What the database holds of one session. */
 async function heldOf(db: Connection, sessionId: string): Promise<Counted> {
   return {
-    sessions: await db.collection('sessions').countDocuments({ _id: sessionId as never }),
+    sessions: await db.collection('chat_sessions').countDocuments({ _id: sessionId as never }),
     messages: await db.collection('messages').countDocuments({ sessionId }),
     shares: await db.collection('shares').countDocuments({ sessionId }),
   };
@@ -68,7 +68,7 @@ describe('data retention', () => {
     return { token, client };
   };
   const endedAt = async (sessionId: string) =>
-    (await db.collection<{ _id: string; endedAt: Date }>('sessions').findOne({ _id: sessionId }))!.endedAt;
+    (await db.collection<{ _id: string; endedAt: Date }>('chat_sessions').findOne({ _id: sessionId }))!.endedAt;
 
   it('deletes only the sessions that ended before the cut-off, with their messages and links, whoever they belong to', async () => {
     const uma = await user();
@@ -123,13 +123,13 @@ describe('data retention', () => {
   });
 
   it('finds the sessions to delete through the endedAt index', async () => {
-    const keys = (await db.collection('sessions').listIndexes().toArray()).map((i) =>
+    const keys = (await db.collection('chat_sessions').listIndexes().toArray()).map((i) =>
       JSON.stringify((i as { key: unknown }).key),
     );
     expect(keys).toContain('{"endedAt":1}');
     const explained = readExplain(
       await db
-        .collection('sessions')
+        .collection('chat_sessions')
         .find({ endedAt: { $lt: new Date() } }, { projection: { _id: 1 } })
         .sort({ endedAt: 1 })
         .limit(100)
@@ -163,7 +163,7 @@ describe('data retention, on two service processes', () => {
       const recent = await conversation(urls[1], token, client, true);
       // Ended two days ago, as far as the sweepers can tell.
       await db
-        .collection('sessions')
+        .collection('chat_sessions')
         .updateOne({ _id: old as never }, { $set: { endedAt: new Date(Date.now() - 2 * DAY_MS) } });
 
       await waitFor(async () => (await heldOf(db, old)).sessions === 0, { what: 'the old session to be deleted' });

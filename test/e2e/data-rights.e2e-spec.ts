@@ -65,7 +65,7 @@ describe('data rights: erasure', () => {
   /** What the database holds about these sessions, collection by collection. */
   const held = async (sessionIds: string[]) => {
     const counts: Record<string, number> = {
-      sessions: await db.collection('sessions').countDocuments({ _id: { $in: sessionIds } as never }),
+      sessions: await db.collection('chat_sessions').countDocuments({ _id: { $in: sessionIds } as never }),
       turn_leases: await db.collection('turn_leases').countDocuments({ _id: { $in: sessionIds } as never }),
     };
     for (const name of BY_SESSION) {
@@ -110,7 +110,7 @@ describe('data rights: erasure', () => {
     });
     expect(before.owner_changes).toBe(1);
     expect(await held([first.sessionId, second.sessionId])).toEqual(nothing);
-    expect(await db.collection('sessions').countDocuments({ userId: uma.userId })).toBe(0);
+    expect(await db.collection('chat_sessions').countDocuments({ userId: uma.userId })).toBe(0);
     expect(await held([kept.sessionId])).toEqual(otherBefore);
     expect((await api(other.token, `/sessions/${kept.sessionId}`)).status).toBe(200);
     // The devices were told their sessions ended.
@@ -166,8 +166,8 @@ describe('data rights: erasure', () => {
     const untouched = await fullSession(uma, 'not reached');
     // Where a run that crashed leaves things: sessions erased whole, then one whose children were deleted
     // (the session itself goes last), the rest not reached.
-    for (const name of [...BY_SESSION, 'sessions']) {
-      const key = name === 'sessions' ? '_id' : 'sessionId';
+    for (const name of [...BY_SESSION, 'chat_sessions']) {
+      const key = name === 'chat_sessions' ? '_id' : 'sessionId';
       await db.collection(name).deleteMany({ [key]: done.sessionId });
     }
     await db.collection('shares').deleteMany({ sessionId: halfway.sessionId });

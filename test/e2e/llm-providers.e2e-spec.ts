@@ -128,7 +128,7 @@ describe('LLM providers through the socket', () => {
 
     const mongoose = (await import('mongoose')).default;
     const connection = await mongoose.createConnection(t.env.MONGODB_URI).asPromise();
-    const session = await connection.collection('sessions').findOne({ _id: c.sessionId as never });
+    const session = await connection.collection('chat_sessions').findOne({ _id: c.sessionId as never });
     await connection.close();
     expect(session).toMatchObject({
       tokens: { prompt: 2 * FAKE_USAGE.prompt, completion: 2 * FAKE_USAGE.completion },

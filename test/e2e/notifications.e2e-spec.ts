@@ -133,7 +133,7 @@ describe('notifications', () => {
     }
     // The last request's escalation is stored after its help.requested raise: every raise has been made.
     const session = await db
-      .collection<{ _id: string; help: { requestedAt: Date } }>('sessions')
+      .collection<{ _id: string; help: { requestedAt: Date } }>('chat_sessions')
       .findOne({ _id: sessionId });
     const lastRequestedAt = new Date(session!.help.requestedAt).toISOString();
     await waitFor(

@@ -35,7 +35,7 @@ export interface AdminHold {
 /** The shape of the fields below that sessions of an earlier version lack until upgraded at boot. */
 export const SESSION_FIELDS_VERSION = 1;
 
-@Schema({ collection: 'sessions', versionKey: false })
+@Schema({ collection: 'chat_sessions', versionKey: false })
 export class SessionDoc {
   @Prop({ type: String, required: true }) _id!: string;
   @Prop({ required: true }) userId!: string;
