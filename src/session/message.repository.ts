@@ -62,16 +62,19 @@ export class MessageRepository {
   /**
    * Records that `replyId` answers the user message — or, with `reopenAttempt`, that the message is owed
    * another answer stored under that attempt — and claims the reply's announcement in the same write:
-   * true only for the one caller that added the reply to `announced`.
+   * true only for the one caller that added the reply to `announced`, also when that caller asks again
+   * because the answer to its first try was lost (`caller` names it: its turn).
    */
-  async answer(messageId: string, replyId: string, reopenAttempt?: number): Promise<boolean> {
+  async answer(messageId: string, replyId: string, caller: string, reopenAttempt?: number): Promise<boolean> {
+    const claim = `${replyId} ${caller}`;
     const result = await this.model.updateOne(
       { _id: messageId, announced: trusted({ $ne: replyId }) },
       reopenAttempt === undefined
-        ? { $set: { answered: true }, $addToSet: { announced: replyId } }
-        : { $max: { attempt: reopenAttempt }, $addToSet: { announced: replyId } },
+        ? { $set: { answered: true }, $addToSet: { announced: replyId, announcers: claim } }
+        : { $max: { attempt: reopenAttempt }, $addToSet: { announced: replyId, announcers: claim } },
     );
-    return result.modifiedCount === 1;
+    if (result.modifiedCount === 1) return true;
+    return (await this.model.exists({ _id: messageId, announcers: claim })) !== null;
   }
 
   findById(sessionId: string, id: string): Promise<MessageRecord | null> {

@@ -527,8 +527,8 @@ export class SessionService implements OnModuleInit {
    * another answer under that attempt — and claims the reply's announcement in the same write: true only
    * for the one caller that claimed it, which sends the reply's terminal event.
    */
-  answer(userMessageId: string, replyId: string, reopenAttempt?: number): Promise<boolean> {
-    return this.messages.answer(userMessageId, replyId, reopenAttempt);
+  answer(userMessageId: string, replyId: string, caller: string, reopenAttempt?: number): Promise<boolean> {
+    return this.messages.answer(userMessageId, replyId, caller, reopenAttempt);
   }
 
   /**

@@ -23,15 +23,22 @@ const toLease = (d: LeaseRecord): TurnLease => ({
 export class TurnLeaseRepository {
   constructor(@InjectModel(TurnLeaseDoc.name) private readonly model: Model<TurnLeaseDoc>) {}
 
-  /** Takes the session's lease if nobody holds it: true only for the one insert that made it. */
+  /**
+   * Takes the session's lease if nobody holds it: true only for the insert that made it. Safe to retry: an
+   * insert whose answer was lost finds its own lease (its turn id is new to each claim), and `lease` then
+   * takes the expiry that insert stored, which a retry with a later one must not overstate.
+   */
   async claim(sessionId: string, lease: TurnLease): Promise<boolean> {
     try {
       // Straight to the driver, as messages are: built whole here, nothing to hydrate or cast.
       await this.model.collection.insertOne({ _id: sessionId, ...lease } as never);
       return true;
     } catch (error) {
-      if (isDuplicateKey(error)) return false;
-      throw error;
+      if (!isDuplicateKey(error)) throw error;
+      const held = await this.find(sessionId);
+      if (held?.turnId !== lease.turnId) return false;
+      lease.expiresAt = held.expiresAt;
+      return true;
     }
   }
 

@@ -12,6 +12,8 @@ import { ModelConfig } from '../config/llm-models';
 import { FinishedReply, TurnBufferStore } from '../coordination/turn-buffer.store';
 import { TurnSignalStore } from '../coordination/turn-signal.store';
 import { isTransientDbError, withDbRetry } from '../database/db-retry';
+import { withTimeout } from '../health/indicators/with-timeout';
+import { shutdownStepMs } from '../lifecycle/shutdown-step';
 import { LlmService } from '../llm/llm.service';
 import { PromptMessage } from '../llm/llm-provider';
 import { buildPrompt, estimateTokens, HistoryMessage } from '../llm/prompt-builder';
@@ -34,6 +36,13 @@ const HISTORY_PAGE = 100;
 const HISTORY_MAX = 2000;
 const RECOVERY_BATCH = 20;
 const SETTLE_POLL_MS = 20;
+/**
+ * A session whose turn could not start for a database failure is kicked again after this long, doubling on
+ * each failure in a row up to RETRY_MAX_MS: its message is answered once the database is back, not only at
+ * the next presence heartbeat (up to a minute) or resume.
+ */
+const RETRY_FIRST_MS = 1000;
+const RETRY_MAX_MS = 30_000;
 /** Replies cut by a replica stopping or dying, not by anything about them: their message is answered again. */
 const REOPENING_REASONS = new Set(['shutdown', 'replica_lost']);
 
@@ -92,10 +101,17 @@ export class TurnEngine implements OnModuleInit, OnApplicationBootstrap, BeforeA
   private readonly drives = new Map<string, Promise<void>>();
   private readonly wanted = new Set<string>();
   private readonly hints = new Map<string, PendingMessage>();
+  /** Sessions to be kicked again after a database failure: their timer, and the failures in a row. */
+  private readonly retries = new Map<string, { timer?: NodeJS.Timeout; failures: number }>();
   private readonly skewMs: number;
   private recoveryTimer?: NodeJS.Timeout;
   private recovery?: Promise<void>;
   private closing = false;
+  /**
+   * Aborted when a closing replica stops waiting for its turns: their database retries end there (a command
+   * already sent still waits for its answer, until the connection closes).
+   */
+  private readonly givenUp = new AbortController();
 
   constructor(
     private readonly config: AppConfig,
@@ -130,12 +146,34 @@ export class TurnEngine implements OnModuleInit, OnApplicationBootstrap, BeforeA
   }
 
   // Runs before Nest closes the socket server: cut replies are saved and their ai:error sent while
-  // clients and the adapter are still connected. The shutdown deadline bounds it.
+  // clients and the adapter are still connected. It waits at most half of the shutdown's time after the drain, so
+  // a database that does not answer cannot keep the rest of the shutdown from running: a reply not saved
+  // by then keeps its lease, which expires, and another replica stores it as cut.
   async beforeApplicationShutdown(): Promise<void> {
     this.closing = true;
     clearInterval(this.recoveryTimer);
+    for (const { timer } of this.retries.values()) clearTimeout(timer);
     for (const turnId of this.running.keys()) this.abort(turnId, 'shutdown');
-    await Promise.allSettled([...this.drives.values(), this.recovery]);
+    const budgetMs = shutdownStepMs(this.config.shutdown, 1 / 2);
+    try {
+      await withTimeout(Promise.allSettled([...this.drives.values(), this.recovery]), budgetMs);
+    } catch {
+      this.logger.warn(
+        { sessions: [...this.drives.keys()] },
+        `turns not saved within ${budgetMs} ms of the shutdown: left to their leases`,
+      );
+      this.givenUp.abort();
+    }
+  }
+
+  /** Database retries until `deadline`, or until a closing replica stops waiting for its turns. */
+  private retrying(deadline: number): { deadline: number; signal: AbortSignal } {
+    return { deadline, signal: this.givenUp.signal };
+  }
+
+  /** What this replica is still doing with turns, for a shutdown that overruns to name. */
+  openWork(): string[] {
+    return [...this.drives.keys()].map((sessionId) => `turn of session ${sessionId}`);
   }
 
   /**
@@ -198,10 +236,33 @@ export class TurnEngine implements OnModuleInit, OnApplicationBootstrap, BeforeA
     try {
       while (this.wanted.delete(sessionId) && !this.closing) await this.answerOwed(sessionId);
     } catch (error) {
-      this.logger.error({ err: error, sessionId }, 'AI turn loop failed');
+      this.logger.error({ err: error, sessionId }, 'AI turn loop failed; the session is tried again shortly');
+      this.retryLater(sessionId);
     } finally {
       this.drives.delete(sessionId);
     }
+  }
+
+  /** Kicks the session again after a database failure, sooner the first time (see RETRY_FIRST_MS). */
+  private retryLater(sessionId: string): void {
+    const retry = this.retries.get(sessionId) ?? { failures: 0 };
+    if (this.closing || retry.timer) return;
+    const delay = Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** retry.failures);
+    retry.failures += 1;
+    retry.timer = setTimeout(() => {
+      retry.timer = undefined;
+      this.kick(sessionId);
+    }, delay);
+    retry.timer.unref();
+    this.retries.set(sessionId, retry);
+  }
+
+  /** The session's turns start again (or need not): its next failure is retried soon. */
+  private recovered(sessionId: string): void {
+    const retry = this.retries.get(sessionId);
+    if (!retry) return;
+    if (retry.timer) retry.failures = 0;
+    else this.retries.delete(sessionId);
   }
 
   /**
@@ -214,18 +275,19 @@ export class TurnEngine implements OnModuleInit, OnApplicationBootstrap, BeforeA
       const deadline = Date.now() + this.config.chat.turnLeaseMs;
       const hint = this.hints.get(sessionId);
       this.hints.delete(sessionId);
-      const next = hint ?? (await withDbRetry(() => this.sessions.nextPending(sessionId), { deadline }));
-      if (!next) return;
+      const next = hint ?? (await withDbRetry(() => this.sessions.nextPending(sessionId), this.retrying(deadline)));
+      if (!next) return this.recovered(sessionId);
       const lease = this.newLease(next);
       // Registered before the lease exists, so a stop signal naming the turn always finds it.
       const controller = new AbortController();
       this.running.set(lease.turnId, controller);
       try {
         // Another turn runs (here or elsewhere): its holder answers what follows.
-        if (!(await this.sessions.claimTurn(sessionId, lease))) return;
+        if (!(await this.claim(sessionId, lease, deadline))) return;
         // Read together, under the lease: the session (still the AI's?), the next message owed (the one
         // read before may have been answered by the turn that held the lease until just now), and the
         // newest history (which may hold that turn's reply).
+        let unreadable = false;
         const [session, still, newest] = await withDbRetry(
           () =>
             Promise.all([
@@ -233,12 +295,13 @@ export class TurnEngine implements OnModuleInit, OnApplicationBootstrap, BeforeA
               this.sessions.nextPending(sessionId),
               this.sessions.newestMessages(sessionId, undefined, HISTORY_PAGE),
             ]),
-          { deadline },
+          this.retrying(deadline),
         ).catch((error: unknown) => {
           this.logger.warn(
             { err: error, sessionId, turnId: lease.turnId },
             'turn not started: the session could not be read',
           );
+          unreadable = true;
           return [undefined, undefined, []] as const;
         });
         const ours = session?.status === 'active' && session.owner === 'ai';
@@ -250,9 +313,11 @@ export class TurnEngine implements OnModuleInit, OnApplicationBootstrap, BeforeA
         // Unsettled: the lease is left to expire, and whoever takes it over stores the kept reply.
         if (result === 'unsettled') return;
         await this.release(sessionId, lease.turnId);
-        // Only a different message owed is taken on at once; otherwise the message stays owed, for the next
-        // kick or the presence heartbeat (the session ended or changed owner, its history could not be read,
-        // the lease was not sure, the replica is closing).
+        // Only a different message owed is taken on at once. A turn the database kept from starting (the
+        // session or its history could not be read, the lease was not sure) is tried again shortly; one for a
+        // session that ended or changed owner is not, and a closing replica leaves the message owed.
+        if (result === 'not_started' && (unreadable || (ours && same))) this.retryLater(sessionId);
+        else this.recovered(sessionId);
         if (result === 'not_started' && (!ours || same || !still)) return;
       } finally {
         this.running.delete(lease.turnId);
@@ -260,10 +325,28 @@ export class TurnEngine implements OnModuleInit, OnApplicationBootstrap, BeforeA
     }
   }
 
+  /**
+   * Takes the session's lease for a turn. Each try asks for a whole lease from its own moment, so a claim
+   * that lands after retries is not already near its end. When the tries run out, the last may have landed
+   * unanswered: it is released, not left to block the session until it expires.
+   */
+  private async claim(sessionId: string, lease: TurnLease, deadline: number): Promise<boolean> {
+    try {
+      return await withDbRetry(() => {
+        lease.expiresAt = new Date(Date.now() + this.config.chat.turnLeaseMs);
+        return this.sessions.claimTurn(sessionId, lease);
+      }, this.retrying(deadline));
+    } catch (error) {
+      await this.release(sessionId, lease.turnId);
+      throw error;
+    }
+  }
+
   private async release(sessionId: string, turnId: string): Promise<void> {
-    await withDbRetry(() => this.sessions.releaseTurn(sessionId, turnId), {
-      deadline: Date.now() + this.config.chat.turnLeaseMs,
-    }).catch((error: unknown) =>
+    await withDbRetry(
+      () => this.sessions.releaseTurn(sessionId, turnId),
+      this.retrying(Date.now() + this.config.chat.turnLeaseMs),
+    ).catch((error: unknown) =>
       // It expires by itself; whoever takes it finds the reply stored and only releases it.
       this.logger.warn({ err: error, sessionId, turnId }, 'lease not released'),
     );
@@ -312,6 +395,16 @@ export class TurnEngine implements OnModuleInit, OnApplicationBootstrap, BeforeA
       // shutdown that began meanwhile, is not worth starting on.
       if (hold.lost) return 'unsettled';
       if (Date.now() > hold.until || controller.signal.reason === 'shutdown') return 'not_started';
+      let mirrored = await this.buffer.open(turnId).then(
+        () => true,
+        () => false,
+      );
+      // Checked again: opening the mirror may have taken long (Redis slow or reconnecting).
+      if (hold.lost) return 'unsettled';
+      if (Date.now() > hold.until || controller.signal.reason === 'shutdown') {
+        if (mirrored) void this.buffer.discard(turnId).catch(() => undefined);
+        return 'not_started';
+      }
       this.inFlightGauge.inc();
       const startedAt = Date.now();
       let firstDeltaMs: number | undefined;
@@ -321,10 +414,6 @@ export class TurnEngine implements OnModuleInit, OnApplicationBootstrap, BeforeA
       /** The model asked for a human (`request_human`), with this reason. */
       let handoff: string | undefined;
       let failure: unknown;
-      let mirrored = await this.buffer.open(turnId).then(
-        () => true,
-        () => false,
-      );
       this.broadcaster.toSession(sessionId, 'ai:start', { sessionId, messageId, replyTo });
       // Each frame is mirrored before it is broadcast, so a device that resumes (reads the mirror after
       // joining the room) misses nothing: a frame is either in what it read or among the deltas it receives.
@@ -451,9 +540,9 @@ export class TurnEngine implements OnModuleInit, OnApplicationBootstrap, BeforeA
     const deadline = Date.now() + this.config.chat.turnLeaseMs;
     try {
       // An administrator who took the session while the reply was being stored answers the user already.
-      const current = await withDbRetry(() => this.sessions.find(sessionId), { deadline });
+      const current = await withDbRetry(() => this.sessions.find(sessionId), this.retrying(deadline));
       if (current.owner !== 'ai') return;
-      if (!(await withDbRetry(() => this.sessions.claimAiHelpRequest(sessionId), { deadline }))) return;
+      if (!(await withDbRetry(() => this.sessions.claimAiHelpRequest(sessionId), this.retrying(deadline)))) return;
       const { session: view, marker } = await withDbRetry(
         () =>
           this.sessions.requestHelp(sessionId, {
@@ -461,7 +550,7 @@ export class TurnEngine implements OnModuleInit, OnApplicationBootstrap, BeforeA
             requestedBy: model.id,
             reason: reason.trim() || undefined,
           }),
-        { deadline },
+        this.retrying(deadline),
       );
       if (marker) this.broadcaster.toSessionAndUser(sessionId, session.userId, 'message:new', { ...marker });
       this.broadcaster.toSessionAndUser(sessionId, session.userId, 'session:state', { ...view });
@@ -544,7 +633,7 @@ export class TurnEngine implements OnModuleInit, OnApplicationBootstrap, BeforeA
       if (!transcript) break;
       const outcome = await withDbRetry(
         () => this.sessions.storeTranscript(sessionId, message.id, file.id, transcript),
-        { deadline },
+        this.retrying(deadline),
       ).catch((error: unknown) => {
         this.logger.warn({ err: error, sessionId, fileId: file.id }, 'transcript not stored; used for this reply only');
         return undefined;
@@ -623,7 +712,10 @@ export class TurnEngine implements OnModuleInit, OnApplicationBootstrap, BeforeA
       for (const m of page) if (m.seq < current.seq || m.sender === 'ai') tokens += estimateTokens(m.content);
       if (page.length < HISTORY_PAGE || tokens >= budget || loaded.length >= HISTORY_MAX) break;
       const before = page[page.length - 1].seq;
-      page = await withDbRetry(() => this.sessions.newestMessages(sessionId, before, HISTORY_PAGE), { deadline });
+      page = await withDbRetry(
+        () => this.sessions.newestMessages(sessionId, before, HISTORY_PAGE),
+        this.retrying(deadline),
+      );
     }
     return conversationBefore(loaded, current);
   }
@@ -648,7 +740,7 @@ export class TurnEngine implements OnModuleInit, OnApplicationBootstrap, BeforeA
     const log = { sessionId, turnId: writer.turnId };
     const deadline = Date.now() + this.config.chat.turnLeaseMs;
     const retrying = {
-      deadline,
+      ...this.retrying(deadline),
       onRetry: (error: unknown) => this.logger.warn({ ...log, err: error }, 'reply not saved yet: retrying'),
     };
     await this.buffer
@@ -685,7 +777,7 @@ export class TurnEngine implements OnModuleInit, OnApplicationBootstrap, BeforeA
       }
       // Marks the user message and claims the announcement in one write; the one caller that claims it sends it.
       const reopen = REOPENING_REASONS.has(stored.finishReason ?? '') ? writer.attempt + 1 : undefined;
-      if (await withDbRetry(() => this.sessions.answer(replyTo, stored.id, reopen), retrying)) {
+      if (await withDbRetry(() => this.sessions.answer(replyTo, stored.id, writer.turnId, reopen), retrying)) {
         this.announce(sessionId, stored);
       }
     } catch (error) {

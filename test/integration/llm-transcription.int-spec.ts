@@ -22,7 +22,8 @@ describe(`${LlmService.name} voice transcription`, () => {
           { id: 'chat', provider: 'anthropic', model: 'claude-x', baseUrl: fake.baseUrl, apiKey: 'k' },
           transcriptionModel(fake),
         ]),
-        LLM_TURN_TIMEOUT_MS: '1000',
+        // Generous: a first request on a loaded machine may take seconds. The timeout test sets its own.
+        LLM_TURN_TIMEOUT_MS: '30000',
         ...env,
       }),
       counter('requests', ['provider', 'model', 'outcome']),
@@ -96,7 +97,7 @@ describe(`${LlmService.name} voice transcription`, () => {
   });
 
   it('gives up as timeout after LLM_TURN_TIMEOUT_MS, and the upstream request is aborted', async () => {
-    const sut = service({ TRANSCRIPTION_MODEL: 'ears' });
+    const sut = service({ TRANSCRIPTION_MODEL: 'ears', LLM_TURN_TIMEOUT_MS: '1000' });
     fake.script('transcription', { kind: 'slow', firstTokenDelayMs: 5000 });
     const before = fake.of('transcription').length;
     expect(await code(sut.transcribeVoice(AUDIO, 'a.ogg', 'audio/ogg', new AbortController().signal))).toEqual([

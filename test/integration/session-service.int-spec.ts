@@ -76,7 +76,7 @@ describe(SessionService.name, () => {
     const { session } = await sut.start(principal(), 'demo');
     const first = await sendAs(session.id, 'one', 'c1');
     // What a lost update to the counter looks like: the counter falls behind the stored seqs.
-    await connection.collection('sessions').updateOne({ _id: session.id as never }, { $set: { lastSeq: 0 } });
+    await connection.collection('chat_sessions').updateOne({ _id: session.id as never }, { $set: { lastSeq: 0 } });
     const second = await sendAs(session.id, 'two', 'c2');
     expect([first.message.seq, second.message.seq]).toEqual([1, 2]);
     const { messages } = await sut.transcript(session.id, { afterSeq: 0 });
@@ -95,7 +95,7 @@ describe(SessionService.name, () => {
     await sessions.allocateSeq(session.id, later);
     await sessions.allocateSeq(session.id, earlier, true);
 
-    const stored = await connection.collection('sessions').findOne({ _id: session.id as never });
+    const stored = await connection.collection('chat_sessions').findOne({ _id: session.id as never });
     expect([stored?.lastActivityAt, stored?.lastMessageAt, stored?.lastSeq]).toEqual([later, later, 2]);
   });
 
@@ -105,11 +105,11 @@ describe(SessionService.name, () => {
     const higher = await sendAs(session.id, 'sent second');
     expect(lower.message.seq).toBeLessThan(higher.message.seq);
     // The turn loop saw only the higher one (the lower insert was not visible yet) and answered it.
-    await sut.answer(higher.message.id, 'reply-to-higher');
+    await sut.answer(higher.message.id, 'reply-to-higher', 'turn-1');
     expect((await sut.nextPending(session.id))?.id).toBe(lower.message.id);
     expect(await sut.pendingCount(session.id)).toBe(1);
     expect(await sut.owingTurns([session.id])).toEqual([session.id]);
-    await sut.answer(lower.message.id, 'reply-to-lower');
+    await sut.answer(lower.message.id, 'reply-to-lower', 'turn-2');
     expect(await sut.nextPending(session.id)).toBeUndefined();
     expect(await sut.owingTurns([session.id])).toEqual([]);
   });
@@ -188,11 +188,13 @@ describe(SessionService.name, () => {
     const { session } = await sut.start(principal(), 'demo');
     const { message: question } = await sendAs(session.id, 'q');
     // A reply cut by a replica that stopped: the message is owed another answer, under attempt 1.
-    expect(await sut.answer(question.id, 'cut-reply', 1)).toBe(true);
-    expect(await sut.answer(question.id, 'cut-reply', 1)).toBe(false);
+    expect(await sut.answer(question.id, 'cut-reply', 'turn-a', 1)).toBe(true);
+    expect(await sut.answer(question.id, 'cut-reply', 'turn-b', 1)).toBe(false);
+    // The claimer asking again, as after a lost answer: the announcement is still its own to send.
+    expect(await sut.answer(question.id, 'cut-reply', 'turn-a', 1)).toBe(true);
     expect(await sut.nextPending(session.id)).toMatchObject({ id: question.id, attempt: 1 });
-    expect(await sut.answer(question.id, 'full-reply')).toBe(true);
-    expect(await sut.answer(question.id, 'full-reply')).toBe(false);
+    expect(await sut.answer(question.id, 'full-reply', 'turn-c')).toBe(true);
+    expect(await sut.answer(question.id, 'full-reply', 'turn-d')).toBe(false);
     expect(await sut.nextPending(session.id)).toBeUndefined();
   });
 
@@ -218,6 +220,12 @@ describe(SessionService.name, () => {
     const theirs = lease(message.id);
     expect(await sut.claimTurn(session.id, mine)).toBe(true);
     expect(await sut.claimTurn(session.id, theirs)).toBe(false);
+    // A claim tried again (its first answer lost) finds its own lease: still its holder, until the expiry
+    // its first try stored (the later one it asked for this time never landed).
+    const stored = mine.expiresAt;
+    mine.expiresAt = new Date(stored.getTime() + 60_000);
+    expect(await sut.claimTurn(session.id, mine)).toBe(true);
+    expect(mine.expiresAt).toEqual(stored);
     expect(await sut.takeExpiredTurn(session.id, mine.turnId, theirs)).toBe(false);
     expect(await sut.renewTurn(session.id, theirs.turnId, new Date())).toBeNull();
     expect(await sut.releaseTurn(session.id, theirs.turnId)).toBe(false);
@@ -270,10 +278,10 @@ describe(SessionService.name, () => {
     await sut.changeOwner(await sut.find(session.id), { owner: 'admin:ann', cause: 'takeover', actor: 'admin:ann' });
     // What a read-then-write update that read the session before the change leaves behind.
     await connection
-      .collection('sessions')
+      .collection('chat_sessions')
       .updateOne({ _id: session.id as never }, { $set: { owner: 'ai', epoch: 0, hold: null } });
     expect(await sut.find(session.id)).toMatchObject({ owner: 'admin:ann', epoch: 1, hold: { adminId: 'ann' } });
-    expect(await connection.collection('sessions').findOne({ _id: session.id as never })).toMatchObject({
+    expect(await connection.collection('chat_sessions').findOne({ _id: session.id as never })).toMatchObject({
       owner: 'admin:ann',
       epoch: 1,
     });

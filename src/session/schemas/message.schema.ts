@@ -51,6 +51,8 @@ export class MessageDoc {
    * a reply here (its writer, or the next holder of the lease if the writer stopped first) sends it.
    */
   @Prop({ type: [String] }) announced?: string[];
+  /** Who claimed each announcement ("replyId turnId"), so a claimer asking again finds its own claim. */
+  @Prop({ type: [String] }) announcers?: string[];
   /** AI replies: the user message answered, and its seq (for conversation order without a lookup). */
   @Prop({ type: String }) replyTo?: string;
   @Prop({ type: Number }) replyToSeq?: number;
