@@ -9,11 +9,13 @@ import { RoomBroadcaster } from './common/realtime/room-broadcaster';
 import { AppConfig } from './config/app-config';
 import { persistedDevSecrets } from './config/dev-secrets';
 import { ConfigError, loadConfig, randomSecret } from './config/load-config';
+import { DatabaseCommandMetrics } from './database/database-command.metrics';
 import { EmbeddedDatabase, startEmbeddedDatabase } from './database/embedded-database';
 import { DrainState } from './health/drain-state';
 import { installGracefulShutdown } from './lifecycle/graceful-shutdown';
 import { installLastResort } from './lifecycle/last-resort';
 import { SecondInstanceError, SingleInstanceGuard } from './lifecycle/single-instance.guard';
+import { TurnEngine } from './turn/turn-engine.service';
 
 function printDevBanner(
   config: AppConfig,
@@ -79,6 +81,7 @@ async function main(): Promise<void> {
       // Clients reconnect to another replica before this one closes their sockets.
       onDrain: () => broadcaster.toLocal('server:draining', {}),
       afterClose: () => embedded?.stop() ?? Promise.resolve(),
+      describePending: () => [...app.get(TurnEngine).openWork(), ...app.get(DatabaseCommandMetrics).inFlight()],
     });
     app.get(SingleInstanceGuard).onLost(() => shutdown('another replica took the single-instance lease'));
     // From here on one failed callback must not cut every user of this replica (see last-resort.ts).

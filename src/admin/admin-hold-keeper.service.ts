@@ -1,4 +1,5 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Periodic } from '../common/timers/periodic';
 import { AppConfig } from '../config/app-config';
 import { SessionService } from '../session/session.service';
 import { AdminGateway } from './admin.gateway';
@@ -13,25 +14,23 @@ import { TakeoverService } from './takeover.service';
 @Injectable()
 export class AdminHoldKeeper implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(AdminHoldKeeper.name);
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<void>;
+  private readonly periodic: Periodic;
 
   constructor(
     private readonly config: AppConfig,
     private readonly gateway: AdminGateway,
     private readonly sessions: SessionService,
     private readonly takeover: TakeoverService,
-  ) {}
-
-  onApplicationBootstrap(): void {
-    this.timer = setInterval(() => {
-      this.running ??= this.beat().finally(() => (this.running = undefined));
-    }, this.config.admin.holdCheckMs);
+  ) {
+    this.periodic = new Periodic(() => this.beat(), this.config.admin.holdCheckMs);
   }
 
-  async onApplicationShutdown(): Promise<void> {
-    clearInterval(this.timer);
-    await this.running;
+  onApplicationBootstrap(): void {
+    this.periodic.start();
+  }
+
+  onApplicationShutdown(): void {
+    this.periodic.stop();
   }
 
   private async beat(): Promise<void> {

@@ -4,6 +4,7 @@ import { InjectConnection } from '@nestjs/mongoose';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import { Connection } from 'mongoose';
 import { Counter } from 'prom-client';
+import { Periodic } from '../common/timers/periodic';
 import { AppConfig } from '../config/app-config';
 import { LeadershipStore } from '../coordination/leadership.store';
 import { RETENTION_ERASED, RETENTION_SWEEPS } from '../metrics/chatbox.metrics';
@@ -27,8 +28,7 @@ export class RetentionSweeper implements OnApplicationBootstrap, OnApplicationSh
   private readonly holder = randomUUID();
   /** One sweeper per database, as for the other cluster-wide roles. */
   private readonly role: string;
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<void>;
+  private periodic?: Periodic;
 
   constructor(
     private readonly config: AppConfig,
@@ -46,17 +46,12 @@ export class RetentionSweeper implements OnApplicationBootstrap, OnApplicationSh
   onApplicationBootstrap(): void {
     const { days, sweepIntervalMs } = this.config.retention;
     if (days === undefined) return;
-    this.timer = setInterval(() => {
-      this.running ??= this.tick(days).finally(() => (this.running = undefined));
-    }, sweepIntervalMs);
+    this.periodic = new Periodic(() => this.tick(days), sweepIntervalMs);
+    this.periodic.start();
   }
 
-  /**
-   * A pass under way is not waited for: blocked on the database, it could hold the shutdown past its
-   * deadline. Closing the connection fails what it was waiting on, and erasure finishes what a cut pass left.
-   */
   async onApplicationShutdown(): Promise<void> {
-    clearInterval(this.timer);
+    this.periodic?.stop();
     await this.leadership.release(this.role, this.holder).catch(() => undefined);
   }
 

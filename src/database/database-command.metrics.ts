@@ -5,17 +5,45 @@ import { Connection, mongo } from 'mongoose';
 import { Counter } from 'prom-client';
 import { DB_COMMANDS } from '../metrics/chatbox.metrics';
 
-/** Counts every command the driver sends (its command monitoring), so database work per message shows. */
+/**
+ * Counts every command the driver sends (its command monitoring), so database work per message shows,
+ * and keeps the commands still waiting for an answer, for a shutdown that overruns to name them.
+ */
 @Injectable()
 export class DatabaseCommandMetrics implements OnModuleInit {
+  private readonly pending = new Map<string, { command: string; collection?: string; startedAt: number }>();
+
   constructor(
     @InjectConnection() private readonly connection: Connection,
     @InjectMetric(DB_COMMANDS) private readonly commands: Counter<string>,
   ) {}
 
   onModuleInit(): void {
-    this.connection
-      .getClient()
-      .on('commandStarted', (event: mongo.CommandStartedEvent) => this.commands.inc({ command: event.commandName }));
+    const client = this.connection.getClient();
+    client.on('commandStarted', (event: mongo.CommandStartedEvent) => {
+      this.commands.inc({ command: event.commandName });
+      const target: unknown = event.command[event.commandName];
+      this.pending.set(keyOf(event), {
+        command: event.commandName,
+        collection: typeof target === 'string' ? target : undefined,
+        startedAt: Date.now(),
+      });
+    });
+    const done = (event: mongo.CommandSucceededEvent | mongo.CommandFailedEvent) => this.pending.delete(keyOf(event));
+    client.on('commandSucceeded', done);
+    client.on('commandFailed', done);
   }
+
+  /** The commands sent and not yet answered, oldest first: "find messages for 8200 ms". */
+  inFlight(now = Date.now()): string[] {
+    return [...this.pending.values()]
+      .sort((a, b) => a.startedAt - b.startedAt)
+      .map(({ command, collection, startedAt }) =>
+        [command, collection, `for ${now - startedAt} ms`].filter(Boolean).join(' '),
+      );
+  }
+}
+
+function keyOf(event: { connectionId?: string | number; requestId: number }): string {
+  return `${event.connectionId ?? ''}/${event.requestId}`;
 }

@@ -1,4 +1,5 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Periodic } from '../common/timers/periodic';
 import { AppConfig } from '../config/app-config';
 import { MessageRouter } from '../router/message-router.service';
 import { SessionService } from '../session/session.service';
@@ -12,25 +13,23 @@ import { ChatGateway } from './chat.gateway';
 @Injectable()
 export class PresenceHeartbeat implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(PresenceHeartbeat.name);
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<void>;
+  private readonly periodic: Periodic;
 
   constructor(
     private readonly config: AppConfig,
     private readonly gateway: ChatGateway,
     private readonly sessions: SessionService,
     private readonly router: MessageRouter,
-  ) {}
-
-  onApplicationBootstrap(): void {
-    this.timer = setInterval(() => {
-      this.running ??= this.beat().finally(() => (this.running = undefined));
-    }, this.config.chat.sweepIntervalMs);
+  ) {
+    this.periodic = new Periodic(() => this.beat(), this.config.chat.sweepIntervalMs);
   }
 
-  async onApplicationShutdown(): Promise<void> {
-    clearInterval(this.timer);
-    await this.running;
+  onApplicationBootstrap(): void {
+    this.periodic.start();
+  }
+
+  onApplicationShutdown(): void {
+    this.periodic.stop();
   }
 
   private async beat(): Promise<void> {

@@ -4,10 +4,20 @@ import { loadConfig } from '../config/load-config';
 import { DrainState } from '../health/drain-state';
 import { installGracefulShutdown } from './graceful-shutdown';
 
-function setup(close: () => Promise<void>, env: Record<string, string>, drainWork?: () => void) {
+function setup(
+  close: () => Promise<void>,
+  env: Record<string, string>,
+  drainWork?: () => void,
+  describePending?: () => string[],
+) {
   const signals = new EventEmitter();
   const drain = new DrainState();
-  const logger: LoggerService = { log: () => undefined, error: () => undefined, warn: () => undefined };
+  const errors: string[] = [];
+  const logger: LoggerService = {
+    log: () => undefined,
+    error: (message: string) => errors.push(message),
+    warn: () => undefined,
+  };
   let resolveExit: (code: number) => void = () => undefined;
   const exited = new Promise<number>((resolve) => (resolveExit = resolve));
   const afterClose = jest.fn(() => Promise.resolve());
@@ -19,10 +29,11 @@ function setup(close: () => Promise<void>, env: Record<string, string>, drainWor
     logger,
     afterClose,
     onDrain,
+    describePending,
     signals,
     exit: (code) => resolveExit(code),
   });
-  return { signals, drain, exited, afterClose, onDrain, shutdown };
+  return { signals, drain, exited, afterClose, onDrain, shutdown, errors };
 }
 
 describe('installGracefulShutdown', () => {
@@ -52,6 +63,20 @@ describe('installGracefulShutdown', () => {
     signals.emit('SIGINT');
     await expect(exited).resolves.toBe(1);
     expect(afterClose).not.toHaveBeenCalled();
+  });
+
+  it('names what was still open when the deadline ends it', async () => {
+    const { signals, exited, errors } = setup(
+      () => new Promise<void>(() => undefined),
+      { SHUTDOWN_TIMEOUT_MS: '1000', SHUTDOWN_DRAIN_DELAY_MS: '0' },
+      undefined,
+      () => ['find messages for 900 ms', 'turn for session s-1'],
+    );
+    signals.emit('SIGTERM');
+    await expect(exited).resolves.toBe(1);
+    expect(errors).toEqual([
+      'shutdown did not finish within 1000 ms; exiting now; still open: find messages for 900 ms; turn for session s-1',
+    ]);
   });
 
   it('exits 1 when closing fails, and ignores a second signal', async () => {

@@ -11,6 +11,8 @@ export interface GracefulShutdownOptions {
   onDrain?: () => void;
   /** Runs after the application closed (for example, stopping the embedded database). */
   afterClose?: () => Promise<void>;
+  /** What is still open, logged when the deadline ends the process (for example, database commands unanswered). */
+  describePending?: () => string[];
   signals?: NodeJS.EventEmitter;
   exit?: (code: number) => void;
 }
@@ -33,7 +35,11 @@ export function installGracefulShutdown(options: GracefulShutdownOptions): (reas
     if (drain.draining) return;
     // Armed before any drain work, so nothing the drain does (throwing or hanging) can keep the process up.
     const deadline = setTimeout(() => {
-      logger.error(`shutdown did not finish within ${timeoutMs} ms; exiting now`);
+      const pending = describe(options.describePending);
+      logger.error(
+        `shutdown did not finish within ${timeoutMs} ms; exiting now` +
+          (pending.length > 0 ? `; still open: ${pending.join('; ')}` : ''),
+      );
       exit(1);
     }, timeoutMs);
     deadline.unref();
@@ -57,4 +63,12 @@ export function installGracefulShutdown(options: GracefulShutdownOptions): (reas
     signals.on(signal, () => void shutdown(`${signal} received`));
   }
   return (reason) => void shutdown(reason);
+}
+
+function describe(describePending: (() => string[]) | undefined): string[] {
+  try {
+    return describePending?.() ?? [];
+  } catch (error) {
+    return [`(not known: ${(error as Error).message})`];
+  }
 }

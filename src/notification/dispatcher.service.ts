@@ -4,6 +4,8 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdo
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { AppConfig } from '../config/app-config';
+import { withTimeout } from '../health/indicators/with-timeout';
+import { shutdownStepMs } from '../lifecycle/shutdown-step';
 import { NOTIFICATION_LATENCY, NOTIFICATION_OUTBOX, NOTIFICATIONS } from '../metrics/chatbox.metrics';
 import {
   ChannelError,
@@ -76,10 +78,19 @@ export class NotificationDispatcher implements OnApplicationBootstrap, OnApplica
     this.timer = setInterval(() => this.poll(), this.config.notify.pollMs);
   }
 
+  /**
+   * Sends under way are cut, and their outcomes waited for a quarter of the shutdown's time after the drain,
+   * no longer: a database that does not answer must not hold the shutdown. A claim whose outcome was not
+   * stored expires, and another replica makes the attempt.
+   */
   async onApplicationShutdown(): Promise<void> {
     clearInterval(this.timer);
     this.stopping.abort();
-    await Promise.all([...this.lanes.values()].map((lane) => lane.running ?? Promise.resolve()));
+    const lanes = Promise.all([...this.lanes.values()].map((lane) => lane.running ?? Promise.resolve()));
+    const waitMs = shutdownStepMs(this.config.shutdown, 1 / 4);
+    await withTimeout(lanes, waitMs).catch(() =>
+      this.logger.warn(`notification outcomes not stored within ${waitMs} ms of the shutdown: left to their claims`),
+    );
   }
 
   /** The poll: retries, escalations and what other replicas left behind, on every channel; pruning hourly. */

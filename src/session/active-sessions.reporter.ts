@@ -4,6 +4,7 @@ import { InjectConnection } from '@nestjs/mongoose';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import { Connection } from 'mongoose';
 import { Gauge } from 'prom-client';
+import { Periodic } from '../common/timers/periodic';
 import { AppConfig } from '../config/app-config';
 import { LeadershipStore } from '../coordination/leadership.store';
 import { ACTIVE_SESSIONS } from '../metrics/chatbox.metrics';
@@ -20,8 +21,8 @@ export class ActiveSessionsReporter implements OnApplicationBootstrap, OnApplica
   private readonly holder = randomUUID();
   /** One reporter per database: deployments that share a Redis never report each other's figure. */
   private readonly role: string;
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<void>;
+  private readonly periodic: Periodic;
+  private stopped = false;
 
   constructor(
     private readonly config: AppConfig,
@@ -30,20 +31,18 @@ export class ActiveSessionsReporter implements OnApplicationBootstrap, OnApplica
     @InjectMetric(ACTIVE_SESSIONS) private readonly gauge: Gauge<string>,
     @InjectConnection() connection: Connection,
   ) {
+    this.periodic = new Periodic(() => this.refresh(), this.config.metrics.refreshMs);
     this.role = `active-sessions-gauge:${connection.name}`;
   }
 
   onApplicationBootstrap(): void {
-    const tick = () => {
-      this.running ??= this.refresh().finally(() => (this.running = undefined));
-    };
-    tick();
-    this.timer = setInterval(tick, this.config.metrics.refreshMs);
+    this.periodic.start({ now: true });
   }
 
+  /** A refresh under way is not waited for (it may be blocked on the database); it gives the role back itself. */
   async onApplicationShutdown(): Promise<void> {
-    clearInterval(this.timer);
-    await this.running;
+    this.stopped = true;
+    this.periodic.stop();
     this.gauge.set(0);
     await this.leadership.release(this.role, this.holder).catch(() => undefined);
   }
@@ -51,7 +50,13 @@ export class ActiveSessionsReporter implements OnApplicationBootstrap, OnApplica
   private async refresh(): Promise<void> {
     try {
       const leading = await this.leadership.hold(this.role, this.holder, this.config.metrics.refreshMs * 3);
-      this.gauge.set(leading ? await this.sessions.countActive() : 0);
+      if (this.stopped) {
+        // Taken as the replica stopped: given back, or the role would stay here for three intervals.
+        await this.leadership.release(this.role, this.holder);
+        return;
+      }
+      const count = leading ? await this.sessions.countActive() : 0;
+      if (!this.stopped) this.gauge.set(count);
     } catch (error) {
       // Not sure to hold the role any more: another replica may take it, and the sum must not double.
       this.gauge.set(0);

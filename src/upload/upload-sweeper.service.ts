@@ -1,4 +1,5 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Periodic } from '../common/timers/periodic';
 import { UploadService } from './upload.service';
 
 /** How often each replica looks, and how old an unfinished upload must be to count as abandoned. */
@@ -13,26 +14,16 @@ const ABANDONED_AFTER_MS = 60 * 60_000;
 @Injectable()
 export class UploadSweeper implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(UploadSweeper.name);
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<void>;
+  private readonly periodic = new Periodic(() => this.sweep(), SWEEP_INTERVAL_MS);
 
   constructor(private readonly uploads: UploadService) {}
 
   onApplicationBootstrap(): void {
-    const tick = () => {
-      this.running ??= this.sweep().finally(() => (this.running = undefined));
-    };
-    tick();
-    this.timer = setInterval(tick, SWEEP_INTERVAL_MS);
+    this.periodic.start({ now: true });
   }
 
-  /**
-   * Not waited for: a pass blocked on the database (restarting, unreachable) could hold the shutdown past
-   * its deadline. Closing the connection fails what it was waiting on; every step is idempotent, so the
-   * next pass, on any replica, finishes it.
-   */
   onApplicationShutdown(): void {
-    clearInterval(this.timer);
+    this.periodic.stop();
   }
 
   private async sweep(): Promise<void> {

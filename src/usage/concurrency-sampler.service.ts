@@ -23,7 +23,6 @@ export class ConcurrencySampler implements OnApplicationBootstrap, OnApplication
   /** This replica's point in every slot, as a share of it: replicas spread out, so most find the sample made. */
   private readonly phase = Math.random();
   private timer?: NodeJS.Timeout;
-  private running?: Promise<void>;
   private stopped = false;
   private prunedAt = 0;
 
@@ -37,10 +36,10 @@ export class ConcurrencySampler implements OnApplicationBootstrap, OnApplication
     this.schedule();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /** A visit under way is not waited for: blocked on the database, it would hold the shutdown past its deadline. */
+  onApplicationShutdown(): void {
     this.stopped = true;
     clearTimeout(this.timer);
-    await this.running;
   }
 
   /** The next visit: this replica's point in the current slot if it is still ahead, else in the next one. */
@@ -50,12 +49,7 @@ export class ConcurrencySampler implements OnApplicationBootstrap, OnApplication
     const now = Date.now();
     let next = Math.floor(now / slotMs) * slotMs + Math.floor(this.phase * slotMs);
     if (next <= now) next += slotMs;
-    this.timer = setTimeout(() => {
-      this.running = this.visit().finally(() => {
-        this.running = undefined;
-        this.schedule();
-      });
-    }, next - now);
+    this.timer = setTimeout(() => void this.visit().finally(() => this.schedule()), next - now);
   }
 
   private async visit(): Promise<void> {

@@ -40,11 +40,12 @@ describe('notifications, on two service processes', () => {
       const { sessionId } = await client.ok<{ sessionId: string }>('help:request', { reason: 'help' });
       client.close();
       await waitFor(() => hooks.requests.length === 1, { what: 'the first attempt' });
-      // Started only now, so the attempt in flight is surely the dying replica's.
-      survivor = new ChatboxProcess(env);
-      await survivor.listening();
+      // Killed at once, while its attempt waits (cut only after 2 s): it never records the attempt's end nor
+      // makes another. The other replica starts only now, so the attempt in flight was surely the dying one's.
       dying.signal('SIGKILL');
       await dying.exited;
+      survivor = new ChatboxProcess(env);
+      await survivor.listening();
 
       const delivery = await waitFor(
         async () =>

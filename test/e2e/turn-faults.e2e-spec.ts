@@ -1,11 +1,15 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import mongoose, { Connection } from 'mongoose';
-import { DemoLlmProvider } from '../../src/llm/providers/demo-llm.provider';
+import { FAKE_TEXT, FakeLlmServer, fakeModel } from '../servers/fake-llm-server';
+import { OwnFerretDb, startOwnFerretDb } from '../servers/own-ferretdb';
 import { RedisServer, startRedisServer } from '../servers/redis-server';
 import { ChatClient, signToken } from '../utils/chat-client';
 import { ChatboxProcess } from '../utils/chatbox-process';
 import { testMongoUri } from '../utils/test-app';
 import { waitFor } from '../utils/wait-for';
+
+// Two replicas boot per test (10-25 s each on a loaded 2-core host, as under `npm test`), then a fault plays out.
+jest.setTimeout(120_000);
 
 type Message = { id: string; sender: string; status: string; content: string; replyTo?: string; finishReason?: string };
 
@@ -65,32 +69,50 @@ const terminalsById = (client: ChatClient) => {
   return byId;
 };
 
+const fake = new FakeLlmServer();
+beforeAll(() => fake.start());
+afterAll(() => fake.stop());
+
+/**
+ * The first reply asked of the fake model never ends by itself (a delta every `intervalMs`), so a fault
+ * injected once it streams always lands mid-reply, however late a loaded host delivers it; a finite reply
+ * could end first, leaving nothing to cut. Any reply after it (the answer given again) is FAKE_TEXT.
+ */
+const endlessFirstReply = (intervalMs: number) => {
+  fake.script('openai', { kind: 'endless', intervalMs });
+  return { LLM_MODELS: JSON.stringify([fakeModel(fake)]) };
+};
+
+/**
+ * Two replicas and one user on both; a message sent through A, so A runs its turn: returned once B has seen
+ * the reply stream.
+ */
+const conversation = async (c: ReturnType<typeof cluster>) => {
+  // Started together, as replicas roll out: on a loaded host each takes tens of seconds to boot.
+  const [a, b] = await Promise.all([c.replica(), c.replica()]);
+  const user = `u-${randomUUID()}`;
+  const onA = await c.device(a.url, user);
+  const onB = await c.device(b.url, user);
+  const { sessionId } = await onA.ok<{ sessionId: string }>('session:start', {});
+  await onB.ok('session:resume', { sessionId });
+  // Sent through A, so A claims the turn.
+  const { messageId: question } = await onA.ok<{ messageId: string }>('message:send', {
+    sessionId,
+    clientMessageId: randomUUID(),
+    content: 'tell me a story',
+  });
+  const { messageId: cut } = await onB.waitForEvent('ai:delta', (d) => (d.index as number) >= 1);
+  return { a, b, onB, sessionId, question, cut: cut as string };
+};
+
 describe('a turn whose replica fails', () => {
   let c: ReturnType<typeof cluster>;
   afterEach(() => c.close());
 
-  const conversation = async () => {
-    const a = await c.replica();
-    const b = await c.replica();
-    const user = `u-${randomUUID()}`;
-    const onA = await c.device(a.url, user);
-    const onB = await c.device(b.url, user);
-    const { sessionId } = await onA.ok<{ sessionId: string }>('session:start', {});
-    await onB.ok('session:resume', { sessionId });
-    // Sent through A, so A claims the turn.
-    const { messageId: question } = await onA.ok<{ messageId: string }>('message:send', {
-      sessionId,
-      clientMessageId: randomUUID(),
-      content: 'tell me a story',
-    });
-    const { messageId: cut } = await onB.waitForEvent('ai:delta', (d) => (d.index as number) >= 1);
-    return { a, b, onB, sessionId, question, cut: cut as string };
-  };
-
   const expectAnsweredOnceAfterCut = async (onB: ChatClient, sessionId: string, question: string, cut: string) => {
-    const error = await onB.waitForEvent('ai:error', (e) => e.messageId === cut, 15000);
+    const error = await onB.waitForEvent('ai:error', (e) => e.messageId === cut, 30000);
     expect(error).toMatchObject({ replyTo: question, error: { code: 'interrupted', recoverable: true } });
-    const end = await onB.waitForEvent('ai:end', (e) => e.messageId !== cut, 15000);
+    const end = await onB.waitForEvent('ai:end', (e) => e.messageId !== cut, 30000);
     expect(end).toMatchObject({ replyTo: question, finishReason: 'stop' });
     const { messages } = await onB.ok<{ messages: Message[] }>('session:resume', { sessionId, afterSeq: 0 });
     const replies = messages.filter((m) => m.sender === 'ai');
@@ -100,14 +122,14 @@ describe('a turn whose replica fails', () => {
     ]);
     expect(replies[0].content.startsWith(onB.streamedText(cut))).toBe(true);
     expect(replies[0].content).not.toBe('');
-    expect(replies[1].content).toBe(DemoLlmProvider.replyTo([{ role: 'user', content: 'tell me a story' }]));
+    expect(replies[1].content).toBe(FAKE_TEXT);
     for (const [, events] of terminalsById(onB)) expect(events).toHaveLength(1);
     return { cutAt: onB.events.findIndex((e) => e.event === 'ai:error' && e.payload.messageId === cut) };
   };
 
   it('is settled by another replica when it is killed (SIGKILL): the cut reply once as interrupted, then one answer', async () => {
-    c = cluster();
-    const { a, onB, sessionId, question, cut } = await conversation();
+    c = cluster(endlessFirstReply(100));
+    const { a, onB, sessionId, question, cut } = await conversation(c);
     a.process.signal('SIGKILL');
     await a.process.exited;
     await expectAnsweredOnceAfterCut(onB, sessionId, question, cut);
@@ -115,8 +137,8 @@ describe('a turn whose replica fails', () => {
 
   it('loses its lease when its process stalls past it (SIGSTOP): nothing more comes from it once it resumes', async () => {
     // Fast deltas: when the process freezes, a frame is almost always waiting to go out the moment it resumes.
-    c = cluster({ DEMO_DELTA_INTERVAL_MS: '20' });
-    const { a, onB, sessionId, question, cut } = await conversation();
+    c = cluster(endlessFirstReply(20));
+    const { a, onB, sessionId, question, cut } = await conversation(c);
     a.process.signal('SIGSTOP');
     const { cutAt } = await expectAnsweredOnceAfterCut(onB, sessionId, question, cut);
     a.process.signal('SIGCONT');
@@ -163,15 +185,17 @@ describe('a turn whose lease is taken over while its replica runs', () => {
   });
 });
 
-describe('a turn while Redis restarts', () => {
+describe('a turn while Redis fails', () => {
   let redis: RedisServer | undefined;
   let c: ReturnType<typeof cluster>;
   afterEach(async () => {
+    redis?.resume();
     await c.close();
     await redis?.stop();
   });
 
-  it('still ends with exactly one stored reply and one terminal event', async () => {
+  /** A reply streams on one replica when `fault` strikes Redis: it still ends, stored once, with one terminal event. */
+  const expectOneReplyThrough = async (fault: (server: RedisServer) => Promise<void>) => {
     redis = await startRedisServer();
     c = cluster({ REDIS_URL: redis.url });
     const { url } = await c.replica();
@@ -179,16 +203,25 @@ describe('a turn while Redis restarts', () => {
     const { sessionId } = await client.ok<{ sessionId: string }>('session:start', {});
     await client.ok('message:send', { sessionId, clientMessageId: randomUUID(), content: 'keep talking' });
     const { messageId } = await client.waitForEvent('ai:delta');
-    await redis.stop();
-    redis = await startRedisServer({ port: redis.port });
-    const end = await client.waitForEvent('ai:end', () => true, 20000);
+    await fault(redis);
+    const end = await client.waitForEvent('ai:end', () => true, 30000);
     expect(end).toMatchObject({ messageId, finishReason: 'stop' });
     const db = await c.db();
     const replies = await db.collection('messages').find({ sessionId, sender: 'ai' }).toArray();
     expect(replies.map((r) => [String(r._id), String(r.status)])).toEqual([[messageId, 'complete']]);
     expect(client.named('ai:error')).toEqual([]);
     expect(client.named('ai:end')).toHaveLength(1);
-  });
+  };
+
+  it('still ends with exactly one stored reply and one terminal event when Redis restarts', () =>
+    expectOneReplyThrough(async (server) => {
+      await server.stop();
+      redis = await startRedisServer({ port: server.port });
+    }));
+
+  // SIGSTOP: the connection stays open and no command is answered; the reply's mirror cannot be written.
+  it('still ends with exactly one stored reply and one terminal event while Redis answers nothing', () =>
+    expectOneReplyThrough((server) => Promise.resolve(server.pause())));
 });
 
 describe('chatbox_active_sessions across replicas', () => {
@@ -215,7 +248,7 @@ describe('chatbox_active_sessions across replicas', () => {
     expect(await two.process.exited).toBe(0);
     two = await c.replica();
     const db = await c.db();
-    const active = () => db.collection('sessions').countDocuments({ status: 'active' });
+    const active = () => db.collection('chat_sessions').countDocuments({ status: 'active' });
     expect(await active()).toBe(5);
     await waitFor(async () => (await gauge(one.url)) + (await gauge(two.url)) === 5, {
       what: 'the two gauges to sum to the five active sessions',
@@ -229,4 +262,44 @@ describe('chatbox_active_sessions across replicas', () => {
       what: 'the sum to follow later changes',
     });
   });
+});
+
+describe('a replica told to stop while its database does not answer', () => {
+  let db: OwnFerretDb;
+  let c: ReturnType<typeof cluster>;
+  afterEach(async () => {
+    await db?.signal('SIGCONT').catch(() => undefined);
+    await c?.close();
+    await db?.stop();
+  });
+
+  it('exits cleanly within its deadline, leaving the reply it cut to its lease, and another replica stores it once', async () => {
+    db = await startOwnFerretDb();
+    // Presence heartbeats every 200 ms: one is blocked on the frozen database when the shutdown begins.
+    const frozenDb = { MONGODB_URI: db.uri, SHUTDOWN_TIMEOUT_MS: '8000', SESSION_SWEEP_INTERVAL_MS: '200' };
+    c = cluster({ ...endlessFirstReply(100), ...frozenDb });
+    const { a, onB, sessionId, question, cut } = await conversation(c);
+    // Frozen, as a database server that stalls: every command waits, none fails.
+    await db.signal('SIGSTOP');
+    a.process.signal('SIGTERM');
+    // Nothing blocked on the database held the shutdown past its deadline (exit 1, with what was still open).
+    const code = await a.process.exited;
+    const overrun = a.process.stdout.split('\n').filter((line) => line.includes('shutdown did not finish'));
+    expect({ code, overrun }).toEqual({ code: 0, overrun: [] });
+    // The turn engine stopped waiting at half of the 8 s, so the rest of the shutdown could run.
+    expect(a.process.stdout).toContain('turns not saved within 4000 ms of the shutdown: left to their leases');
+
+    await db.signal('SIGCONT');
+    const error = await onB.waitForEvent('ai:error', (e) => e.messageId === cut, 30000);
+    expect(error).toMatchObject({ replyTo: question, error: { code: 'interrupted', recoverable: true } });
+    const end = await onB.waitForEvent('ai:end', (e) => e.messageId !== cut, 30000);
+    const { messages } = await onB.ok<{ messages: Message[] }>('session:resume', { sessionId, afterSeq: 0 });
+    const replies = messages.filter((m) => m.sender === 'ai');
+    expect(replies.map((m) => [m.id, m.status, m.finishReason, m.replyTo])).toEqual([
+      [cut, 'interrupted', 'shutdown', question],
+      [end.messageId, 'complete', 'stop', question],
+    ]);
+    expect(replies[0].content.startsWith(onB.streamedText(cut))).toBe(true);
+    for (const [, events] of terminalsById(onB)) expect(events).toHaveLength(1);
+  }, 90000);
 });

@@ -1,4 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
 import * as path from 'node:path';
 import { PROJECT_ROOT } from '../setup/test-env';
 import { waitFor } from './wait-for';
@@ -10,7 +11,11 @@ export class ChatboxProcess {
   readonly exited: Promise<number | null>;
   private readonly child: ChildProcess;
 
-  constructor(readonly env: Record<string, string>) {
+  /** `logFile`, when given, gets both outputs as they come: read even if the test is killed. */
+  constructor(
+    readonly env: Record<string, string>,
+    { logFile }: { logFile?: string } = {},
+  ) {
     this.child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'dist', 'main.js')], {
       cwd: PROJECT_ROOT,
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
@@ -18,6 +23,12 @@ export class ChatboxProcess {
     });
     this.child.stdout?.on('data', (chunk: Buffer) => (this.stdout += chunk.toString()));
     this.child.stderr?.on('data', (chunk: Buffer) => (this.stderr += chunk.toString()));
+    if (logFile) {
+      const log = createWriteStream(logFile);
+      this.child.stdout?.pipe(log, { end: false });
+      this.child.stderr?.pipe(log, { end: false });
+      this.child.once('close', () => log.end());
+    }
     this.exited = new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
   }
 
