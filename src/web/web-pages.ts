@@ -121,15 +121,19 @@ export async function registerWebPages(app: NestFastifyApplication, config: AppC
 }
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+/** Headers a reverse proxy adds: their presence means the browser is not the peer. */
+const PROXY_HEADERS = ['forwarded', 'x-forwarded-for', 'x-forwarded-host', 'x-real-ip', 'via'];
 const isLoopbackAddress = (address = '') => /^(127\.|::1$|::ffff:127\.)/.test(address);
 
 /**
  * The development host page holds tokens: it is served only to a browser on this machine that asked for it
- * by a loopback name (not through a rebound DNS name), and never to another site's script (an Origin header
- * other than the page's own: top-level navigations send none).
+ * by a loopback name (not through a rebound DNS name), never to another site's script (an Origin header
+ * other than the page's own: top-level navigations send none), and never through a proxy (a local one
+ * passes on whatever Host a remote client chose, from a loopback peer).
  */
 export function fromThisMachine(request: FastifyRequest): boolean {
   const { host, origin } = request.headers;
+  if (PROXY_HEADERS.some((name) => request.headers[name] !== undefined)) return false;
   let hostname: string;
   try {
     hostname = new URL(`http://${host ?? ''}`).hostname;

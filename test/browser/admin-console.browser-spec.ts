@@ -15,7 +15,7 @@ describe('the admin console and the chat page, in two browser contexts, against 
 
   it('shows a help request live, takes over, answers in the user’s page, hands back, and the AI answers again', async () => {
     const admin = await open('admin', { sub: 'admin-grace', name: 'Grace', roles: ['admin'] });
-    await admin.frame.getByText('Connected').waitFor();
+    await admin.frame.locator('.conn-online').waitFor();
     const user = await open('chat', { sub: `user-${randomUUID()}`, name: 'Ada Lovelace' });
     const say = async (text: string) => {
       await user.frame.getByLabel('Your message').fill(text);
@@ -90,7 +90,7 @@ describe('the admin console and the chat page, in two browser contexts, against 
     const phone = await admin.context.newPage();
     await phone.setViewportSize({ width: 360, height: 740 });
     await phone.goto(host.serve(`/host-${randomUUID()}`, hostPage(bed.t.baseUrl, { page: 'admin' })));
-    await phone.frameLocator('iframe.chatbox-frame').getByText('Connected').waitFor();
+    await phone.frameLocator('iframe.chatbox-frame').locator('.conn-online').waitFor();
     await phone.screenshot({ path: screenshotPath('admin-phone') });
 
     await admin.context.close();
@@ -100,7 +100,7 @@ describe('the admin console and the chat page, in two browser contexts, against 
 
   it('refuses the console to a user without the admin role', async () => {
     const user = await open('admin', { sub: `user-${randomUUID()}`, name: 'Mallory' });
-    await user.frame.getByText('Not connected').waitFor();
+    await user.frame.locator('.conn-failed').waitFor();
     await user.frame.getByTestId('error').filter({ hasText: 'You are not allowed to do that.' }).waitFor();
     expect(await user.frame.getByTestId('queue-item').count()).toBe(0);
     await user.context.close();

@@ -66,9 +66,9 @@ describe('attachments in the chat page and the admin console, in Chromium with f
 
   it('sends an image, a voice note and a text file that the user and the admin both see, and the admin answers with an image', async () => {
     const admin = await open('admin', { sub: 'admin-grace', name: 'Grace', roles: ['admin'] });
-    await admin.frame.getByText('Connected').waitFor();
+    await admin.frame.locator('.conn-online').waitFor();
     const user = await open('chat', { sub: `user-${randomUUID()}`, name: 'Ada Lovelace' });
-    await user.frame.getByText('Connected').waitFor();
+    await user.frame.locator('.conn-online').waitFor();
 
     // A picked image and a text file upload at once, each with its chip.
     await user.frame.getByTestId('attach-input').setInputFiles([
@@ -137,7 +137,7 @@ describe('attachments in the chat page and the admin console, in Chromium with f
 
   it('cancels an upload, and shows a refused file type as an error', async () => {
     const user = await open('chat', { sub: `user-${randomUUID()}`, name: 'Ada' });
-    await user.frame.getByText('Connected').waitFor();
+    await user.frame.locator('.conn-online').waitFor();
     // An executable is refused by its content, whatever its name says.
     const elf = Buffer.alloc(128);
     Buffer.from([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1, 0]).copy(elf);

@@ -232,7 +232,7 @@ describe('the chat page, embedded in a host page, against the real server', () =
     const userId = `user-${randomUUID()}`;
     const firstExpiresAt = Date.now() + 8000;
     const { context, page, chat, watch } = await openHost(userId, { expiresIn: '8s' });
-    await chat.getByText('Connected').waitFor();
+    await chat.locator('.conn-online').waitFor();
     const requests = () => page.evaluate<string[]>('window.tokenRequests');
     await waitFor(async () => (await requests()).includes('expiring'), { what: 'the page to ask for a fresh token' });
     // Past the first token's expiry the socket is still signed in: the fresh token was swapped in place.
@@ -240,6 +240,34 @@ describe('the chat page, embedded in a host page, against the real server', () =
     await send(chat, 'Are you still there?');
     await chat.locator('.msg-ai:not(.msg-streaming)', { hasText: 'Still here.' }).waitFor();
     expect(await requests()).toEqual(['initial', 'expiring']);
+    await close(context, watch);
+  });
+
+  it("tells the user when the host's fresh token is refused, and signs in with the next one when the first expires", async () => {
+    fake.script('openai', { kind: 'ok', text: 'Signed in again.' });
+    const userId = `user-${randomUUID()}`;
+    // The host answers the page's request for a fresh token with another user's token, which the server refuses.
+    const {
+      context,
+      watch,
+      tab,
+      frame: chat,
+    } = await bed.open(
+      'chat',
+      (issued) => ({ sub: issued === 1 ? `someone-else-${randomUUID()}` : userId, name: 'Ada' }),
+      { expiresIn: (issued) => (issued === 0 ? '8s' : '1h') },
+    );
+    await chat.locator('.conn-online').waitFor();
+    await chat.getByText('Your sign-in could not be renewed').waitFor({ timeout: 15000 });
+    const requests = () => tab.evaluate<string[]>('window.tokenRequests');
+    await waitFor(async () => (await requests()).includes('expired'), {
+      what: 'the page to ask for a token when the first one expired',
+      timeoutMs: 15000,
+    });
+    await send(chat, 'Is it still me?');
+    await chat.locator('.msg-ai:not(.msg-streaming)', { hasText: 'Signed in again.' }).waitFor();
+    expect(await requests()).toEqual(['initial', 'expiring', 'expired']);
+    expect((await storedMessages(userId)).map((m) => m.content)).toEqual(['Is it still me?', 'Signed in again.']);
     await close(context, watch);
   });
 

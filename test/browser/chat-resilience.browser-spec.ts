@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Namespace } from 'socket.io';
 import { ChatGateway } from '../../src/gateway/chat.gateway';
+import { MessageRouter } from '../../src/router/message-router.service';
 import { fakeModel } from '../servers/fake-llm-server';
 import { AdminClient } from '../utils/admin-client';
 import { ChatClient, signToken } from '../utils/chat-client';
@@ -25,7 +26,7 @@ describe('the chat page when the network drops, with a long history, and by keyb
     for (const socket of namespace.sockets.values()) socket.conn.close();
   }
 
-  it('catches up after a dropped connection: the reply that ended meanwhile shows once, stored', async () => {
+  it('catches up after a dropped connection: the reply that ended meanwhile shows once, stored; the state is announced from a live region of its own', async () => {
     let release!: () => void;
     fake.script('openai', {
       kind: 'gated',
@@ -39,15 +40,48 @@ describe('the chat page when the network drops, with a long history, and by keyb
     await chat.locator('.msg-streaming', { hasText: 'Half of it' }).waitFor();
 
     dropConnections();
-    await chat.getByText('Reconnecting…').waitFor();
+    await chat.locator('.conn-offline').waitFor();
     release();
-    await chat.getByText('Connected').waitFor();
+    await chat.locator('.conn-online').waitFor();
+    // Screen readers hear the state once it holds, from a live region of its own; the pill is not one.
+    await chat.getByTestId('connection-announced').filter({ hasText: 'Connected' }).waitFor();
+    expect(await chat.locator('.conn[role="status"], .conn[aria-live]').count()).toBe(0);
     const whole = 'Half of it, and the rest that ended while the page was offline.';
     await chat.locator('.msg-ai:not(.msg-streaming)', { hasText: whole }).waitFor();
     expect(await chat.locator('.msg-ai').count()).toBe(1);
     expect(await chat.locator('.msg-user').count()).toBe(1);
     await context.close();
     expect(watch.problems).toEqual([]);
+  });
+
+  it("starts one session for a first message when the session start's answer is lost in a dropped connection", async () => {
+    fake.script('openai', { kind: 'ok', text: 'One conversation only.' });
+    const router = bed.t.app.get(MessageRouter);
+    const start = router.startSession.bind(router);
+    let dropped = 0;
+    // The server starts the session, then the connection drops before its answer leaves.
+    router.startSession = async (...args) => {
+      const view = await start(...args);
+      if (dropped++ === 0) dropConnections();
+      return view;
+    };
+    try {
+      const userId = `user-${randomUUID()}`;
+      const { context, watch, frame: chat } = await bed.open('chat', { sub: userId, name: 'Ada' });
+      await chat.locator('.conn-online').waitFor();
+      await chat.getByLabel('Your message').fill('Hello, once');
+      await chat.getByLabel('Your message').press('Enter');
+      await chat.locator('.msg-ai:not(.msg-streaming)', { hasText: 'One conversation only.' }).waitFor();
+      expect(dropped).toBe(1);
+      const token = await signToken(bed.t.env.JWT_SECRET, { sub: userId });
+      const res = await fetch(`${bed.t.baseUrl}/chatbox/sessions`, { headers: { authorization: `Bearer ${token}` } });
+      const { sessions } = (await res.json()) as { sessions: { status: string; messageCount: number }[] };
+      expect(sessions).toEqual([expect.objectContaining({ status: 'active', messageCount: 2 })]);
+      await context.close();
+      expect(watch.problems).toEqual([]);
+    } finally {
+      router.startSession = start;
+    }
   });
 
   it('shows the newest page of a long conversation and pages older messages in on scroll, each once', async () => {
@@ -102,7 +136,7 @@ describe('the chat page when the network drops, with a long history, and by keyb
       tab: page,
       frame: chat,
     } = await bed.open('chat', { sub: `user-${randomUUID()}`, name: 'Ada' }, { viewport: { width: 360, height: 740 } });
-    await chat.getByText('Connected').waitFor();
+    await chat.locator('.conn-online').waitFor();
     // Tab from the host page into the frame and along its controls until the message field has the focus.
     const focused = () =>
       chat
@@ -211,7 +245,7 @@ describe('the chat page when the server keeps refusing, and while reading an end
     await chat.getByRole('link', { name: 'My conversations' }).click();
     await chat.getByRole('link', { name: 'Open' }).click();
     await chat.getByText('This conversation has ended.').waitFor();
-    await chat.getByText('Connected').waitFor();
+    await chat.locator('.conn-online').waitFor();
 
     const fresh = await other.ok<{ sessionId: string }>('session:start', {});
     await other.ok('message:send', { sessionId: fresh.sessionId, clientMessageId: 'c2', content: 'A new question' });

@@ -107,10 +107,10 @@ describe('the sessions page and the shared view, against the real server', () =>
     await frame.getByRole('link', { name: 'New chat' }).click();
     await frame.getByLabel('Your message').waitFor();
     const started = async () => (await mine()).filter((s) => s.status === 'active').length;
-    await frame.getByText('Connected').waitFor();
+    await frame.locator('.conn-online').waitFor();
     await waitFor(async () => (await started()) === 1, { what: 'the new session' });
     await page.reload();
-    await page.frameLocator('iframe.chatbox-frame').getByText('Connected').waitFor();
+    await page.frameLocator('iframe.chatbox-frame').locator('.conn-online').waitFor();
     expect(await mine()).toHaveLength(3);
     expect(await started()).toBe(1);
     await say('Third conversation', 'Third answer.');

@@ -38,9 +38,14 @@ export interface BrowserTestbed {
   readonly browser: Browser;
   /**
    * A new browser context on a new host page that mounts `page` and answers each token request with a
-   * token of `claims`, signed with the app's secret; PageWatch listens from before the page loads.
+   * token of `claims` (or of what it gives for how many tokens the page was given before), signed with the
+   * app's secret; PageWatch listens from before the page loads.
    */
-  open: (page: 'chat' | 'admin', claims: Claims, options?: OpenOptions) => Promise<Opened>;
+  open: (
+    page: 'chat' | 'admin',
+    claims: Claims | ((issued: number) => Claims),
+    options?: OpenOptions,
+  ) => Promise<Opened>;
 }
 
 /**
@@ -65,6 +70,16 @@ export function browserTestbed(
   });
 
   afterAll(async () => {
+    // The turn engine's and the socket handlers' warnings, on the run's output: they explain a reply that never came.
+    const told = (app?.logs.lines ?? []).filter(
+      (l) => Number(l.level) >= 40 && ['TurnEngine', 'AckInterceptor'].includes(String(l.context)),
+    );
+    if (told.length > 0) {
+      const lines = told.slice(-30).map((l) => JSON.stringify(l).slice(0, 600));
+      process.stdout.write(
+        `\n${expect.getState().testPath}: the app's turn and handler warnings\n${lines.join('\n')}\n`,
+      );
+    }
     await chromium?.close();
     await app?.close();
     await Promise.all([fake.stop(), ...sites.map((site) => site.stop())]);
@@ -92,9 +107,14 @@ export function browserTestbed(
       const context = await bed.browser.newContext({ viewport, permissions });
       const watch = await PageWatch.on(context, [t.baseUrl, host.origin, ...alsoAllow]);
       let issued = 0;
-      await context.exposeFunction('issueToken', () =>
-        signToken(t.env.JWT_SECRET, claims, typeof expiresIn === 'string' ? expiresIn : expiresIn(issued++)),
-      );
+      await context.exposeFunction('issueToken', () => {
+        const before = issued++;
+        return signToken(
+          t.env.JWT_SECRET,
+          typeof claims === 'function' ? claims(before) : claims,
+          typeof expiresIn === 'string' ? expiresIn : expiresIn(before),
+        );
+      });
       const tab = await context.newPage();
       await tab.goto(
         host.serve(

@@ -151,6 +151,11 @@ describe('the development host page', () => {
       expect(await rawStatus(t.baseUrl, '/chatbox/dev/host', { host: `localhost:${port}` })).toBe(200);
       expect(await rawStatus(t.baseUrl, '/chatbox/dev/host', { origin: 'https://evil.example' })).toBe(404);
       expect(await rawStatus(t.baseUrl, '/chatbox/dev/host', { host: `rebind.evil.example:${port}` })).toBe(404);
+      // Nor a remote client through a proxy on this machine, which passes on the Host it chose.
+      for (const header of ['forwarded', 'x-forwarded-for', 'x-forwarded-host', 'x-real-ip', 'via']) {
+        const proxied = { host: `localhost:${port}`, [header]: header === 'via' ? '1.1 nginx' : '203.0.113.9' };
+        expect(await rawStatus(t.baseUrl, '/chatbox/dev/host', proxied)).toBe(404);
+      }
     } finally {
       await t.close();
     }

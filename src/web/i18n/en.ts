@@ -173,6 +173,7 @@ export const en = {
   'error.interrupted': 'The reply was interrupted.',
   'error.timeout': 'The assistant took too long to answer.',
   'error.too_many_files': 'At most 10 files can go with one message.',
+  'error.refresh_refused': 'Your sign-in could not be renewed; the chat reconnects when it expires.',
   'error.microphone_unavailable': 'The microphone is not available, or its use was refused.',
   'error.unknown': 'Something went wrong. Try again.',
 } as const;

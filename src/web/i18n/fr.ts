@@ -175,6 +175,7 @@ export const fr: Record<MessageKey, string> = {
   'error.interrupted': 'La réponse a été interrompue.',
   'error.timeout': "L'assistant a mis trop de temps à répondre.",
   'error.too_many_files': 'Un message peut porter au plus 10 fichiers.',
+  'error.refresh_refused': "Votre connexion n'a pas pu être renouvelée ; le chat se reconnectera à son expiration.",
   'error.microphone_unavailable': "Le micro n'est pas disponible, ou son usage a été refusé.",
   'error.unknown': 'Une erreur est survenue. Réessayez.',
 };

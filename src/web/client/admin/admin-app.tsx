@@ -7,7 +7,7 @@ import { uploading } from '../lib/attachments';
 import { AttachControls, AttachmentChips, useAttachments } from '../lib/attachments-ui';
 import { FileAccess } from '../lib/files';
 import { FilesContext } from '../lib/message-files';
-import { ErrorBanner, useStore } from '../lib/ui';
+import { ConnectionStatus, ErrorBanner, useStore } from '../lib/ui';
 import { AdminAudit } from './admin-audit';
 import { AdminController } from './admin-controller';
 import type { AdminSessionView } from './admin-queue';
@@ -132,9 +132,7 @@ export function AdminApp({
       <div class="admin">
         <header class="bar">
           <h1 class="title">{t('admin.title')}</h1>
-          <span class={`conn conn-${state.connection}`} role="status">
-            {t(`conn.${state.connection}`)}
-          </span>
+          <ConnectionStatus t={t} state={state.connection} />
         </header>
         <nav class="tabs" role="tablist" aria-label={t('admin.tabs')}>
           {TABS.map(([id, label]) => (

@@ -1,11 +1,10 @@
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import type { Translate } from '../../i18n/catalogue';
-import type { MessageKey } from '../../i18n/catalogue';
 import { AttachControls, AttachmentChips, useAttachments } from '../lib/attachments-ui';
 import { uploading } from '../lib/attachments';
 import type { FileAccess } from '../lib/files';
 import { FilesContext } from '../lib/message-files';
-import { clock, ErrorBanner, useStore } from '../lib/ui';
+import { clock, ConnectionStatus, ErrorBanner, useStore } from '../lib/ui';
 import { Message, Streaming } from './message-list';
 import { ChatController } from './chat-controller';
 import { isGenerating } from './transcript';
@@ -103,9 +102,7 @@ export function ChatApp({
       <div class="chat">
         <header class="bar">
           <h1 class="title">{session?.name ?? t('app.title')}</h1>
-          <span class={`conn conn-${state.connection}`} role="status">
-            {t(`conn.${state.connection}` as MessageKey)}
-          </span>
+          <ConnectionStatus t={t} state={state.connection} />
           {holderName ? (
             <span class="with-admin" data-testid="with-admin">
               {t('chat.withAdmin', { name: holderName })}

@@ -133,7 +133,7 @@ export class ChatController extends TranscriptStore<ChatState> {
     // A new chat being started (the button, just pressed) is where the message goes, not the one it ends.
     let session = this.starting ? ((await this.attempt(() => this.starting!)) ?? null) : this.state.session;
     if (!session || session.status === 'ended') {
-      const started = await this.attempt(() => this.retrying(() => this.startSession()));
+      const started = await this.attempt(() => this.startForMessage());
       if (!started) return false;
       session = started;
     }
@@ -278,13 +278,39 @@ export class ChatController extends TranscriptStore<ChatState> {
       this.opened = true;
       return;
     }
-    let id = this.opening.sessionId;
-    if (!id) {
-      const page = await api<{ sessions: SessionView[] }>(this.prefix, this.tokens, '/sessions?limit=1');
-      id = page.sessions[0]?.status === 'active' ? page.sessions[0].id : null;
-    }
+    const id = this.opening.sessionId ?? (await this.activeSessionId());
     if (id) await this.resume(id);
     this.opened = true;
+  }
+
+  /** The user's active session (from any device), if there is one. */
+  private async activeSessionId(): Promise<string | null> {
+    const page = await api<{ sessions: SessionView[] }>(this.prefix, this.tokens, '/sessions?limit=1');
+    return page.sessions[0]?.status === 'active' ? page.sessions[0].id : null;
+  }
+
+  /**
+   * Starts a session for a message, retried as the message is. After an attempt whose answer was lost (the
+   * server may have started the session all the same), the next takes the user's active session if there is
+   * one, instead of starting another that would end it.
+   */
+  private startForMessage(): Promise<SessionView> {
+    let answerLost = false;
+    return this.retrying(async () => {
+      const active = answerLost ? await this.activeSessionId() : null;
+      if (active) {
+        await this.resume(active);
+        const taken = this.state.session;
+        if (taken?.id === active && taken.status === 'active') return taken;
+      }
+      try {
+        return await this.startSession();
+      } catch (error) {
+        // Once an answer was lost, every later try looks first: that session may exist whatever failed since.
+        answerLost ||= asProtocolError(error).code === 'unavailable';
+        throw error;
+      }
+    });
   }
 
   private async resume(sessionId: string): Promise<void> {

@@ -1,7 +1,7 @@
 import type { Translate } from '../../i18n/catalogue';
 import type { MessageView } from '../lib/protocol';
 import { MessageFiles } from '../lib/message-files';
-import { clock, Markdown } from '../lib/ui';
+import { clock, Markdown, StreamingMarkdown } from '../lib/ui';
 import type { StreamingReply } from './transcript';
 
 /** Who wrote a message: the user as `userLabel` ("You" on the chat page, their name in the admin console). */
@@ -46,7 +46,7 @@ export function Streaming({ t, reply }: { t: Translate; reply: StreamingReply })
       <div class="msg-meta">
         <span class="msg-sender">{t('msg.assistant')}</span>
       </div>
-      {reply.text ? <Markdown text={reply.text} fromModel /> : <span class="dots" aria-hidden="true" />}
+      {reply.text ? <StreamingMarkdown text={reply.text} /> : <span class="dots" aria-hidden="true" />}
     </li>
   );
 }

@@ -104,6 +104,17 @@ describe('transcript', () => {
     expect(t.messages.map((m) => m.content)).toEqual(['final']);
   });
 
+  it('streams a reply a resume named in flight before it began (what it said unknown) once its ai:start comes', () => {
+    let t = mergeMessages(emptyTranscript(S), [message(1)]);
+    t = applyResume(t, resume({ inFlight: { messageId: 'r1', replyTo: 'id-1', index: null, text: null } }), {
+      newest: false,
+    });
+    t = aiStart(t, { sessionId: S, messageId: 'r1', replyTo: 'id-1' });
+    t = aiDelta(t, delta(0, 'Hello'));
+    t = aiDelta(t, delta(1, ' world'));
+    expect(t.streaming.map((s) => [s.messageId, s.text, s.index, s.live])).toEqual([['r1', 'Hello world', 1, true]]);
+  });
+
   it('drops a turn named in flight that never streamed once a stored reply answers its message', () => {
     const inFlight = (messageId: string) => ({ messageId, replyTo: 'id-1', index: null, text: null });
     let t = mergeMessages(emptyTranscript(S), [message(1)]);

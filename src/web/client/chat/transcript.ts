@@ -144,17 +144,23 @@ export function applyResume(t: Transcript, result: ResumeResult, { newest }: { n
 
 export function aiStart(t: Transcript, event: AiStart): Transcript {
   if (event.sessionId !== t.sessionId || isStored(t, event.messageId)) return t;
-  if (t.streaming.some((s) => s.messageId === event.messageId)) return t;
+  const current = t.streaming.find((s) => s.messageId === event.messageId);
+  if (current?.known) return t;
+  // The reply begins: nothing was said before this, so a turn a resume named in flight before it streamed
+  // (what it had said unknown) is known from here, and its frames are placed instead of dropped.
   const reply: StreamingReply = {
     messageId: event.messageId,
     replyTo: event.replyTo,
     text: '',
     index: -1,
     known: true,
-    ended: false,
+    ended: current?.ended ?? false,
     live: true,
   };
-  return drain({ ...t, streaming: [...t.streaming, reply] }, event.messageId);
+  const streaming = current
+    ? t.streaming.map((s) => (s.messageId === event.messageId ? reply : s))
+    : [...t.streaming, reply];
+  return drain({ ...t, streaming }, event.messageId);
 }
 
 export function aiDelta(t: Transcript, event: AiDelta): Transcript {

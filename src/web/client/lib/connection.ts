@@ -19,13 +19,21 @@ export class RequestError extends Error {
 const RECONNECT_CODES = new Set(['token_expired', 'unauthorized']);
 /** Fresh tokens asked for in a row without a connection before the page gives up (a host handing bad ones). */
 const MAX_RENEWALS = 2;
+/** Shown when the server refuses the host's fresh token in place of the current one. */
+const REFRESH_REFUSED: ProtocolError = {
+  code: 'refresh_refused',
+  message: 'The fresh token was refused',
+  recoverable: true,
+};
+/** Reconnections after `server:draining` are spread over this long, within the default drain delay (5 s). */
+const DRAIN_SPREAD_MS = 3000;
 /** How long the page waits for the host to answer a token request. */
 const TOKEN_WAIT_MS = 20000;
 
 /**
  * One Socket.IO namespace of the app, signed in with the host's token. Transport failures reconnect on
  * their own; a refused token asks the host for a fresh one and reconnects; `auth:expiring` swaps the
- * token in place (`auth:refresh`); `server:draining` reconnects at once (to another replica).
+ * token in place (`auth:refresh`); `server:draining` reconnects (to another replica) within a few seconds.
  */
 export class Connection {
   readonly socket: Socket;
@@ -73,8 +81,15 @@ export class Connection {
     });
     this.socket.on('auth:expiring', () => void this.refreshInPlace());
     this.socket.on('server:draining', () => {
-      this.socket.disconnect();
-      this.socket.connect();
+      // At a random moment within DRAIN_SPREAD_MS, so a replica's pages do not all land on the others at
+      // once; not when this connection has gone meanwhile (the replica closed it first, and the page is
+      // already reconnecting).
+      const draining = this.socket.id;
+      setTimeout(() => {
+        if (!this.socket.connected || this.socket.id !== draining) return;
+        this.socket.disconnect();
+        this.socket.connect();
+      }, Math.random() * DRAIN_SPREAD_MS);
     });
   }
 
@@ -131,8 +146,11 @@ export class Connection {
     if (!token) return;
     try {
       await this.request('auth:refresh', { token });
-    } catch {
+    } catch (error) {
       // The connection stays on the old token until it expires; the cut-off then reconnects with a new one.
+      // A refusal (the host's token is another user's, or not valid) is told now; a lost answer is not one.
+      const refused = error instanceof RequestError && error.error.code !== 'unavailable';
+      if (refused) this.setState(this.state, REFRESH_REFUSED);
     }
   }
 

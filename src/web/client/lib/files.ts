@@ -17,7 +17,7 @@ export const ABORTED = 'aborted';
  * `<prefix>/files/:id/content`) and shown from memory; each file is fetched once per page.
  */
 export class FileAccess {
-  private readonly urls = new Map<string, Promise<string>>();
+  private readonly urls = new SharedUrls((fileId) => this.fetchBlob(fileId));
 
   constructor(
     private readonly prefix: string,
@@ -67,15 +67,9 @@ export class FileAccess {
     };
   }
 
-  /** A blob: URL of a message file's bytes, fetched on first use; a failed fetch is tried again next time. */
-  url(fileId: string): Promise<string> {
-    let url = this.urls.get(fileId);
-    if (!url) {
-      url = this.fetchBlob(fileId).then((blob) => URL.createObjectURL(blob));
-      url.catch(() => this.urls.delete(fileId));
-      this.urls.set(fileId, url);
-    }
-    return url;
+  /** A blob: URL of a message file's bytes, held until released (see SharedUrls). */
+  url(fileId: string): HeldUrl {
+    return this.urls.acquire(fileId);
   }
 
   private async fetchBlob(fileId: string): Promise<Blob> {
@@ -98,3 +92,63 @@ export class FileAccess {
 
 const failure = (code: string, message: string, recoverable: boolean, retryAfterMs?: number) =>
   new RequestError({ code, message, recoverable, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) });
+
+/** A blob: URL being fetched or ready, for as long as its holder has not released it. */
+export interface HeldUrl {
+  url: Promise<string>;
+  /** The holder no longer shows it; a second call does nothing. */
+  release(): void;
+}
+
+interface BlobUrlApi {
+  create(blob: Blob): string;
+  revoke(url: string): void;
+}
+
+const browserUrls: BlobUrlApi = {
+  create: (blob) => URL.createObjectURL(blob),
+  revoke: (url) => URL.revokeObjectURL(url),
+};
+
+/**
+ * blob: URLs shared by every element showing the same file: fetched once for all of them, and revoked (its
+ * bytes freed) when the last one lets go, so a page that shows many files over time does not keep them all.
+ * A failed fetch is tried again by the next holder.
+ */
+export class SharedUrls {
+  private readonly entries = new Map<string, { url: Promise<string>; holders: number }>();
+
+  constructor(
+    private readonly load: (id: string) => Promise<Blob>,
+    private readonly api: BlobUrlApi = browserUrls,
+  ) {}
+
+  acquire(id: string): HeldUrl {
+    let entry = this.entries.get(id);
+    if (!entry) {
+      const created = { url: this.load(id).then((blob) => this.api.create(blob)), holders: 0 };
+      created.url.catch(() => {
+        if (this.entries.get(id) === created) this.entries.delete(id);
+      });
+      this.entries.set(id, created);
+      entry = created;
+    }
+    entry.holders += 1;
+    const held = entry;
+    let released = false;
+    return {
+      url: held.url,
+      release: () => {
+        if (released) return;
+        released = true;
+        held.holders -= 1;
+        if (held.holders > 0 || this.entries.get(id) !== held) return;
+        this.entries.delete(id);
+        held.url.then(
+          (url) => this.api.revoke(url),
+          () => undefined,
+        );
+      },
+    };
+  }
+}

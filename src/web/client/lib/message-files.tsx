@@ -30,12 +30,14 @@ function useFileUrl<E extends HTMLElement>(file: FileRef, eager = false) {
   useEffect(() => {
     if (!wanted || !access) return;
     let live = true;
-    access.url(file.id).then(
+    const held = access.url(file.id);
+    held.url.then(
       (u) => live && setUrl(u),
       () => live && setFailed(true),
     );
     return () => {
       live = false;
+      held.release();
     };
   }, [wanted, access, file.id]);
   return { ref, url, failed, available: access !== null };
@@ -99,6 +101,9 @@ function FileAudio({ t, lang, file }: { t: Translate; lang: string; file: FileRe
   );
 }
 
+/** How long a downloaded file's blob: URL is kept after the download was started. */
+const DOWNLOAD_HOLD_MS = 40_000;
+
 /** A file to download: its name and size; the bytes are fetched with the token when it is pressed. */
 function FileChip({ t, lang, file }: { t: Translate; lang: string; file: FileRef }) {
   const access = useContext(FilesContext);
@@ -107,9 +112,10 @@ function FileChip({ t, lang, file }: { t: Translate; lang: string; file: FileRef
   const download = async () => {
     if (!access) return;
     setBusy(true);
+    const held = access.url(file.id);
     try {
       const link = document.createElement('a');
-      link.href = await access.url(file.id);
+      link.href = await held.url;
       link.download = file.name;
       link.click();
       setFailed(false);
@@ -117,6 +123,8 @@ function FileChip({ t, lang, file }: { t: Translate; lang: string; file: FileRef
       setFailed(true);
     } finally {
       setBusy(false);
+      // Held while the browser starts reading it for the download (FileSaver.js waits 40 s too).
+      setTimeout(() => held.release(), DOWNLOAD_HOLD_MS);
     }
   };
   return (
