@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
+import * as path from 'node:path';
+import mongoose from 'mongoose';
 import { freePort } from '../../src/database/server-process';
 import { FakeLlmServer } from '../servers/fake-llm-server';
 import { OwnFerretDb, startOwnFerretDb } from '../servers/own-ferretdb';
@@ -9,12 +11,25 @@ import { signToken } from '../utils/chat-client';
 import { waitFor } from '../utils/wait-for';
 import { LoadBalancer, startHaproxy } from './haproxy';
 import { SimulatedUser } from './simulated-user';
-import { screenshotPath } from '../browser/browser';
+import { PROJECT_ROOT } from '../setup/test-env';
 
 const USERS = Number(process.env.FAULT_USERS ?? 50);
 const KILLS = Number(process.env.FAULT_KILLS ?? 20);
 const REPLICAS = 3;
+/**
+ * A user's pause between an answer and its next message: a steady pace, still far above a person's. Every
+ * message costs several whole-collection scans on FerretDB (which reads no index but `_id`), so a faster
+ * pace on a 2-core machine measures the test database's slowdown as its collections grow, not the faults.
+ */
+const THINK_MS = { min: 1500, spread: 2000 };
 const RECOVERY_MS = 10_000;
+/** Every replica's log (killed ones included) is written here as it runs, to explain a failure or a hang. */
+const LOG_DIR = path.join(PROJECT_ROOT, 'test-results', 'fault-suite');
+/** Any one request the suite makes itself: a replica that does not answer fails the suite, never hangs it. */
+const REQUEST_TIMEOUT_MS = 15_000;
+
+/** A line on the suite's output as it goes (a hang shows where it stopped). */
+const progress = (what: string) => process.stdout.write(`fault suite ${new Date().toISOString()}: ${what}\n`);
 
 interface Replica {
   port: number;
@@ -44,12 +59,20 @@ describe('three replicas behind HAProxy, 50 users chatting, through kills, resta
   let db: OwnFerretDb;
   let lb: LoadBalancer;
   const replicas: Replica[] = [];
+  let started = 0;
   const crashes: string[] = [];
   const faults: Fault[] = [];
   let env: Record<string, string>;
+  let users: SimulatedUser[] = [];
+
+  const fault = (name: string) => {
+    progress(name);
+    faults.push({ name, at: Date.now() });
+  };
 
   const startReplica = async (index: number, port: number): Promise<void> => {
-    const child = new ChatboxProcess({ ...env, PORT: String(port) });
+    const logFile = path.join(LOG_DIR, `process-${started++}-replica-${index}.log`);
+    const child = new ChatboxProcess({ ...env, PORT: String(port) }, { logFile });
     const replica: Replica = { port, process: child, ended: false };
     replicas[index] = replica;
     void child.exited.then((code) => {
@@ -59,6 +82,7 @@ describe('three replicas behind HAProxy, 50 users chatting, through kills, resta
   };
 
   beforeAll(async () => {
+    mkdirSync(LOG_DIR, { recursive: true });
     await fake.start();
     fake.fallback = { kind: 'echo', deltaMs: 60 };
     [redis, db] = await Promise.all([startRedisServer(), startOwnFerretDb()]);
@@ -86,6 +110,8 @@ describe('three replicas behind HAProxy, 50 users chatting, through kills, resta
   }, 120_000);
 
   afterAll(async () => {
+    // After a failure the users are still chatting: their sockets and timers would keep Jest from exiting.
+    users.forEach((user) => user.abandon());
     for (const replica of replicas) replica.ended = true;
     await Promise.all(replicas.map((r) => r.process.stop()));
     await lb?.stop();
@@ -100,6 +126,7 @@ describe('three replicas behind HAProxy, 50 users chatting, through kills, resta
       const query = beforeSeq === undefined ? '' : `?beforeSeq=${beforeSeq}`;
       const res = await fetch(`${lb.url}/chatbox/sessions/${user.sessionId}/messages${query}`, {
         headers: { authorization: `Bearer ${token}` },
+        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
       });
       if (res.status !== 200) throw new Error(`transcript of ${user.userId}: ${res.status} ${await res.text()}`);
       const page = (await res.json()) as { messages: StoredMessage[]; hasMore: boolean };
@@ -109,15 +136,38 @@ describe('three replicas behind HAProxy, 50 users chatting, through kills, resta
     }
   }
 
+  /** The user messages, their replies and their sessions' turn leases, as stored (read past the service). */
+  async function storedState(messageIds: string[]): Promise<unknown> {
+    const connection = await mongoose
+      .createConnection(db.uri, { serverSelectionTimeoutMS: 5000, socketTimeoutMS: REQUEST_TIMEOUT_MS })
+      .asPromise();
+    try {
+      const messages = connection.collection('messages');
+      const projection = { projection: { content: 0 } };
+      const asked = await messages.find({ _id: { $in: messageIds } } as never, projection).toArray();
+      const replies = await messages.find({ replyTo: { $in: messageIds } }, projection).toArray();
+      const sessionIds = [...new Set(asked.map((m) => m.sessionId as string))];
+      const leases = await connection
+        .collection('turn_leases')
+        .find({ _id: { $in: sessionIds } } as never)
+        .toArray();
+      return { asked, replies, leases };
+    } catch (error) {
+      return { unreadable: String(error) };
+    } finally {
+      await connection.close();
+    }
+  }
+
   it('loses nothing, doubles nothing, answers everything once, and brings 99% of clients back within 10 s of each fault', async () => {
-    const users = Array.from(
+    users = Array.from(
       { length: USERS },
       (_, i) =>
         new SimulatedUser(
           lb.url,
           `fault-user-${i}`,
           () => signToken(secret, { sub: `fault-user-${i}` }),
-          () => 300 + Math.random() * 700,
+          () => THINK_MS.min + Math.random() * THINK_MS.spread,
         ),
     );
     users.forEach((user) => user.start());
@@ -129,6 +179,7 @@ describe('three replicas behind HAProxy, 50 users chatting, through kills, resta
     const turnsInFlight = async (replica: Replica) => {
       const res = await fetch(`http://127.0.0.1:${replica.port}/metrics`, {
         headers: { authorization: `Bearer ${env.METRICS_TOKEN}` },
+        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
       });
       const lines = (await res.text()).match(/^chatbox_ai_turns_in_flight(?:\{[^}]*\})? \d+$/gm) ?? [];
       return lines.reduce((sum, line) => sum + Number(line.split(' ')[1]), 0);
@@ -141,13 +192,28 @@ describe('three replicas behind HAProxy, 50 users chatting, through kills, resta
     // After a fault: every user connected again, and every user answered since (the service works again).
     const settle = async () => {
       const since = Date.now();
+      progress('waiting for every user to be back and answered');
       await waitFor(() => users.every((u) => u.outages.every((o) => o.backAt !== undefined)), {
         timeoutMs: 30_000,
         what: 'every user to be connected again',
       });
-      await waitFor(() => users.every((u) => u.sent.some((m) => (m.answeredAt ?? 0) > since)), {
+      const answeredSince = (u: SimulatedUser) => u.sent.some((m) => (m.answeredAt ?? 0) > since);
+      await waitFor(() => users.every(answeredSince), {
         timeoutMs: 60_000,
         what: 'every user to have an answer since the fault',
+      }).catch(async (error: Error) => {
+        // Who is still waiting, on which message, and what the service stored for it.
+        const waiting = users
+          .filter((u) => !answeredSince(u))
+          .map((u) => {
+            const last = u.sent.at(-1);
+            const replies = [...u.stored.values()].filter((m) => last && m.replyTo === last.messageId);
+            return { user: u.userId, last, replies: replies.map((m) => ({ id: m.id, status: m.status })) };
+          });
+        const stored = await storedState(waiting.map((w) => w.last?.messageId).filter((id) => id !== undefined));
+        throw new Error(
+          `${error.message}; still waiting: ${JSON.stringify(waiting).slice(0, 4000)}; in the database: ${JSON.stringify(stored).slice(0, 6000)}`,
+        );
       });
     };
 
@@ -155,28 +221,31 @@ describe('three replicas behind HAProxy, 50 users chatting, through kills, resta
       const index = await waitFor(streamingReplica, { timeoutMs: 10_000, what: 'a replica streaming a reply' });
       const victim = replicas[index];
       victim.ended = true;
-      faults.push({ name: `kill -9 replica ${index}`, at: Date.now() });
+      fault(`kill -9 replica ${index}`);
       await victim.process.stop();
-      await startReplica(index, victim.port);
+      // Restarted as a pod is, while its users come back through the other two; it is up before the next kill.
+      const restarted = startReplica(index, victim.port);
+      // A failed boot is reported by the await below, after the settle.
+      restarted.catch(() => undefined);
       await settle();
+      await restarted;
     }
     for (let r = 0; r < 2; r++) {
-      faults.push({ name: 'Redis restart', at: Date.now() });
+      fault('Redis restart');
       await redis.stop();
       redis = await startRedisServer({ port: redis.port });
       await settle();
     }
-    faults.push({ name: 'database restart', at: Date.now() });
+    fault('database restart');
     await db.kill();
     await db.start();
     await settle();
     for (let index = 0; index < REPLICAS; index++) {
       const replica = replicas[index];
       replica.ended = true;
-      faults.push({ name: `rolling restart of replica ${index}`, at: Date.now() });
+      fault(`rolling restart of replica ${index}`);
       replica.process.signal('SIGTERM');
       const code = await replica.process.exited;
-      if (code !== 0) writeFileSync(`${screenshotPath(`fault-suite-replica-${index}`)}.log`, replica.process.stdout);
       // Its last words, when it did not drain cleanly.
       expect({ code, log: code === 0 ? '' : replica.process.stdout.slice(-4000) }).toEqual({ code: 0, log: '' });
       await startReplica(index, replica.port);
@@ -214,12 +283,20 @@ describe('three replicas behind HAProxy, 50 users chatting, through kills, resta
     }
 
     const recoveries: number[] = [];
+    // Each fault on its own: a fault that brought few clients back is not hidden among the others.
+    let worstFault: { name: string; backWithin10s: number } | undefined;
     for (const [i, fault] of faults.entries()) {
       const end = faults[i + 1]?.at ?? Date.now();
+      const own: number[] = [];
       for (const user of users) {
         for (const outage of user.outages.filter((o) => o.lostAt >= fault.at && o.lostAt < end)) {
-          recoveries.push(outage.backAt === undefined ? Number.MAX_SAFE_INTEGER : outage.backAt - outage.lostAt);
+          own.push(outage.backAt === undefined ? Number.MAX_SAFE_INTEGER : outage.backAt - outage.lostAt);
         }
+      }
+      recoveries.push(...own);
+      const share = own.length === 0 ? 1 : own.filter((ms) => ms <= RECOVERY_MS).length / own.length;
+      if (own.length > 0 && (!worstFault || share < worstFault.backWithin10s)) {
+        worstFault = { name: `${fault.name} (#${i + 1})`, backWithin10s: share };
       }
     }
     const within = recoveries.filter((ms) => ms <= RECOVERY_MS).length;
@@ -237,6 +314,7 @@ describe('three replicas behind HAProxy, 50 users chatting, through kills, resta
       doubleTerminals,
       reconnects: recoveries.length,
       backWithin10s: recoveries.length === 0 ? 1 : within / recoveries.length,
+      worstFault,
       reconnectP50Ms: p(0.5),
       reconnectP99Ms: p(0.99),
       crashes: crashes.length,
@@ -253,6 +331,6 @@ describe('three replicas behind HAProxy, 50 users chatting, through kills, resta
       doubleTerminals: 0,
     });
     expect(recoveries.length).toBeGreaterThan(0);
-    expect(figures.backWithin10s).toBeGreaterThanOrEqual(0.99);
+    expect(worstFault?.backWithin10s ?? 1).toBeGreaterThanOrEqual(0.99);
   });
 });

@@ -58,6 +58,7 @@ export class SimulatedUser {
   private readSeq = 0;
   private readonly socket: Socket;
   private running = true;
+  private abandoned = false;
   private loop?: Promise<void>;
 
   constructor(
@@ -108,6 +109,14 @@ export class SimulatedUser {
     this.socket.close();
   }
 
+  /** Stops at once, whatever is in hand: for a suite that failed, so nothing of it keeps the process up. */
+  abandon(): void {
+    this.running = false;
+    this.abandoned = true;
+    this.socket.off('disconnect');
+    this.socket.close();
+  }
+
   private async run(): Promise<void> {
     const { sessionId } = await this.request<{ sessionId: string }>('session:start', {});
     this.sessionId = sessionId;
@@ -122,12 +131,12 @@ export class SimulatedUser {
       message.messageId = ack.messageId;
       message.ackedAt = Date.now();
       const deadline = Date.now() + ANSWER_WAIT_MS;
-      while (!this.answered(message) && Date.now() < deadline) {
+      while (!this.abandoned && !this.answered(message) && Date.now() < deadline) {
         await pause(100);
         if (Date.now() - message.ackedAt > 5000) await this.catchUp().catch(() => undefined);
       }
       if (this.answered(message)) message.answeredAt = Date.now();
-      await pause(this.paceMs());
+      if (!this.abandoned) await pause(this.paceMs());
     }
   }
 
