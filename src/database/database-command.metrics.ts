@@ -1,7 +1,7 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { InjectConnection } from '@nestjs/mongoose';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
-import { Connection, mongo } from 'mongoose';
+import { Connection, ConnectionStates, mongo } from 'mongoose';
 import { Counter } from 'prom-client';
 import { DB_COMMANDS } from '../metrics/chatbox.metrics';
 
@@ -34,13 +34,19 @@ export class DatabaseCommandMetrics implements OnModuleInit {
     client.on('commandFailed', done);
   }
 
-  /** The commands sent and not yet answered, oldest first: "find messages for 8200 ms". */
+  /**
+   * The commands sent and not yet answered, oldest first: "find messages for 8200 ms"; first, while the
+   * connection is being closed, that (closing ends the sessions on the server, over a new connection if
+   * none is free, whose handshake a server that has stopped answering never completes).
+   */
   inFlight(now = Date.now()): string[] {
-    return [...this.pending.values()]
+    const closing = this.connection.readyState === ConnectionStates.disconnecting;
+    const commands = [...this.pending.values()]
       .sort((a, b) => a.startedAt - b.startedAt)
       .map(({ command, collection, startedAt }) =>
         [command, collection, `for ${now - startedAt} ms`].filter(Boolean).join(' '),
       );
+    return closing ? ['closing the database connection', ...commands] : commands;
   }
 }
 

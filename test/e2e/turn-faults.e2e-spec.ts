@@ -35,8 +35,9 @@ function cluster(overrides: Record<string, string> = {}) {
   let db: Connection | undefined;
   return {
     env,
-    async replica(): Promise<{ process: ChatboxProcess; url: string }> {
-      const process = new ChatboxProcess(env);
+    /** A replica of the cluster, with `own` settings on top of the cluster's. */
+    async replica(own: Record<string, string> = {}): Promise<{ process: ChatboxProcess; url: string }> {
+      const process = new ChatboxProcess({ ...env, ...own });
       processes.push(process);
       return { process, url: await process.listening() };
     },
@@ -85,11 +86,11 @@ const endlessFirstReply = (intervalMs: number) => {
 
 /**
  * Two replicas and one user on both; a message sent through A, so A runs its turn: returned once B has seen
- * the reply stream.
+ * the reply stream. `onlyA`: settings of A's alone (B's presence heartbeat must not start the turn first).
  */
-const conversation = async (c: ReturnType<typeof cluster>) => {
+const conversation = async (c: ReturnType<typeof cluster>, onlyA: Record<string, string> = {}) => {
   // Started together, as replicas roll out: on a loaded host each takes tens of seconds to boot.
-  const [a, b] = await Promise.all([c.replica(), c.replica()]);
+  const [a, b] = await Promise.all([c.replica(onlyA), c.replica()]);
   const user = `u-${randomUUID()}`;
   const onA = await c.device(a.url, user);
   const onB = await c.device(b.url, user);
@@ -275,17 +276,24 @@ describe('a replica told to stop while its database does not answer', () => {
 
   it('exits cleanly within its deadline, leaving the reply it cut to its lease, and another replica stores it once', async () => {
     db = await startOwnFerretDb();
-    // Presence heartbeats every 200 ms: one is blocked on the frozen database when the shutdown begins.
-    const frozenDb = { MONGODB_URI: db.uri, SHUTDOWN_TIMEOUT_MS: '8000', SESSION_SWEEP_INTERVAL_MS: '200' };
-    c = cluster({ ...endlessFirstReply(100), ...frozenDb });
-    const { a, onB, sessionId, question, cut } = await conversation(c);
+    c = cluster({ ...endlessFirstReply(100), MONGODB_URI: db.uri, SHUTDOWN_TIMEOUT_MS: '8000' });
+    // A's presence heartbeat every 200 ms: one is blocked on the frozen database when the shutdown begins.
+    const { a, onB, sessionId, question, cut } = await conversation(c, { SESSION_SWEEP_INTERVAL_MS: '200' });
     // Frozen, as a database server that stalls: every command waits, none fails.
     await db.signal('SIGSTOP');
     a.process.signal('SIGTERM');
-    // Nothing blocked on the database held the shutdown past its deadline (exit 1, with what was still open).
+    // Nothing blocked on the database held the shutdown's steps past its deadline: at most closing the
+    // connection is left (it ends the sessions on the server, over a new connection when none is free, whose
+    // handshake the frozen server never answers), and the deadline ends the process with what was open.
     const code = await a.process.exited;
-    const overrun = a.process.stdout.split('\n').filter((line) => line.includes('shutdown did not finish'));
-    expect({ code, overrun }).toEqual({ code: 0, overrun: [] });
+    const shutdownLog = a.process.stdout.slice(a.process.stdout.lastIndexOf('SIGTERM received'));
+    const stillOpen = /shutdown did not finish within 8000 ms; exiting now; still open: ([^"]*)"/
+      .exec(shutdownLog)?.[1]
+      .split('; ')[0];
+    expect([
+      [0, undefined],
+      [1, 'closing the database connection'],
+    ]).toContainEqual([code, stillOpen]);
     // The turn engine stopped waiting at half of the 8 s, so the rest of the shutdown could run.
     expect(a.process.stdout).toContain('turns not saved within 4000 ms of the shutdown: left to their leases');
 
