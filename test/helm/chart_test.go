@@ -279,6 +279,11 @@ func TestValuesThatProductionWouldRefuseAreRefused(t *testing.T) {
 	render(t, "--set", "autoscaling.enabled=false", "--set", "replicaCount=1", "--set", "secrets.requiredKeys={JWT_SECRET,ENCRYPTION_KEY,MONGODB_URI,METRICS_TOKEN}")
 }
 
+func TestValuesSchemaRefusesAWrongType(t *testing.T) {
+	renderFails(t, "at '/replicaCount': got string, want integer", "--set-string", "replicaCount=three")
+	renderFails(t, "at '/config/LOG_LEVEL': got number, want string", "--set", "config.LOG_LEVEL=7")
+}
+
 func TestFilesOnDiskNeedAVolumeThatOutlivesThePod(t *testing.T) {
 	// On the pod's emptyDir, files die with the pod and the other replicas never see them: even one replica is refused.
 	renderFails(t, "STORAGE_DRIVER", "--set", "config.STORAGE_DRIVER=disk")
