@@ -33,7 +33,6 @@ export async function firstTokens(options: FirstTokenOptions) {
     ChatConnection.open(options.target, `${options.userPrefix}-${i}`),
   );
   const samples: FirstTokenSample[] = [];
-  const until = Date.now() + (options.durationMs ?? Infinity);
   const turn = async (connection: ChatConnection) => {
     const id = randomUUID();
     const first = connection.next(['ai:delta'], TURN_TIMEOUT_MS);
@@ -49,6 +48,8 @@ export async function firstTokens(options: FirstTokenOptions) {
   };
   try {
     await Promise.all(connections.map((c) => c.startSession()));
+    // From when every user is in a session: starting 50 may take longer than a quick run's whole window.
+    const until = Date.now() + (options.durationMs ?? Infinity);
     await Promise.all(
       connections.map(async (connection) => {
         for (let done = 0; done < (options.turns ?? Infinity) && Date.now() < until; done++) {
