@@ -3,7 +3,7 @@ import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } fro
 import { InjectConnection } from '@nestjs/mongoose';
 import { Connection } from 'mongoose';
 import { AppConfig } from '../config/app-config';
-import { withTimeout } from '../health/indicators/with-timeout';
+import { withTimeout } from '../common/timers/with-timeout';
 import { RedisConnection } from '../redis/redis-connection';
 import { NotificationService, Raise } from './notification.service';
 

@@ -4,7 +4,7 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdo
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { AppConfig } from '../config/app-config';
-import { withTimeout } from '../health/indicators/with-timeout';
+import { withTimeout } from '../common/timers/with-timeout';
 import { shutdownStepMs } from '../lifecycle/shutdown-step';
 import { NOTIFICATION_LATENCY, NOTIFICATION_OUTBOX, NOTIFICATIONS } from '../metrics/chatbox.metrics';
 import {

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
-import { withTimeout } from '../health/indicators/with-timeout';
+import { withTimeout } from '../common/timers/with-timeout';
 import { RedisConnection } from '../redis/redis-connection';
 import {
   ChannelKind,

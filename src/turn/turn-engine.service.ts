@@ -12,7 +12,7 @@ import { ModelConfig } from '../config/llm-models';
 import { FinishedReply, TurnBufferStore } from '../coordination/turn-buffer.store';
 import { TurnSignalStore } from '../coordination/turn-signal.store';
 import { isTransientDbError, withDbRetry } from '../database/db-retry';
-import { withTimeout } from '../health/indicators/with-timeout';
+import { withTimeout } from '../common/timers/with-timeout';
 import { shutdownStepMs } from '../lifecycle/shutdown-step';
 import { LlmService } from '../llm/llm.service';
 import { PromptMessage } from '../llm/llm-provider';

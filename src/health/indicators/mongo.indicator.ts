@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectConnection } from '@nestjs/mongoose';
 import { HealthIndicatorService } from '@nestjs/terminus';
 import { Connection } from 'mongoose';
-import { withTimeout } from './with-timeout';
+import { withTimeout } from '../../common/timers/with-timeout';
 
 /** A real round trip to the server: the connection state alone lags a dead server by a heartbeat (10 s). */
 @Injectable()

@@ -4,7 +4,7 @@ import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import type { Gauge } from 'prom-client';
 import { DEGRADED } from '../../metrics/chatbox.metrics';
 import { RedisConnection } from '../../redis/redis-connection';
-import { withTimeout } from './with-timeout';
+import { withTimeout } from '../../common/timers/with-timeout';
 
 /**
  * Whether Redis answers. Readiness reports it without depending on it; `chatbox_degraded{dependency="redis"}`
