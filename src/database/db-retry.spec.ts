@@ -8,6 +8,11 @@ describe(isTransientDbError.name, () => {
     ['no primary to select', named('MongoServerSelectionError')],
     ['an election', named('MongoServerError', 'not primary', 10107)],
     ['a primary stepping down', named('MongoServerError', 'stepped down', 189)],
+    [
+      'a write to a connection the server closed, as the driver lets it through',
+      Object.assign(new Error('This socket has been ended by the other party'), { code: 'EPIPE' }),
+    ],
+    ['a connection reset', Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' })],
     ['a locked embedded database', named('MongoServerError', 'database is locked (5) (SQLITE_BUSY)', 1)],
   ])('calls %s transient', (_what, error) => {
     expect(isTransientDbError(error)).toBe(true);
@@ -16,6 +21,7 @@ describe(isTransientDbError.name, () => {
   it.each([
     ['a duplicate key', named('MongoServerError', 'E11000 duplicate key', 11000)],
     ['a validation failure', named('ValidationError')],
+    ['a file that is not there', Object.assign(new Error('no such file'), { code: 'ENOENT' })],
     ['something that is not an error', 'SQLITE_BUSY'],
   ])('does not call %s transient', (_what, error) => {
     expect(isTransientDbError(error)).toBe(false);

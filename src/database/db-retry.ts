@@ -12,8 +12,15 @@ const TRANSIENT_NAMES = new Set([
 ]);
 
 /**
+ * A socket error the driver lets through unwrapped: mongodb 7 rethrows what a write that waited for `drain`
+ * got (EPIPE from a server that closed the connection, as a restarting one does) as the socket's own error.
+ */
+const SOCKET_CODES = new Set(['EPIPE', 'ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'ETIMEDOUT']);
+
+/**
  * Whether a database error says nothing about the write itself and a retry can succeed: a dropped
- * connection, an election, or an embedded SQLite server that is momentarily locked (SQLITE_BUSY).
+ * connection (wrapped by the driver or not), an election, or an embedded SQLite server that is momentarily
+ * locked (SQLITE_BUSY).
  */
 export function isTransientDbError(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
@@ -22,6 +29,7 @@ export function isTransientDbError(error: unknown): boolean {
   return (
     TRANSIENT_NAMES.has(error.name) ||
     (typeof code === 'number' && TRANSIENT_CODES.has(code)) ||
+    (typeof code === 'string' && SOCKET_CODES.has(code)) ||
     (typeof labelled === 'function' && labelled.call(error, 'RetryableWriteError')) ||
     /SQLITE_BUSY|database is locked|buffering timed out/i.test(error.message)
   );
