@@ -1,5 +1,5 @@
 import { IncomingMessage, ServerResponse } from 'node:http';
-import { DynamicModule, Module } from '@nestjs/common';
+import { DynamicModule, Module, RequestMethod } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 import type { DestinationStream } from 'pino';
 import { AppConfig } from '../../config/app-config';
@@ -33,6 +33,9 @@ export class LoggingModule {
         LoggerModule.forRootAsync({
           inject: [AppConfig],
           useFactory: (config: AppConfig) => ({
+            // Every route, written as path-to-regexp 8 reads it: nestjs-pino's default (`*`) makes Nest warn at
+            // every boot once the global prefix is added to it.
+            forRoutes: [{ path: '{*path}', method: RequestMethod.ALL }],
             pinoHttp: [
               {
                 level: config.logging.level,
