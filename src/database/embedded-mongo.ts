@@ -76,6 +76,24 @@ async function killStale(pidFile: string): Promise<void> {
   if (cmdline.includes('ferretdb')) process.kill(pid, 'SIGKILL');
 }
 
+/**
+ * FerretDB v1 answers a findAndModify with one PostgreSQL connection of its pool held (the query's cursor)
+ * while it waits for a second (the update): once as many of them arrive at once as the pool has connections,
+ * each holds one and waits for another, and the server never answers again (seen after a restart, when every
+ * client's queued commands arrive together). Its clients are therefore given fewer connections in all than
+ * its pool has: up to three replicas of MAX_CLIENT_POOL each, and the tests' own connections, under
+ * POSTGRESQL_POOL. A real MongoDB has no such limit; MONGODB_URI is used as given.
+ */
+const POSTGRESQL_POOL = 100;
+const MAX_CLIENT_POOL = 25;
+
+/** The PostgreSQL URL with FerretDB's pool size, unless the URL sets one. */
+function withPoolSize(postgresqlUrl: string): string {
+  const url = new URL(postgresqlUrl);
+  if (!url.searchParams.has('pool_max_conns')) url.searchParams.set('pool_max_conns', String(POSTGRESQL_POOL));
+  return url.toString();
+}
+
 export interface StartOptions {
   binary: string;
   /** FerretDB's own files (state, log, pid) and, without `postgresqlUrl`, its SQLite databases. */
@@ -101,7 +119,7 @@ export async function startFerretDb(options: StartOptions): Promise<EmbeddedMong
 
   const port = options.port ?? (await freePort());
   const storage = options.postgresqlUrl
-    ? ['--handler=postgresql', `--postgresql-url=${options.postgresqlUrl}`]
+    ? ['--handler=postgresql', `--postgresql-url=${withPoolSize(options.postgresqlUrl)}`]
     : ['--handler=sqlite', `--sqlite-url=file:${sqliteDir}/`];
   const { child, log } = await startServerProcess({
     command: options.binary,
@@ -119,7 +137,7 @@ export async function startFerretDb(options: StartOptions): Promise<EmbeddedMong
     pidFile,
     failure: (reason, output) => new EmbeddedMongoError(`FerretDB did not start on port ${port} ${reason}:\n${output}`),
   });
-  const uri = `mongodb://127.0.0.1:${port}/chatbox`;
+  const uri = `mongodb://127.0.0.1:${port}/chatbox?maxPoolSize=${MAX_CLIENT_POOL}`;
   const server: EmbeddedMongo = {
     uri,
     port,

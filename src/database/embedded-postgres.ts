@@ -223,9 +223,10 @@ export async function startPostgres(options: StartPostgresOptions): Promise<Post
       // TCP on loopback only: no Unix socket in a system folder another cluster may own.
       '-c',
       'unix_socket_directories=',
-      // Each FerretDB keeps a pool of up to 50 connections, and tests run several FerretDBs at once.
+      // Each FerretDB keeps a pool of up to 100 connections (see embedded-mongo.ts), and tests run several
+      // FerretDBs at once.
       '-c',
-      'max_connections=200',
+      'max_connections=300',
       ...(durable ? [] : ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off']),
     ],
     logFile: path.join(dataDir, 'postgres.log'),

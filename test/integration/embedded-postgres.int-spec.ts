@@ -2,6 +2,7 @@ import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import mongoose from 'mongoose';
+import { withTimeout } from '../../src/common/timers/with-timeout';
 import { EmbeddedDatabaseOptions, startEmbeddedDatabase } from '../../src/database/embedded-database';
 import { startFerretDb, ensureFerretDb } from '../../src/database/embedded-mongo';
 import { findPostgresBinDir, startPostgres } from '../../src/database/embedded-postgres';
@@ -87,6 +88,36 @@ describe('embedded PostgreSQL under FerretDB', () => {
         await ferretDb.stop();
       } finally {
         await fresh.stop();
+      }
+    }));
+
+  it('answers 200 findAndModify sent at once, round after round (FerretDB v1 deadlocks once its pool is full)', () =>
+    withPostgresInstalled(async () => {
+      const server = await startPostgres({ dataDir: await folder(), durable: false });
+      const ferretDb = await startFerretDb({
+        binary: await ensureFerretDb(TOOLS_DIR),
+        dataDir: await folder(),
+        postgresqlUrl: await server.database('burst'),
+      });
+      const connection = await mongoose.createConnection(ferretDb.uri).asPromise();
+      try {
+        const counters = connection.collection<{ _id: string; n: number }>('counters');
+        await counters.insertMany(Array.from({ length: 40 }, (_, i) => ({ _id: `c${i}`, n: 0 })));
+        for (let round = 1; round <= 20; round++) {
+          const answered = await withTimeout(
+            Promise.all(
+              Array.from({ length: 200 }, (_, i) =>
+                counters.findOneAndUpdate({ _id: `c${i % 40}` }, { $inc: { n: 1 } }),
+              ),
+            ).then(() => 'answered'),
+            20_000,
+          ).catch((error: Error) => error.message);
+          expect({ round, answered }).toEqual({ round, answered: 'answered' });
+        }
+      } finally {
+        await connection.close();
+        await ferretDb.stop();
+        await server.stop();
       }
     }));
 
