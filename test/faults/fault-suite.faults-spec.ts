@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import mongoose from 'mongoose';
 import { freePort } from '../../src/database/server-process';
@@ -15,6 +15,7 @@ import { PROJECT_ROOT } from '../setup/test-env';
 
 const USERS = Number(process.env.FAULT_USERS ?? 50);
 const KILLS = Number(process.env.FAULT_KILLS ?? 20);
+const DATABASE_RESTARTS = Number(process.env.FAULT_DATABASE_RESTARTS ?? 1);
 const REPLICAS = 3;
 /**
  * A user's pause between an answer and its next message: a steady pace, still far above a person's. Every
@@ -159,6 +160,44 @@ describe('three replicas behind HAProxy, 50 users chatting, through kills, resta
     }
   }
 
+  /**
+   * What the replicas logged at info level or above about these sessions since `since`, oldest first: a
+   * settle that fails says why on the suite's own output (CI keeps no replica logs).
+   */
+  function replicaLogsAbout(sessionIds: string[], since: number, limit = 60): string[] {
+    const wanted = new Set(sessionIds);
+    const lines: { time: number; text: string }[] = [];
+    for (const file of readdirSync(LOG_DIR)) {
+      for (const line of readFileSync(path.join(LOG_DIR, file), 'utf8').split('\n')) {
+        let entry: {
+          time?: number;
+          level?: number;
+          msg?: string;
+          sessionId?: string;
+          turnId?: string;
+          err?: { message?: string; code?: string };
+        };
+        try {
+          entry = JSON.parse(line) as typeof entry;
+        } catch {
+          continue;
+        }
+        if (!entry.sessionId || !wanted.has(entry.sessionId) || (entry.time ?? 0) < since || (entry.level ?? 0) < 30)
+          continue;
+        const err = entry.err ? ` (${entry.err.code ?? ''} ${entry.err.message?.slice(0, 120) ?? ''})` : '';
+        const at = new Date(entry.time ?? 0).toISOString().slice(11, 23);
+        lines.push({
+          time: entry.time ?? 0,
+          text: `${at} ${file} ${entry.sessionId} ${entry.turnId ?? ''} ${entry.msg ?? ''}${err}`,
+        });
+      }
+    }
+    return lines
+      .sort((a, b) => a.time - b.time)
+      .slice(-limit)
+      .map((l) => l.text);
+  }
+
   it('loses nothing, doubles nothing, answers everything once, and brings 99% of clients back within 10 s of each fault', async () => {
     users = Array.from(
       { length: USERS },
@@ -208,12 +247,25 @@ describe('three replicas behind HAProxy, 50 users chatting, through kills, resta
           .map((u) => {
             const last = u.sent.at(-1);
             const replies = [...u.stored.values()].filter((m) => last && m.replyTo === last.messageId);
-            return { user: u.userId, last, replies: replies.map((m) => ({ id: m.id, status: m.status })) };
+            return {
+              user: u.userId,
+              session: u.sessionId,
+              failure: u.failure,
+              outagesSince: u.outages.filter((o) => o.lostAt >= since),
+              last,
+              replies: replies.map((m) => ({ id: m.id, status: m.status })),
+            };
           });
         const stored = await storedState(waiting.map((w) => w.last?.messageId).filter((id) => id !== undefined));
-        throw new Error(
-          `${error.message}; still waiting: ${JSON.stringify(waiting).slice(0, 4000)}; in the database: ${JSON.stringify(stored).slice(0, 6000)}`,
+        const detail = `${error.message}; still waiting: ${JSON.stringify(waiting).slice(0, 4000)}; in the database: ${JSON.stringify(stored).slice(0, 6000)}`;
+        // On the suite's output too: a report cut to its head and tail still shows it.
+        progress(detail);
+        const logs = replicaLogsAbout(
+          waiting.map((w) => w.session).filter((id) => id !== undefined),
+          since - 30_000,
         );
+        progress(`replica logs about those sessions since 30 s before the fault:\n${logs.join('\n')}`);
+        throw new Error(detail);
       });
     };
 
@@ -236,10 +288,12 @@ describe('three replicas behind HAProxy, 50 users chatting, through kills, resta
       redis = await startRedisServer({ port: redis.port });
       await settle();
     }
-    fault('database restart');
-    await db.kill();
-    await db.start();
-    await settle();
+    for (let r = 0; r < DATABASE_RESTARTS; r++) {
+      fault('database restart');
+      await db.kill();
+      await db.start();
+      await settle();
+    }
     for (let index = 0; index < REPLICAS; index++) {
       const replica = replicas[index];
       replica.ended = true;
@@ -322,6 +376,7 @@ describe('three replicas behind HAProxy, 50 users chatting, through kills, resta
     process.stdout.write(`\nfault suite figures: ${JSON.stringify(figures, null, 2)}\n`);
 
     expect(crashes).toEqual([]);
+    expect(users.flatMap((u) => (u.failure ? [`${u.userId}: ${u.failure}`] : []))).toEqual([]);
     expect(acknowledged).toBeGreaterThan(USERS * 5);
     expect({ lost, duplicated, unanswered, answeredTwice, doubleTerminals }).toEqual({
       lost: 0,

@@ -52,6 +52,8 @@ export class SimulatedUser {
   readonly outages: Outage[] = [];
   /** Terminal events (`ai:end`, `ai:error`) received, by reply id. */
   readonly terminals = new Map<string, string[]>();
+  /** Why this user stopped chatting before it was told to (a refusal it does not retry), if it did. */
+  failure?: string;
   readonly stored = new Map<string, StoredMessage>();
   sessionId?: string;
   /** Every stored message up to this seq has been read by resume: live events may have gaps, this has none. */
@@ -97,7 +99,9 @@ export class SimulatedUser {
   }
 
   start(): void {
-    this.loop = this.run();
+    this.loop = this.run().catch((error: unknown) => {
+      this.failure = String(error);
+    });
   }
 
   /** Stops after the message in hand is answered (or its wait runs out). */
