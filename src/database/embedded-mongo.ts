@@ -77,20 +77,26 @@ async function killStale(pidFile: string): Promise<void> {
 }
 
 /**
- * FerretDB v1 answers a findAndModify with one PostgreSQL connection of its pool held (the query's cursor)
- * while it waits for a second (the update): once as many of them arrive at once as the pool has connections,
- * each holds one and waits for another, and the server never answers again (seen after a restart, when every
- * client's queued commands arrive together). Its clients are therefore given fewer connections in all than
- * its pool has: up to three replicas of MAX_CLIENT_POOL each, and the tests' own connections, under
- * POSTGRESQL_POOL. A real MongoDB has no such limit; MONGODB_URI is used as given.
+ * FerretDB v1 answers an update or a findAndModify with one PostgreSQL connection of its pool held (the
+ * query's cursor) while it waits for a second (the write): once as many of them arrive at once as the pool has
+ * connections, each holds one and waits for another, and the server never answers again (seen after a
+ * restart, when every client's queued commands arrive together). Its clients are therefore given fewer
+ * connections in all than its pool has: three replicas and a test's own client, MAX_CLIENT_POOL each, stay
+ * under POSTGRESQL_POOL. A real MongoDB has no such limit; MONGODB_URI is used as given.
  */
 const POSTGRESQL_POOL = 100;
-const MAX_CLIENT_POOL = 25;
+const MAX_CLIENT_POOL = 20;
 
-/** The PostgreSQL URL with FerretDB's pool size, unless the URL sets one. */
-function withPoolSize(postgresqlUrl: string): string {
+/**
+ * The PostgreSQL URL with FerretDB's pool size and idle time, unless the URL sets them. FerretDB v1 means to
+ * close connections idle for a minute but sets that only when the URL already has a value (pgx's default
+ * is 30 minutes): without it, a FerretDB that was busy once keeps its connections of the cluster's
+ * max_connections.
+ */
+function withPoolSettings(postgresqlUrl: string): string {
   const url = new URL(postgresqlUrl);
   if (!url.searchParams.has('pool_max_conns')) url.searchParams.set('pool_max_conns', String(POSTGRESQL_POOL));
+  if (!url.searchParams.has('pool_max_conn_idle_time')) url.searchParams.set('pool_max_conn_idle_time', '1m');
   return url.toString();
 }
 
@@ -119,7 +125,7 @@ export async function startFerretDb(options: StartOptions): Promise<EmbeddedMong
 
   const port = options.port ?? (await freePort());
   const storage = options.postgresqlUrl
-    ? ['--handler=postgresql', `--postgresql-url=${withPoolSize(options.postgresqlUrl)}`]
+    ? ['--handler=postgresql', `--postgresql-url=${withPoolSettings(options.postgresqlUrl)}`]
     : ['--handler=sqlite', `--sqlite-url=file:${sqliteDir}/`];
   const { child, log } = await startServerProcess({
     command: options.binary,

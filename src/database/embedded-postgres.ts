@@ -224,9 +224,9 @@ export async function startPostgres(options: StartPostgresOptions): Promise<Post
       '-c',
       'unix_socket_directories=',
       // Each FerretDB keeps a pool of up to 100 connections (see embedded-mongo.ts), and tests run several
-      // FerretDBs at once.
+      // FerretDBs at once (the suite's, and those tests start of their own).
       '-c',
-      'max_connections=300',
+      'max_connections=400',
       ...(durable ? [] : ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off']),
     ],
     logFile: path.join(dataDir, 'postgres.log'),

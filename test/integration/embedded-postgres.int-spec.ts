@@ -91,35 +91,43 @@ describe('embedded PostgreSQL under FerretDB', () => {
       }
     }));
 
-  it('answers 200 findAndModify sent at once, round after round (FerretDB v1 deadlocks once its pool is full)', () =>
-    withPostgresInstalled(async () => {
-      const server = await startPostgres({ dataDir: await folder(), durable: false });
-      const ferretDb = await startFerretDb({
-        binary: await ensureFerretDb(TOOLS_DIR),
-        dataDir: await folder(),
-        postgresqlUrl: await server.database('burst'),
-      });
-      const connection = await mongoose.createConnection(ferretDb.uri).asPromise();
-      try {
-        const counters = connection.collection<{ _id: string; n: number }>('counters');
-        await counters.insertMany(Array.from({ length: 40 }, (_, i) => ({ _id: `c${i}`, n: 0 })));
-        for (let round = 1; round <= 20; round++) {
-          const answered = await withTimeout(
-            Promise.all(
-              Array.from({ length: 200 }, (_, i) =>
-                counters.findOneAndUpdate({ _id: `c${i % 40}` }, { $inc: { n: 1 } }),
+  it(
+    'answers four clients sending 50 findAndModify each at once, round after round (FerretDB v1 deadlocks once its pool is full)',
+    () =>
+      withPostgresInstalled(async () => {
+        const server = await startPostgres({ dataDir: await folder(), durable: false });
+        const ferretDb = await startFerretDb({
+          binary: await ensureFerretDb(TOOLS_DIR),
+          dataDir: await folder(),
+          postgresqlUrl: await server.database('burst'),
+        });
+        // Three replicas and a test's own client, each with the pool the server's URI allows.
+        const clients = await Promise.all(
+          Array.from({ length: 4 }, () => mongoose.createConnection(ferretDb.uri).asPromise()),
+        );
+        try {
+          const counters = (c: mongoose.Connection) => c.collection<{ _id: string; n: number }>('counters');
+          await counters(clients[0]).insertMany(Array.from({ length: 40 }, (_, i) => ({ _id: `c${i}`, n: 0 })));
+          for (let round = 1; round <= 20; round++) {
+            const burst = clients.flatMap((client) =>
+              Array.from({ length: 50 }, (_, i) =>
+                counters(client).findOneAndUpdate({ _id: `c${i % 40}` }, { $inc: { n: 1 } }),
               ),
-            ).then(() => 'answered'),
-            20_000,
-          ).catch((error: Error) => error.message);
-          expect({ round, answered }).toEqual({ round, answered: 'answered' });
+            );
+            const answered = await withTimeout(
+              Promise.all(burst).then(() => 'answered'),
+              20_000,
+            ).catch((error: Error) => error.message);
+            expect({ round, answered }).toEqual({ round, answered: 'answered' });
+          }
+        } finally {
+          await Promise.all(clients.map((client) => client.close()));
+          await ferretDb.stop();
+          await server.stop();
         }
-      } finally {
-        await connection.close();
-        await ferretDb.stop();
-        await server.stop();
-      }
-    }));
+      }),
+    120_000,
+  );
 
   it('uses the PostgreSQL database it is given, as with EMBEDDED_POSTGRES_URL', () =>
     withPostgresInstalled(async () => {
