@@ -13,9 +13,16 @@ import { LoadBalancer, startHaproxy } from './haproxy';
 import { SimulatedUser } from './simulated-user';
 import { PROJECT_ROOT } from '../setup/test-env';
 
-const USERS = Number(process.env.FAULT_USERS ?? 50);
-const KILLS = Number(process.env.FAULT_KILLS ?? 20);
-const DATABASE_RESTARTS = Number(process.env.FAULT_DATABASE_RESTARTS ?? 1);
+/** A count from the environment, or its default; anything but a whole number fails the suite at once. */
+function count(name: string, fallback: number): number {
+  const value = process.env[name] ?? String(fallback);
+  if (!/^\d+$/.test(value)) throw new Error(`${name} must be a whole number, not "${value}"`);
+  return Number(value);
+}
+
+const USERS = count('FAULT_USERS', 50);
+const KILLS = count('FAULT_KILLS', 20);
+const DATABASE_RESTARTS = count('FAULT_DATABASE_RESTARTS', 1);
 const REPLICAS = 3;
 /**
  * A user's pause between an answer and its next message: a steady pace, still far above a person's. Every
@@ -161,12 +168,13 @@ describe('three replicas behind HAProxy, 50 users chatting, through kills, resta
   }
 
   /**
-   * What the replicas logged at info level or above about these sessions since `since`, oldest first: a
-   * settle that fails says why on the suite's own output (CI keeps no replica logs).
+   * What the replicas logged at info level or above about these sessions since `since`, the newest
+   * `perSession` lines of each, oldest first: a settle that fails says why on the suite's own output (CI keeps
+   * no replica logs).
    */
-  function replicaLogsAbout(sessionIds: string[], since: number, limit = 60): string[] {
+  function replicaLogsAbout(sessionIds: string[], since: number, perSession = 15): string[] {
     const wanted = new Set(sessionIds);
-    const lines: { time: number; text: string }[] = [];
+    const lines: { time: number; sessionId: string; text: string }[] = [];
     for (const file of readdirSync(LOG_DIR)) {
       for (const line of readFileSync(path.join(LOG_DIR, file), 'utf8').split('\n')) {
         let entry: {
@@ -188,14 +196,14 @@ describe('three replicas behind HAProxy, 50 users chatting, through kills, resta
         const at = new Date(entry.time ?? 0).toISOString().slice(11, 23);
         lines.push({
           time: entry.time ?? 0,
+          sessionId: entry.sessionId,
           text: `${at} ${file} ${entry.sessionId} ${entry.turnId ?? ''} ${entry.msg ?? ''}${err}`,
         });
       }
     }
-    return lines
-      .sort((a, b) => a.time - b.time)
-      .slice(-limit)
-      .map((l) => l.text);
+    lines.sort((a, b) => a.time - b.time);
+    const kept = sessionIds.flatMap((id) => lines.filter((l) => l.sessionId === id).slice(-perSession));
+    return kept.sort((a, b) => a.time - b.time).map((l) => l.text);
   }
 
   it('loses nothing, doubles nothing, answers everything once, and brings 99% of clients back within 10 s of each fault', async () => {
@@ -231,6 +239,7 @@ describe('three replicas behind HAProxy, 50 users chatting, through kills, resta
     // After a fault: every user connected again, and every user answered since (the service works again).
     const settle = async () => {
       const since = Date.now();
+      const faultAt = faults.at(-1)?.at ?? since;
       progress('waiting for every user to be back and answered');
       await waitFor(() => users.every((u) => u.outages.every((o) => o.backAt !== undefined)), {
         timeoutMs: 30_000,
@@ -246,12 +255,14 @@ describe('three replicas behind HAProxy, 50 users chatting, through kills, resta
           .filter((u) => !answeredSince(u))
           .map((u) => {
             const last = u.sent.at(-1);
-            const replies = [...u.stored.values()].filter((m) => last && m.replyTo === last.messageId);
+            const replies = [...u.stored.values()].filter(
+              (m) => last?.messageId !== undefined && m.replyTo === last.messageId,
+            );
             return {
               user: u.userId,
               session: u.sessionId,
               failure: u.failure,
-              outagesSince: u.outages.filter((o) => o.lostAt >= since),
+              outagesSinceTheFault: u.outages.filter((o) => o.lostAt >= faultAt),
               last,
               replies: replies.map((m) => ({ id: m.id, status: m.status })),
             };
@@ -260,11 +271,15 @@ describe('three replicas behind HAProxy, 50 users chatting, through kills, resta
         const detail = `${error.message}; still waiting: ${JSON.stringify(waiting).slice(0, 4000)}; in the database: ${JSON.stringify(stored).slice(0, 6000)}`;
         // On the suite's output too: a report cut to its head and tail still shows it.
         progress(detail);
-        const logs = replicaLogsAbout(
-          waiting.map((w) => w.session).filter((id) => id !== undefined),
-          since - 30_000,
-        );
-        progress(`replica logs about those sessions since 30 s before the fault:\n${logs.join('\n')}`);
+        try {
+          const logs = replicaLogsAbout(
+            waiting.map((w) => w.session).filter((id) => id !== undefined),
+            faultAt - 30_000,
+          );
+          progress(`replica logs about those sessions since 30 s before the fault:\n${logs.join('\n')}`);
+        } catch (readError) {
+          progress(`replica logs not read: ${String(readError)}`);
+        }
         throw new Error(detail);
       });
     };
