@@ -3,6 +3,8 @@ import { MongooseModule } from '@nestjs/mongoose';
 import mongoose from 'mongoose';
 import { AppConfig } from '../config/app-config';
 import { DatabaseCommandMetrics } from './database-command.metrics';
+// Before any connection is made: a driver write to a closed socket fails instead of hanging.
+import './driver-socket-close';
 
 // Query filters never carry operators from user input, even if a caller forgets to validate.
 mongoose.set('sanitizeFilter', true);
