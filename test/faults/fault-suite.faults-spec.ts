@@ -330,6 +330,8 @@ describe('three replicas behind HAProxy, 50 users chatting, through kills, resta
     let answeredTwice = 0;
     let interruptedThenAnswered = 0;
     let doubleTerminals = 0;
+    /** Which replies a client saw end more than once, with the events in the order seen (to explain a failure). */
+    const doubleTerminalReplies: string[] = [];
     for (const user of users) {
       const stored = await transcript(user);
       const userMessages = stored.filter((m) => m.sender === 'user');
@@ -348,7 +350,11 @@ describe('three replicas behind HAProxy, 50 users chatting, through kills, resta
           if (reply.content !== `Answer to «${sent.content}», in a few words.`) answeredTwice++;
         }
       }
-      doubleTerminals += [...user.terminals.values()].filter((events) => events.length > 1).length;
+      for (const [messageId, events] of user.terminals) {
+        if (events.length < 2) continue;
+        doubleTerminals++;
+        doubleTerminalReplies.push(`${user.userId} ${messageId}: ${events.join(', ')}`);
+      }
     }
 
     const recoveries: number[] = [];
@@ -381,6 +387,7 @@ describe('three replicas behind HAProxy, 50 users chatting, through kills, resta
       answeredTwice,
       interruptedThenAnswered,
       doubleTerminals,
+      doubleTerminalReplies,
       reconnects: recoveries.length,
       backWithin10s: recoveries.length === 0 ? 1 : within / recoveries.length,
       worstFault,

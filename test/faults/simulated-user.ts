@@ -50,7 +50,7 @@ const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 export class SimulatedUser {
   readonly sent: SentMessage[] = [];
   readonly outages: Outage[] = [];
-  /** Terminal events (`ai:end`, `ai:error`) received, by reply id. */
+  /** Terminal events received (`ai:end` or `ai:error`, with when), by reply id. */
   readonly terminals = new Map<string, string[]>();
   /** Why this user stopped chatting before it was told to (a refusal it does not retry), if it did. */
   failure?: string;
@@ -92,7 +92,10 @@ export class SimulatedUser {
     for (const event of ['ai:end', 'ai:error']) {
       this.socket.on(event, (e: { messageId: string; sessionId: string }) => {
         if (e.sessionId !== this.sessionId) return;
-        this.terminals.set(e.messageId, [...(this.terminals.get(e.messageId) ?? []), event]);
+        this.terminals.set(e.messageId, [
+          ...(this.terminals.get(e.messageId) ?? []),
+          `${event} at ${new Date().toISOString()}`,
+        ]);
         void this.catchUp().catch(() => undefined);
       });
     }
