@@ -25,7 +25,7 @@ interface DriverConnection {
  * Here a write to a destroyed socket fails at once, and a wait for `drain` also ends when the socket closes,
  * as the network errors the driver handles already.
  */
-export function failWritesToClosedSockets(): void {
+function failWritesToClosedSockets(): void {
   const prototype = Connection.prototype;
   if (prototype[PATCHED]) return;
   const write = prototype.writeCommand;
