@@ -60,21 +60,14 @@ export class MessageRepository {
   }
 
   /**
-   * Records that `replyId` answers the user message — or, with `reopenAttempt`, that the message is owed
-   * another answer stored under that attempt — and claims the reply's announcement in the same write:
-   * true only for the one caller that added the reply to `announced`, also when that caller asks again
-   * because the answer to its first try was lost (`caller` names it: its turn).
+   * Records that the user message is answered — or, with `reopenAttempt`, that it is owed another answer
+   * stored under that attempt. Idempotent: asking again changes nothing (and writes nothing).
    */
-  async answer(messageId: string, replyId: string, caller: string, reopenAttempt?: number): Promise<boolean> {
-    const claim = `${replyId} ${caller}`;
-    const result = await this.model.updateOne(
-      { _id: messageId, announced: trusted({ $ne: replyId }) },
-      reopenAttempt === undefined
-        ? { $set: { answered: true }, $addToSet: { announced: replyId, announcers: claim } }
-        : { $max: { attempt: reopenAttempt }, $addToSet: { announced: replyId, announcers: claim } },
+  async recordAnswer(messageId: string, reopenAttempt?: number): Promise<void> {
+    await this.model.updateOne(
+      { _id: messageId },
+      reopenAttempt === undefined ? { $set: { answered: true } } : { $max: { attempt: reopenAttempt } },
     );
-    if (result.modifiedCount === 1) return true;
-    return (await this.model.exists({ _id: messageId, announcers: claim })) !== null;
   }
 
   findById(sessionId: string, id: string): Promise<MessageRecord | null> {

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { MessageRepository } from './message.repository';
 import { OwnerChangeRepository } from './owner-change.repository';
+import { ReplyAnnouncementRepository } from './reply-announcement.repository';
 import { SessionRepository } from './session.repository';
 import { ShareRepository } from './share.repository';
 import { TurnLeaseRepository } from './turn-lease.repository';
@@ -11,16 +12,25 @@ export interface SessionErasure {
   messages: number;
   shares: number;
   ownerChanges: number;
+  replyAnnouncements: number;
   turnLeases: number;
 }
 
-export const NOTHING_ERASED: SessionErasure = { sessions: 0, messages: 0, shares: 0, ownerChanges: 0, turnLeases: 0 };
+export const NOTHING_ERASED: SessionErasure = {
+  sessions: 0,
+  messages: 0,
+  shares: 0,
+  ownerChanges: 0,
+  replyAnnouncements: 0,
+  turnLeases: 0,
+};
 
 export const addErasures = (a: SessionErasure, b: SessionErasure): SessionErasure => ({
   sessions: a.sessions + b.sessions,
   messages: a.messages + b.messages,
   shares: a.shares + b.shares,
   ownerChanges: a.ownerChanges + b.ownerChanges,
+  replyAnnouncements: a.replyAnnouncements + b.replyAnnouncements,
   turnLeases: a.turnLeases + b.turnLeases,
 });
 
@@ -37,6 +47,7 @@ export class SessionErasureService {
     private readonly messages: MessageRepository,
     private readonly shares: ShareRepository,
     private readonly ownerChanges: OwnerChangeRepository,
+    private readonly announcements: ReplyAnnouncementRepository,
     private readonly leases: TurnLeaseRepository,
   ) {}
 
@@ -59,9 +70,10 @@ export class SessionErasureService {
     const turnLeases = await this.leases.delete(sessionId);
     const shares = await this.shares.deleteForSession(sessionId);
     const ownerChanges = await this.ownerChanges.deleteForSession(sessionId);
+    const replyAnnouncements = await this.announcements.deleteForSession(sessionId);
     const messages = await this.messages.deleteForSession(sessionId);
     const sessions = await this.sessions.delete(sessionId);
     const late = await this.messages.deleteForSession(sessionId);
-    return { sessions, messages: messages + late, shares, ownerChanges, turnLeases };
+    return { sessions, messages: messages + late, shares, ownerChanges, replyAnnouncements, turnLeases };
   }
 }

@@ -6,6 +6,8 @@ import { MessageRepository } from './message.repository';
 import { MessageDoc, MessageSchema } from './schemas/message.schema';
 import { OwnerChangeDoc, OwnerChangeSchema } from './schemas/owner-change.schema';
 import { OwnerChangeRepository } from './owner-change.repository';
+import { ReplyAnnouncementRepository } from './reply-announcement.repository';
+import { ReplyAnnouncementDoc, ReplyAnnouncementSchema } from './schemas/reply-announcement.schema';
 import { SessionDoc, SessionSchema } from './schemas/session.schema';
 import { TurnLeaseDoc, TurnLeaseSchema } from './schemas/turn-lease.schema';
 import { SessionErasureService } from './session-erasure.service';
@@ -28,6 +30,7 @@ import { TurnLeaseRepository } from './turn-lease.repository';
       { name: ShareDoc.name, schema: ShareSchema },
       { name: TurnLeaseDoc.name, schema: TurnLeaseSchema },
       { name: OwnerChangeDoc.name, schema: OwnerChangeSchema },
+      { name: ReplyAnnouncementDoc.name, schema: ReplyAnnouncementSchema },
     ]),
   ],
   providers: [
@@ -38,6 +41,7 @@ import { TurnLeaseRepository } from './turn-lease.repository';
     ShareRepository,
     TurnLeaseRepository,
     OwnerChangeRepository,
+    ReplyAnnouncementRepository,
     ContentCipher,
     SessionNameIndex,
     ActiveSessionsReporter,

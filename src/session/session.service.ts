@@ -11,6 +11,7 @@ import { MessageRecord, MessageRepository } from './message.repository';
 import { helpMarkerKey, HelpMarkerKind, MessageStatus, StoredTranscript } from './schemas/message.schema';
 import { OwnerChangeCause } from './schemas/owner-change.schema';
 import { AdminHold, AdminSort, HelpSource, SESSION_FIELDS_VERSION, SessionOwner } from './schemas/session.schema';
+import { ReplyAnnouncementRepository } from './reply-announcement.repository';
 import { OwnerChange, OwnerChangeRepository } from './owner-change.repository';
 import { SessionEvents } from './session-events';
 import { StopReason, TurnLease } from './schemas/turn-lease.schema';
@@ -136,6 +137,7 @@ export class SessionService implements OnModuleInit {
     private readonly messages: MessageRepository,
     private readonly leases: TurnLeaseRepository,
     private readonly ownerChanges: OwnerChangeRepository,
+    private readonly announcements: ReplyAnnouncementRepository,
     private readonly cipher: ContentCipher,
     private readonly nameIndex: SessionNameIndex,
     @InjectMetric(MESSAGES) private readonly messageCounter: Counter<string>,
@@ -524,11 +526,19 @@ export class SessionService implements OnModuleInit {
 
   /**
    * Records that `replyId` answers the user message — or, with `reopenAttempt`, that the message is owed
-   * another answer under that attempt — and claims the reply's announcement in the same write: true only
-   * for the one caller that claimed it, which sends the reply's terminal event.
+   * another answer under that attempt — then claims the reply's announcement for the caller's turn: true
+   * only for the one turn that claimed it, which sends the reply's terminal event. Recorded first, so a
+   * claimer that stops before sending leaves nothing half-done but the event, which is lost with it.
    */
-  answer(userMessageId: string, replyId: string, caller: string, reopenAttempt?: number): Promise<boolean> {
-    return this.messages.answer(userMessageId, replyId, caller, reopenAttempt);
+  async answer(
+    sessionId: string,
+    userMessageId: string,
+    replyId: string,
+    turnId: string,
+    reopenAttempt?: number,
+  ): Promise<boolean> {
+    await this.messages.recordAnswer(userMessageId, reopenAttempt);
+    return this.announcements.claim(sessionId, replyId, turnId);
   }
 
   /**

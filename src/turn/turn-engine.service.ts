@@ -775,9 +775,11 @@ export class TurnEngine implements OnModuleInit, OnApplicationBootstrap, BeforeA
           this.broadcaster.toSession(sessionId, 'ai:error', { sessionId, messageId, replyTo, error });
         }
       }
-      // Marks the user message and claims the announcement in one write; the one caller that claims it sends it.
+      // Marks the user message, then claims the announcement; the one turn that claims it sends it.
       const reopen = REOPENING_REASONS.has(stored.finishReason ?? '') ? writer.attempt + 1 : undefined;
-      if (await withDbRetry(() => this.sessions.answer(replyTo, stored.id, writer.turnId, reopen), retrying)) {
+      if (
+        await withDbRetry(() => this.sessions.answer(sessionId, replyTo, stored.id, writer.turnId, reopen), retrying)
+      ) {
         this.announce(sessionId, stored);
       }
     } catch (error) {

@@ -15,7 +15,7 @@ import { waitFor } from '../utils/wait-for';
 const run = promisify(execFile);
 
 /** The collections that hold a session's data, keyed by session id (`_id` for the session and its lease). */
-const BY_SESSION = ['messages', 'shares', 'owner_changes', 'notification_outbox'] as const;
+const BY_SESSION = ['messages', 'shares', 'owner_changes', 'reply_announcements', 'notification_outbox'] as const;
 
 describe('data rights: erasure', () => {
   let t: TestApp;
@@ -73,7 +73,15 @@ describe('data rights: erasure', () => {
     }
     return counts;
   };
-  const nothing = { sessions: 0, turn_leases: 0, messages: 0, shares: 0, owner_changes: 0, notification_outbox: 0 };
+  const nothing = {
+    sessions: 0,
+    turn_leases: 0,
+    messages: 0,
+    shares: 0,
+    owner_changes: 0,
+    reply_announcements: 0,
+    notification_outbox: 0,
+  };
 
   it("erases every session of the user and all that hangs off it, leaves another user's data alone, and audits counts only", async () => {
     const uma = await user();
@@ -103,12 +111,15 @@ describe('data rights: erasure', () => {
         messages: before.messages,
         shares: 2,
         ownerChanges: 1,
+        replyAnnouncements: 2,
         turnLeases: 0,
         files: 0,
         notifications: before.notification_outbox,
       },
     });
     expect(before.owner_changes).toBe(1);
+    // One for each session's answered question.
+    expect(before.reply_announcements).toBe(2);
     expect(await held([first.sessionId, second.sessionId])).toEqual(nothing);
     expect(await db.collection('chat_sessions').countDocuments({ userId: uma.userId })).toBe(0);
     expect(await held([kept.sessionId])).toEqual(otherBefore);

@@ -423,18 +423,14 @@ describe('the turn engine', () => {
       // As a replica killed right after storing the reply leaves it: stored, not yet recorded as the answer,
       // and the lease of its turn, which expires. The lease goes first, so no new turn can claim the message.
       await leaveExpiredLease(sessionId, question, end.messageId as string);
-      await db.collection('messages').updateOne({ _id: question as never }, {
-        $set: { answered: false },
-        $pull: { announced: end.messageId },
-      } as never);
+      await db.collection('messages').updateOne({ _id: question as never }, { $set: { answered: false } });
+      await db.collection('reply_announcements').deleteOne({ _id: end.messageId as never });
       await waitFor(() => a.named('ai:end').length === 2, { what: 'the next holder of the lease to announce it' });
       await waitFor(() => leaseGone(sessionId), { what: 'the lease to be released' });
       expect(a.named('ai:end')).toEqual([end, end]);
       expect(a.named('ai:error')).toEqual([]);
-      expect(await db.collection('messages').findOne({ _id: question as never })).toMatchObject({
-        answered: true,
-        announced: [end.messageId],
-      });
+      expect(await db.collection('messages').findOne({ _id: question as never })).toMatchObject({ answered: true });
+      expect(await db.collection('reply_announcements').countDocuments({ _id: end.messageId as never })).toBe(1);
       expect(await db.collection('messages').countDocuments({ sessionId, sender: 'ai' })).toBe(1);
     } finally {
       await fenced.close();

@@ -105,11 +105,11 @@ describe(SessionService.name, () => {
     const higher = await sendAs(session.id, 'sent second');
     expect(lower.message.seq).toBeLessThan(higher.message.seq);
     // The turn loop saw only the higher one (the lower insert was not visible yet) and answered it.
-    await sut.answer(higher.message.id, 'reply-to-higher', 'turn-1');
+    await sut.answer(session.id, higher.message.id, randomUUID(), 'turn-1');
     expect((await sut.nextPending(session.id))?.id).toBe(lower.message.id);
     expect(await sut.pendingCount(session.id)).toBe(1);
     expect(await sut.owingTurns([session.id])).toEqual([session.id]);
-    await sut.answer(lower.message.id, 'reply-to-lower', 'turn-2');
+    await sut.answer(session.id, lower.message.id, randomUUID(), 'turn-2');
     expect(await sut.nextPending(session.id)).toBeUndefined();
     expect(await sut.owingTurns([session.id])).toEqual([]);
   });
@@ -187,15 +187,37 @@ describe(SessionService.name, () => {
   it('records each answer once, claiming its announcement for one caller, and reopens a message cut short', async () => {
     const { session } = await sut.start(principal(), 'demo');
     const { message: question } = await sendAs(session.id, 'q');
+    const [cut, full] = [randomUUID(), randomUUID()];
     // A reply cut by a replica that stopped: the message is owed another answer, under attempt 1.
-    expect(await sut.answer(question.id, 'cut-reply', 'turn-a', 1)).toBe(true);
-    expect(await sut.answer(question.id, 'cut-reply', 'turn-b', 1)).toBe(false);
+    expect(await sut.answer(session.id, question.id, cut, 'turn-a', 1)).toBe(true);
+    expect(await sut.answer(session.id, question.id, cut, 'turn-b', 1)).toBe(false);
     // The claimer asking again, as after a lost answer: the announcement is still its own to send.
-    expect(await sut.answer(question.id, 'cut-reply', 'turn-a', 1)).toBe(true);
+    expect(await sut.answer(session.id, question.id, cut, 'turn-a', 1)).toBe(true);
     expect(await sut.nextPending(session.id)).toMatchObject({ id: question.id, attempt: 1 });
-    expect(await sut.answer(question.id, 'full-reply', 'turn-c')).toBe(true);
-    expect(await sut.answer(question.id, 'full-reply', 'turn-d')).toBe(false);
+    expect(await sut.answer(session.id, question.id, full, 'turn-c')).toBe(true);
+    expect(await sut.answer(session.id, question.id, full, 'turn-d')).toBe(false);
     expect(await sut.nextPending(session.id)).toBeUndefined();
+  });
+
+  it('gives each announcement to exactly one of several callers claiming it at the same moment', async () => {
+    const { session } = await sut.start(principal(), 'demo');
+    // Several settlers at once: a writer whose lease expired while it was slow, and the replica that took it over.
+    for (let round = 0; round < 40; round++) {
+      const { message: question } = await sendAs(session.id, `q${round}`);
+      const replyId = randomUUID();
+      const reopen = round % 2 === 0 ? 1 : undefined;
+      const claims = await Promise.all(
+        ['turn-a', 'turn-b', 'turn-c', 'turn-d'].map((turnId) =>
+          sut.answer(session.id, question.id, replyId, turnId, reopen),
+        ),
+      );
+      expect({ round, announcers: claims.filter(Boolean).length }).toEqual({ round, announcers: 1 });
+      if (reopen) {
+        expect(await sut.nextPending(session.id)).toMatchObject({ id: question.id, attempt: 1 });
+        await sut.answer(session.id, question.id, randomUUID(), 'turn-e');
+      }
+      expect(await sut.nextPending(session.id)).toBeUndefined();
+    }
   });
 
   it("adds a stored turn's figures to its session once, with the reply", async () => {

@@ -46,13 +46,6 @@ export class MessageDoc {
   @Prop({ type: Boolean }) answered?: boolean;
   /** User messages only: how many replies to it were interrupted (the next one is stored under this attempt). */
   @Prop({ type: Number }) attempt?: number;
-  /**
-   * User messages only: the replies to it whose terminal event (ai:end / ai:error) was sent. Whoever adds
-   * a reply here (its writer, or the next holder of the lease if the writer stopped first) sends it.
-   */
-  @Prop({ type: [String] }) announced?: string[];
-  /** Who claimed each announcement ("replyId turnId"), so a claimer asking again finds its own claim. */
-  @Prop({ type: [String] }) announcers?: string[];
   /** AI replies: the user message answered, and its seq (for conversation order without a lookup). */
   @Prop({ type: String }) replyTo?: string;
   @Prop({ type: Number }) replyToSeq?: number;

@@ -8,6 +8,8 @@ export class ErasureResponseDto implements Erasure {
   @ApiProperty({ type: 'integer', minimum: 0, description: 'Read-only links' }) shares!: number;
   @ApiProperty({ type: 'integer', minimum: 0, description: 'Records of takeovers and hand-backs' })
   ownerChanges!: number;
+  @ApiProperty({ type: 'integer', minimum: 0, description: 'Records of which turn announced the end of each reply' })
+  replyAnnouncements!: number;
   @ApiProperty({ type: 'integer', minimum: 0, description: 'Leases of replies still held' }) turnLeases!: number;
   @ApiProperty({
     type: 'integer',
