@@ -61,13 +61,15 @@ export class MessageRepository {
 
   /**
    * Records that the user message is answered — or, with `reopenAttempt`, that it is owed another answer
-   * stored under that attempt. Idempotent: asking again changes nothing (and writes nothing).
+   * stored under that attempt. Idempotent: asking again changes nothing (and writes nothing). False when the
+   * message is gone (its session was erased).
    */
-  async recordAnswer(messageId: string, reopenAttempt?: number): Promise<void> {
-    await this.model.updateOne(
+  async recordAnswer(messageId: string, reopenAttempt?: number): Promise<boolean> {
+    const result = await this.model.updateOne(
       { _id: messageId },
       reopenAttempt === undefined ? { $set: { answered: true } } : { $max: { attempt: reopenAttempt } },
     );
+    return result.matchedCount === 1;
   }
 
   findById(sessionId: string, id: string): Promise<MessageRecord | null> {

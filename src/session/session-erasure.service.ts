@@ -70,8 +70,9 @@ export class SessionErasureService {
     const turnLeases = await this.leases.delete(sessionId);
     const shares = await this.shares.deleteForSession(sessionId);
     const ownerChanges = await this.ownerChanges.deleteForSession(sessionId);
-    const replyAnnouncements = await this.announcements.deleteForSession(sessionId);
     const messages = await this.messages.deleteForSession(sessionId);
+    // After the messages: a turn claims a reply's announcement only while the message it answers is there.
+    const replyAnnouncements = await this.announcements.deleteForSession(sessionId);
     const sessions = await this.sessions.delete(sessionId);
     const late = await this.messages.deleteForSession(sessionId);
     return { sessions, messages: messages + late, shares, ownerChanges, replyAnnouncements, turnLeases };

@@ -528,7 +528,8 @@ export class SessionService implements OnModuleInit {
    * Records that `replyId` answers the user message — or, with `reopenAttempt`, that the message is owed
    * another answer under that attempt — then claims the reply's announcement for the caller's turn: true
    * only for the one turn that claimed it, which sends the reply's terminal event. Recorded first, so a
-   * claimer that stops before sending leaves nothing half-done but the event, which is lost with it.
+   * claimer that stops before sending leaves nothing half-done but the event, which is lost with it. Nothing
+   * is claimed for a message that is gone (its session was erased meanwhile).
    */
   async answer(
     sessionId: string,
@@ -537,7 +538,7 @@ export class SessionService implements OnModuleInit {
     turnId: string,
     reopenAttempt?: number,
   ): Promise<boolean> {
-    await this.messages.recordAnswer(userMessageId, reopenAttempt);
+    if (!(await this.messages.recordAnswer(userMessageId, reopenAttempt))) return false;
     return this.announcements.claim(sessionId, replyId, turnId);
   }
 

@@ -374,8 +374,11 @@ describe('the turn engine', () => {
 
   const leaseGone = async (sessionId: string) =>
     (await db.collection('turn_leases').countDocuments({ _id: sessionId as never })) === 0;
-  /** The lease a replica that died before releasing it leaves behind, already expired, for a stored reply. */
-  const leaveExpiredLease = async (sessionId: string, question: string, replyId: string) => {
+  /**
+   * The lease a replica that died before releasing it leaves behind, for a stored reply: expired, or expiring
+   * after `expiresInMs` (for a test that changes more before another replica may take it over).
+   */
+  const leaveExpiredLease = async (sessionId: string, question: string, replyId: string, expiresInMs = -1000) => {
     const stored = await db.collection('messages').findOne({ _id: replyId as never });
     await db.collection('turn_leases').insertOne({
       _id: sessionId as never,
@@ -385,7 +388,7 @@ describe('the turn engine', () => {
       replyToSeq: 1,
       messageId: replyId,
       attempt: 0,
-      expiresAt: new Date(Date.now() - 1000),
+      expiresAt: new Date(Date.now() + expiresInMs),
       stop: null,
       settling: null,
     });
@@ -412,30 +415,38 @@ describe('the turn engine', () => {
     }
   });
 
-  it('records and announces, once, a reply its writer stored but did not live to record', async () => {
-    const fenced = await startTestApp({ ...t.env, PORT: '0', TURN_LEASE_MS: '1000' });
-    try {
-      const a = await device(fenced, `u-${randomUUID()}`);
-      const { sessionId } = await a.ok<{ sessionId: string }>('session:start', {});
-      const { messageId: question } = await send(a, sessionId, 'answer me');
-      const end = await a.waitForEvent('ai:end');
-      await waitFor(() => leaseGone(sessionId), { what: 'the turn to release its lease' });
-      // As a replica killed right after storing the reply leaves it: stored, not yet recorded as the answer,
-      // and the lease of its turn, which expires. The lease goes first, so no new turn can claim the message.
-      await leaveExpiredLease(sessionId, question, end.messageId as string);
-      await db.collection('messages').updateOne({ _id: question as never }, { $set: { answered: false } });
-      await db.collection('reply_announcements').deleteOne({ _id: end.messageId as never });
-      await waitFor(() => a.named('ai:end').length === 2, { what: 'the next holder of the lease to announce it' });
-      await waitFor(() => leaseGone(sessionId), { what: 'the lease to be released' });
-      expect(a.named('ai:end')).toEqual([end, end]);
-      expect(a.named('ai:error')).toEqual([]);
-      expect(await db.collection('messages').findOne({ _id: question as never })).toMatchObject({ answered: true });
-      expect(await db.collection('reply_announcements').countDocuments({ _id: end.messageId as never })).toBe(1);
-      expect(await db.collection('messages').countDocuments({ sessionId, sender: 'ai' })).toBe(1);
-    } finally {
-      await fenced.close();
-    }
-  });
+  // As a replica killed right after storing the reply, or after recording it as the answer, leaves it: the
+  // answer not recorded (or recorded), its end not announced, and the lease of its turn, which expires.
+  for (const { died, recorded } of [
+    { died: 'stored but did not live to record', recorded: false },
+    { died: 'recorded as the answer but did not live to announce', recorded: true },
+  ]) {
+    it(`records and announces, once, a reply its writer ${died}`, async () => {
+      const fenced = await startTestApp({ ...t.env, PORT: '0', TURN_LEASE_MS: '1000' });
+      try {
+        const a = await device(fenced, `u-${randomUUID()}`);
+        const { sessionId } = await a.ok<{ sessionId: string }>('session:start', {});
+        const { messageId: question } = await send(a, sessionId, 'answer me');
+        const end = await a.waitForEvent('ai:end');
+        await waitFor(() => leaseGone(sessionId), { what: 'the turn to release its lease' });
+        // The lease goes first, so no new turn can claim the message; it expires once the rest is in place.
+        await leaveExpiredLease(sessionId, question, end.messageId as string, 1500);
+        if (!recorded) {
+          await db.collection('messages').updateOne({ _id: question as never }, { $set: { answered: false } });
+        }
+        await db.collection('reply_announcements').deleteOne({ _id: end.messageId as never });
+        await waitFor(() => a.named('ai:end').length === 2, { what: 'the next holder of the lease to announce it' });
+        await waitFor(() => leaseGone(sessionId), { what: 'the lease to be released' });
+        expect(a.named('ai:end')).toEqual([end, end]);
+        expect(a.named('ai:error')).toEqual([]);
+        expect(await db.collection('messages').findOne({ _id: question as never })).toMatchObject({ answered: true });
+        expect(await db.collection('reply_announcements').countDocuments({ _id: end.messageId as never })).toBe(1);
+        expect(await db.collection('messages').countDocuments({ sessionId, sender: 'ai' })).toBe(1);
+      } finally {
+        await fenced.close();
+      }
+    });
+  }
 
   it('refuses fileIds of files the sender has not uploaded, storing nothing, and says who owns the session', async () => {
     const a = await device(t, `u-${randomUUID()}`);

@@ -199,6 +199,13 @@ describe(SessionService.name, () => {
     expect(await sut.nextPending(session.id)).toBeUndefined();
   });
 
+  it('claims no announcement for a message that is gone (its session erased while the reply was settled)', async () => {
+    const { session } = await sut.start(principal(), 'demo');
+    const replyId = randomUUID();
+    expect(await sut.answer(session.id, randomUUID(), replyId, 'turn-a')).toBe(false);
+    expect(await connection.collection('reply_announcements').countDocuments({ _id: replyId as never })).toBe(0);
+  });
+
   it('gives each announcement to exactly one of several callers claiming it at the same moment', async () => {
     const { session } = await sut.start(principal(), 'demo');
     // Several settlers at once: a writer whose lease expired while it was slow, and the replica that took it over.
