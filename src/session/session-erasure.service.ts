@@ -71,7 +71,8 @@ export class SessionErasureService {
     const shares = await this.shares.deleteForSession(sessionId);
     const ownerChanges = await this.ownerChanges.deleteForSession(sessionId);
     const messages = await this.messages.deleteForSession(sessionId);
-    // After the messages: a turn claims a reply's announcement only while the message it answers is there.
+    // After the messages: a turn claims a reply's announcement only once it has found the message it answers
+    // (a settler that stalls between the two writes can still leave its claim behind).
     const replyAnnouncements = await this.announcements.deleteForSession(sessionId);
     const sessions = await this.sessions.delete(sessionId);
     const late = await this.messages.deleteForSession(sessionId);

@@ -723,8 +723,8 @@ export class TurnEngine implements OnModuleInit, OnApplicationBootstrap, BeforeA
   /**
    * Stores the reply answering `reply.replyTo` under `writer`'s lease and sends its one terminal event.
    * The reply is kept in the turn buffer first (under `bufferTurnId`): if the database refuses it past
-   * the retries, the lease expires and whoever takes it over stores it from there. Whoever records the
-   * stored reply as the answer — its writer right after storing it, or, if the writer stopped first, the
+   * the retries, the lease expires and whoever takes it over stores it from there. The one turn that claims
+   * the stored reply's announcement — its writer right after storing it, or, if the writer stopped first, the
    * next holder of the lease — sends its terminal event, built from what was stored. If another writer
    * stored the answer first, this one only helps finish it.
    */

@@ -184,7 +184,7 @@ describe(SessionService.name, () => {
     expect(message.error).toEqual({ code: 'timeout', message: 'The model did not answer in time', recoverable: true });
   });
 
-  it('records each answer once, claiming its announcement for one caller, and reopens a message cut short', async () => {
+  it('records each answer, gives its announcement to one caller (its own again when it asks again), and reopens a message cut short', async () => {
     const { session } = await sut.start(principal(), 'demo');
     const { message: question } = await sendAs(session.id, 'q');
     const [cut, full] = [randomUUID(), randomUUID()];
@@ -199,7 +199,7 @@ describe(SessionService.name, () => {
     expect(await sut.nextPending(session.id)).toBeUndefined();
   });
 
-  it('claims no announcement for a message that is gone (its session erased while the reply was settled)', async () => {
+  it('claims no announcement for a user message that does not exist (as after its session was erased)', async () => {
     const { session } = await sut.start(principal(), 'demo');
     const replyId = randomUUID();
     expect(await sut.answer(session.id, randomUUID(), replyId, 'turn-a')).toBe(false);
